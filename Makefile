@@ -1,0 +1,67 @@
+# fundraiser: `make run` serves the demo on http://127.0.0.1:5000, `make test` runs every test.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+SEED ?= $(firstword $(wildcard ../shared/seed/000_aef70841e1f31376.txt) content/seed-article.txt)
+SIM_PORT ?= 12111
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run serve test install install-test browser-deps migrate seed simulator lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test browser-deps
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) campaign seed --path "$(SEED)"
+
+# Demo mode (no STRIPE_SECRET_KEY): start the bundled Stripe simulator beside the app.
+run: seed
+	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	  echo "Demo mode: Stripe simulator on http://127.0.0.1:$(SIM_PORT)"; \
+	  $(FLASK) stripe simulator --port $(SIM_PORT) --webhook-url http://127.0.0.1:$(PORT)/stripe/webhook & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT); \
+	else \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT); \
+	fi
+
+serve: migrate
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install-test
+	$(BIN)/ruff check fundraiser tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check fundraiser tests bench
+	$(BIN)/ruff format --check fundraiser tests
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache tests/artifacts

@@ -1,0 +1,1 @@
+"""Supporter accounts: registration, sign-in, giving history and self-service pledges."""

@@ -1,0 +1,32 @@
+"""Article Markdown to safe HTML: markdown-it for the parsing, nh3 for the sanitising."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_ALLOWED_TAGS = {"p", "h2", "h3", "h4", "em", "strong", "a", "blockquote", "ul", "ol", "li", "br"}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+# Raw HTML in the source stays text; typographer off keeps quotes exactly as written.
+_markdown = MarkdownIt("commonmark", {"html": False, "typographer": False})
+
+
+@lru_cache(maxsize=256)
+def _render(markdown_text: str) -> str:
+    html = _markdown.render(markdown_text)
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def render_markdown(markdown_text: str) -> Markup:
+    """Sanitised HTML for a campaign's Markdown, cached by content (it changes only on import)."""
+    return Markup(_render(markdown_text))  # noqa: S704 - sanitised by nh3 just above

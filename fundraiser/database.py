@@ -1,0 +1,37 @@
+"""Database helpers that differ by backend: portable upserts and health checks."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from fundraiser.extensions import db
+
+
+def dialect_insert(model):
+    """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite."""
+    name = db.session.get_bind().dialect.name
+    module = postgresql if name == "postgresql" else sqlite
+    return module.insert(model)
+
+
+def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; returns True when this call inserted the row."""
+    statement = (
+        dialect_insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def database_state() -> tuple[bool, str]:
+    """Whether the database answers a trivial query, with a short reason if not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        return True, "ok"
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return False, type(exc).__name__

@@ -1,0 +1,61 @@
+"""Error pages in the site's look (HTML) or with a JSON reason (API and webhook paths)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from fundraiser.extensions import db
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "That request didn't make sense",
+    403: "You can't do that here",
+    404: "We couldn't find that page",
+    405: "That isn't allowed here",
+    413: "That was too much to send",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+    503: "We're briefly unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/stripe/", "/healthz", "/metrics"))
+
+
+def render_error(code: int, description: str | None = None):
+    title = TITLES.get(code, "Something went wrong")
+    if wants_json():
+        return jsonify(error=title, reason=description or title, status=code), code
+    return render_template(
+        "errors/error.html", code=code, title=title, description=description
+    ), code
+
+
+def register_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        description = error.description if error.code != 500 else None
+        response = render_error(error.code or 500, description)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            body, code = response
+            return body, code, {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+    @app.errorhandler(OperationalError)
+    def handle_database_down(error: OperationalError):
+        # A database outage is a temporary condition, not a bug: say so with a 503.
+        db.session.rollback()
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return render_error(503, ServiceUnavailable.description)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error", exc_info=error)
+        return render_error(500, InternalServerError.description)

@@ -1,0 +1,27 @@
+"""The data model: import every model here so metadata (and Alembic) sees them all."""
+
+from fundraiser.models.base import Base, utcnow
+from fundraiser.models.campaign import Campaign, OutboundClick
+from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
+from fundraiser.models.events import AuditEntry, StripeEvent
+from fundraiser.models.ledger import EntryKind, LedgerEntry
+from fundraiser.models.pledge import Pledge, PledgeStatus
+from fundraiser.models.supporter import Role, Supporter
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Campaign",
+    "DonationIntent",
+    "EntryKind",
+    "Frequency",
+    "IntentStatus",
+    "LedgerEntry",
+    "OutboundClick",
+    "Pledge",
+    "PledgeStatus",
+    "Role",
+    "StripeEvent",
+    "Supporter",
+    "utcnow",
+]

@@ -1,0 +1,99 @@
+"""Donation intents: what a reader chose on the form, before and while Stripe takes the money."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fundraiser.models.base import Base, UTCDateTime, utcnow
+from fundraiser.models.campaign import Campaign
+
+
+class Frequency(StrEnum):
+    ONE_TIME = "one-time"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+    @property
+    def interval(self) -> str | None:
+        """Stripe's recurring interval for this frequency."""
+        return {"monthly": "month", "yearly": "year"}.get(self.value)
+
+
+class IntentStatus(StrEnum):
+    CREATED = "created"  # saved, checkout session not yet made
+    OPEN = "open"  # checkout session exists, reader is paying
+    COMPLETED = "completed"  # Stripe says the checkout completed (payment may still be async)
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+#: Allowed moves; anything else is refused so a late event cannot resurrect a dead intent.
+INTENT_TRANSITIONS: dict[IntentStatus, set[IntentStatus]] = {
+    IntentStatus.CREATED: {IntentStatus.OPEN, IntentStatus.FAILED},
+    IntentStatus.OPEN: {
+        IntentStatus.COMPLETED,
+        IntentStatus.PAID,
+        IntentStatus.FAILED,
+        IntentStatus.EXPIRED,
+    },
+    IntentStatus.COMPLETED: {IntentStatus.PAID, IntentStatus.FAILED},
+    IntentStatus.PAID: set(),
+    IntentStatus.FAILED: set(),
+    IntentStatus.EXPIRED: {IntentStatus.PAID},  # a payment that beat the expiry still counts
+}
+
+
+def new_public_id() -> str:
+    return uuid.uuid4().hex
+
+
+class DonationIntent(Base):
+    __tablename__ = "donation_intents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Unguessable id used in Stripe metadata and idempotency keys.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    #: The gift the reader chose, in minor units.
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    #: Added when the reader chose to cover the fees; charged = amount + fee cover.
+    fee_cover_minor: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    frequency: Mapped[str] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default=IntentStatus.CREATED.value)
+    #: Fingerprint of the submitted form, so a double click reuses this intent.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+
+    @property
+    def total_minor(self) -> int:
+        return self.amount_minor + self.fee_cover_minor
+
+    def move_to(self, status: IntentStatus) -> bool:
+        """Change status if the move is allowed; a repeat is a no-op. Returns whether it moved."""
+        current = IntentStatus(self.status)
+        if current == status:
+            return False
+        if status not in INTENT_TRANSITIONS[current]:
+            return False
+        self.status = status.value
+        return True

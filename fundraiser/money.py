@@ -1,0 +1,120 @@
+"""Money: integer minor units plus an ISO currency code; parsing, fee cover and formatting."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+class AmountError(ValueError):
+    """An amount a person typed that we cannot accept; the message is shown to them."""
+
+
+@dataclass(frozen=True)
+class CurrencyRule:
+    #: Stripe's minimum charge in minor units.
+    minimum_minor: int
+    #: Stripe's standard card fee: basis points plus a fixed part in minor units.
+    fee_bps: int
+    fee_fixed_minor: int
+
+
+# Stripe's published minimums and standard (domestic card) pricing; a currency must be
+# listed here and in DONATION_CURRENCIES to be offered.
+CURRENCY_RULES: dict[str, CurrencyRule] = {
+    "EUR": CurrencyRule(50, 150, 25),
+    "GBP": CurrencyRule(30, 150, 20),
+    "USD": CurrencyRule(50, 290, 30),
+    "AUD": CurrencyRule(50, 175, 30),
+    "CAD": CurrencyRule(50, 290, 30),
+    "CHF": CurrencyRule(50, 290, 30),
+    "SEK": CurrencyRule(300, 150, 180),
+    "JPY": CurrencyRule(50, 360, 0),
+}
+
+_AMOUNT_RE = re.compile(r"^(?P<whole>\d{1,12})(?:[.,](?P<frac>\d+))?$")
+
+
+def decimals(currency: str) -> int:
+    return get_currency_precision(currency.upper())
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Turn what a person typed ("25", "12.50", "12,50") into minor units, or raise AmountError."""
+    cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+    for symbol in ("€", "£", "$"):
+        cleaned = cleaned.removeprefix(symbol)
+    if not cleaned:
+        raise AmountError("Please enter an amount.")
+    if cleaned.startswith("-"):
+        raise AmountError("The amount must be more than zero.")
+    match = _AMOUNT_RE.match(cleaned)
+    if not match:
+        raise AmountError("Please enter the amount as a number, like 25 or 12.50.")
+    places = decimals(currency)
+    frac = match.group("frac") or ""
+    if len(frac) > places:
+        if places == 0:
+            raise AmountError(f"{currency.upper()} amounts are whole numbers.")
+        raise AmountError(f"Please use at most {places} decimal places.")
+    minor = int(match.group("whole")) * 10**places + int(frac.ljust(places, "0") or 0)
+    if minor <= 0:
+        raise AmountError("The amount must be more than zero.")
+    return minor
+
+
+def check_donation_amount(minor: int, currency: str, maximum_major: int) -> None:
+    """Raise AmountError unless `minor` is within Stripe's minimum and our maximum."""
+    rule = CURRENCY_RULES[currency.upper()]
+    if minor < rule.minimum_minor:
+        raise AmountError(
+            f"The smallest gift we can take is {format_money(rule.minimum_minor, currency)}."
+        )
+    maximum_minor = maximum_major * 10 ** decimals(currency)
+    if minor > maximum_minor:
+        raise AmountError(
+            f"The largest gift we take online is {format_money(maximum_minor, currency)}; "
+            "please contact us for larger gifts."
+        )
+
+
+def stripe_fee(charged_minor: int, currency: str) -> int:
+    """Stripe's standard fee on a charge, rounded half up as Stripe does."""
+    rule = CURRENCY_RULES[currency.upper()]
+    return (charged_minor * rule.fee_bps + 5_000) // 10_000 + rule.fee_fixed_minor
+
+
+def fee_cover(amount_minor: int, currency: str) -> int:
+    """The smallest extra so that, after Stripe's fee, the campaign receives `amount_minor`."""
+    rule = CURRENCY_RULES[currency.upper()]
+    # Closed-form estimate, then settle on the exact minimum under half-up rounding.
+    numerator = (amount_minor + rule.fee_fixed_minor) * 10_000
+    charged = -(-numerator // (10_000 - rule.fee_bps))
+    while charged - 1 - stripe_fee(charged - 1, currency) >= amount_minor:
+        charged -= 1
+    while charged - stripe_fee(charged, currency) < amount_minor:
+        charged += 1
+    return charged - amount_minor
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-decimals(currency))
+
+
+def format_money(minor: int, currency: str, locale: str = "en_GB", whole: bool = False) -> str:
+    """Format for people: "€25.00", or "€25" with whole=True when there are no cents."""
+    amount = to_decimal(minor, currency)
+    if whole and amount == amount.to_integral_value():
+        return format_currency(
+            amount, currency.upper(), locale=locale, format="¤#,##0", currency_digits=False
+        )
+    return format_currency(amount, currency.upper(), locale=locale)
+
+
+def major_units_text(minor: int, currency: str) -> str:
+    """Minor units as the plain number a form field would hold ("12.50", "25")."""
+    amount = to_decimal(minor, currency)
+    return str(amount.to_integral_value()) if amount == amount.to_integral_value() else str(amount)

@@ -1,0 +1,5 @@
+"""Entry point for `gunicorn wsgi:app`."""
+
+from fundraiser import create_app
+
+app = create_app()
