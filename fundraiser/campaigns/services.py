@@ -178,3 +178,7 @@ def landing_etag(campaign: Campaign, totals: Totals, build_id: str) -> str:
     parts = (campaign.id, campaign.content_version, campaign.is_open, totals.raised_minor)
     key = ":".join(map(str, (*parts, totals.supporters, build_id)))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def ledger_changed(campaign_id: int) -> None:
+    """Called after every ledger write for a campaign, so cached totals can be dropped."""
