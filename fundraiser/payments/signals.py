@@ -1,0 +1,20 @@
+"""Signals sent after a payment change is committed, so other features (mail, caches) can react.
+
+Receivers get the app as sender and keyword arguments; they run after the commit, so a
+failing receiver can never undo or double a money movement.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: kwargs: entry_id (LedgerEntry.id of a new payment row)
+payment_recorded = _signals.signal("payment-recorded")
+#: kwargs: entry_id (LedgerEntry.id of a new refund row)
+refund_recorded = _signals.signal("refund-recorded")
+#: kwargs: pledge_id, changes (dict of field -> (old, new)), actor (str)
+pledge_changed = _signals.signal("pledge-changed")
+#: kwargs: pledge_id, invoice_url (Stripe's hosted invoice page, may be None)
+pledge_payment_failed = _signals.signal("pledge-payment-failed")
+#: kwargs: pledge_id, reason
+pledge_cancelled = _signals.signal("pledge-cancelled")
