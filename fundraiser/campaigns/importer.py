@@ -33,9 +33,10 @@ CHANNEL_LINES = {
     "paypal": re.compile(r"^donate via paypal!?$", re.IGNORECASE),
     "patreon": re.compile(r"^become a patron at patreon!?$", re.IGNORECASE),
 }
-# Characters Markdown would otherwise read as syntax.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~{}])")
-_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])(\s)|^(\s*)([-+=>])")
+# Characters Markdown would otherwise read as syntax; "&" too, so that "&amp;" or "&copy;"
+# in an article stays text rather than becoming an entity.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~{}&])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])(\s|$)|^(\s*)([-+=>])")
 
 
 class ArticleFormatError(ValueError):

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from babel.numbers import UnknownCurrencyError, get_currency_name
+from babel.numbers import is_currency
 from sqlalchemy import func, select, update
 
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, OutboundClick, utcnow
-from fundraiser.money import AmountError, parse_amount
+from fundraiser.money import CURRENCY_RULES, AmountError, parse_amount
 
 CHANNELS = ("paypal", "patreon")
+_SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class CampaignImportError(ValueError):
@@ -55,15 +57,14 @@ class Totals:
 
 
 def validate_currency(code: str) -> str:
+    """An ISO 4217 code we can take donations in, upper-cased, or CampaignImportError."""
     code = (code or "").strip().upper()
-    try:
-        if len(code) != 3:
-            raise UnknownCurrencyError(code)
-        get_currency_name(code)
-    except UnknownCurrencyError as exc:
-        raise CampaignImportError(
-            f"{code or 'An empty code'} is not an ISO 4217 currency."
-        ) from exc
+    # Babel's get_currency_name echoes unknown codes back, so ask is_currency instead.
+    if len(code) != 3 or not is_currency(code):
+        raise CampaignImportError(f"{code or 'An empty code'} is not an ISO 4217 currency.")
+    if code not in CURRENCY_RULES:
+        accepted = ", ".join(sorted(CURRENCY_RULES))
+        raise CampaignImportError(f"{code} is not a currency we take donations in ({accepted}).")
     return code
 
 
@@ -72,8 +73,11 @@ def import_campaign(
 ) -> ImportResult:
     """Create or update the campaign `slug` from a plain-text article, all or nothing."""
     slug = slug.strip().lower()
-    if not slug or not all(c.isalnum() or c == "-" for c in slug) or len(slug) > 80:
-        raise CampaignImportError("The slug must be letters, digits and hyphens (at most 80).")
+    # ASCII only and no stray hyphens: the slug goes into URLs and /out/ query strings.
+    if not _SLUG_RE.fullmatch(slug) or len(slug) > 80:
+        raise CampaignImportError(
+            f"The slug {slug!r} must be letters a-z, digits and single hyphens (at most 80)."
+        )
     currency = validate_currency(currency)
     try:
         goal_minor = parse_amount(goal, currency)
