@@ -7,6 +7,7 @@ from fundraiser.models.events import AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.supporter import Role, Supporter
+from fundraiser.models.tokens import UsedToken
 
 __all__ = [
     "AuditEntry",
@@ -23,5 +24,6 @@ __all__ = [
     "Role",
     "StripeEvent",
     "Supporter",
+    "UsedToken",
     "utcnow",
 ]
