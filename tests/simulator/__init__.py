@@ -1,0 +1,1 @@
+"""Tests of the Stripe simulator (fundraiser.payments.simulator)."""
