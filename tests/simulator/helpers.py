@@ -30,7 +30,9 @@ class Receiver:
         self.lock = threading.Lock()
         self.server = make_server("127.0.0.1", 0, self, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/stripe"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -81,7 +83,9 @@ def control(handle: SimulatorHandle, path: str, method: str = "POST", **data: An
         return exc.code, json.loads(exc.read())
 
 
-def payment_session(client: stripe.StripeClient, amount: int = 1000, **extra: Any):
+def payment_session(
+    client: stripe.StripeClient, amount: int = 1000, options: Any = None, **extra: Any
+):
     params: dict[str, Any] = {
         "mode": "payment",
         "success_url": "https://news.example/thanks?session={CHECKOUT_SESSION_ID}",
@@ -102,7 +106,7 @@ def payment_session(client: stripe.StripeClient, amount: int = 1000, **extra: An
         "payment_intent_data": {"metadata": {"donation_id": "d-1"}},
     }
     params.update(extra)
-    return client.v1.checkout.sessions.create(params=params)
+    return client.v1.checkout.sessions.create(params=params, options=options or {})
 
 
 def subscription_session(

@@ -74,7 +74,13 @@ def start_simulator(
     server = make_server(host, port, sim, threaded=True, request_handler=handler)
     display_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - comparison only
     sim.base_url = public_url or f"http://{display_host}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, name="stripe-simulator", daemon=True)
+    # A short poll interval keeps stop() quick (shutdown waits for the next poll).
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="stripe-simulator",
+        daemon=True,
+    )
     thread.start()
     return SimulatorHandle(sim, server, thread, display_host)
 
