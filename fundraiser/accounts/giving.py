@@ -1,0 +1,175 @@
+"""A supporter's giving: which ledger rows and pledges are theirs, history, receipts, statements."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, or_, update
+from sqlalchemy.orm import joinedload
+
+from fundraiser.extensions import db
+from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
+
+
+def _owned_by(supporter: Supporter, supporter_col, email_col):
+    """Rows linked to the supporter, plus rows with their email once it is verified.
+
+    Before verification only rows made while signed in count: knowing someone's email
+    must never reveal their giving.
+    """
+    conditions = [supporter_col == supporter.id]
+    if supporter.is_verified and supporter.email:
+        conditions.append(and_(email_col == supporter.email, supporter_col.is_(None)))
+    return or_(*conditions)
+
+
+def owned_entries_clause(supporter: Supporter):
+    return _owned_by(supporter, LedgerEntry.supporter_id, LedgerEntry.donor_email)
+
+
+def owned_pledges_clause(supporter: Supporter):
+    return _owned_by(supporter, Pledge.supporter_id, Pledge.email)
+
+
+def link_donations(supporter: Supporter) -> None:
+    """Attach unclaimed gifts and pledges made with this (now verified) email to the account."""
+    if not supporter.email:
+        return
+    for model, email_col in ((LedgerEntry, LedgerEntry.donor_email), (Pledge, Pledge.email)):
+        db.session.execute(
+            update(model)
+            .where(email_col == supporter.email, model.supporter_id.is_(None))
+            .values(supporter_id=supporter.id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass
+class Gift:
+    """One payment and what happened to it afterwards (refunds, disputes)."""
+
+    entry: LedgerEntry
+    refunded_minor: int = 0
+    dispute: str | None = None  # "opened", "won" or "lost"
+    related: list[LedgerEntry] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.dispute in {"opened", "lost"}:
+            return "disputed"
+        if self.refunded_minor >= self.entry.amount_minor:
+            return "refunded"
+        if self.refunded_minor > 0:
+            return "partially refunded"
+        return "paid"
+
+    @property
+    def kept_minor(self) -> int:
+        """What the campaign kept: the payment less refunds and money a lost dispute took."""
+        if self.dispute in {"opened", "lost"}:
+            return 0
+        return max(self.entry.amount_minor - self.refunded_minor, 0)
+
+    @property
+    def recurring(self) -> bool:
+        return self.entry.frequency != "one-time"
+
+
+def _gifts(supporter: Supporter, *conditions) -> list[Gift]:
+    payments = db.session.scalars(
+        db.select(LedgerEntry)
+        .options(joinedload(LedgerEntry.campaign))
+        .where(owned_entries_clause(supporter), LedgerEntry.kind == EntryKind.PAYMENT.value)
+        .where(*conditions)
+        .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+    ).all()
+    gifts = {entry.payment_ref: Gift(entry) for entry in payments}
+    if not gifts:
+        return []
+    followers = db.session.scalars(
+        db.select(LedgerEntry)
+        .where(
+            LedgerEntry.payment_ref.in_(list(gifts)),
+            LedgerEntry.kind != EntryKind.PAYMENT.value,
+        )
+        .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
+    ).all()
+    for row in followers:
+        gift = gifts[row.payment_ref]
+        gift.related.append(row)
+        if row.kind == EntryKind.REFUND.value:
+            gift.refunded_minor += -row.amount_minor
+        elif row.kind.startswith("dispute_"):
+            gift.dispute = row.kind.removeprefix("dispute_")
+    return list(gifts.values())
+
+
+def donation_history(supporter: Supporter) -> list[Gift]:
+    return _gifts(supporter)
+
+
+def gift_for(supporter: Supporter, entry_id: int) -> Gift | None:
+    """The supporter's own payment with this id, or None (another's is never found)."""
+    gifts = _gifts(supporter, LedgerEntry.id == entry_id)
+    return gifts[0] if gifts else None
+
+
+def reporting_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("REPORTING_TIMEZONE", "UTC"))
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(reporting_zone()).date()
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    zone = reporting_zone()
+    start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+@dataclass
+class Statement:
+    year: int
+    gifts: list[Gift]
+    #: Currency -> what the campaigns kept of this year's gifts, in minor units.
+    totals: dict[str, int]
+
+
+def statement_years(supporter: Supporter) -> list[int]:
+    return sorted(
+        {local_date(g.entry.occurred_at).year for g in donation_history(supporter)}, reverse=True
+    )
+
+
+def yearly_statement(supporter: Supporter, year: int) -> Statement:
+    start, end = _year_bounds(year)
+    gifts = _gifts(supporter, LedgerEntry.occurred_at >= start, LedgerEntry.occurred_at < end)
+    gifts.sort(key=lambda g: (g.entry.occurred_at, g.entry.id))
+    totals: dict[str, int] = defaultdict(int)
+    for gift in gifts:
+        totals[gift.entry.currency] += gift.kept_minor
+    return Statement(year, gifts, dict(sorted(totals.items())))
+
+
+def pledges_for(supporter: Supporter) -> list[Pledge]:
+    return list(
+        db.session.scalars(
+            db.select(Pledge)
+            .options(joinedload(Pledge.campaign))
+            .where(owned_pledges_clause(supporter))
+            .order_by(Pledge.created_at.desc(), Pledge.id.desc())
+        )
+    )
+
+
+def pledge_for(supporter: Supporter, pledge_id: int) -> Pledge | None:
+    """The supporter's own pledge with this id, or None (another's is never found)."""
+    return db.session.scalar(
+        db.select(Pledge).where(Pledge.id == pledge_id, owned_pledges_clause(supporter))
+    )

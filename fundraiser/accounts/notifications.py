@@ -1,0 +1,112 @@
+"""Emails sent when payments change: receipts, pledge changes, failed payments, cancellations."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from fundraiser.extensions import db
+from fundraiser.mail import external_url, send_mail
+from fundraiser.models import LedgerEntry, Pledge, Supporter
+from fundraiser.payments import signals
+
+log = logging.getLogger(__name__)
+
+INTERVAL_WORDS = {"month": "monthly", "year": "yearly"}
+
+
+def never_raises(receiver):
+    """A receiver runs after the payment is committed: its failure is logged, never raised."""
+
+    @functools.wraps(receiver)
+    def wrapper(sender, **kwargs):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:
+            log.exception("mail receiver %s failed for %r", receiver.__name__, kwargs)
+
+    return wrapper
+
+
+def _pledge_recipient(pledge: Pledge) -> str | None:
+    if pledge.email:
+        return pledge.email
+    if pledge.supporter_id:
+        supporter = db.session.get(Supporter, pledge.supporter_id)
+        return supporter.email if supporter else None
+    return None
+
+
+@never_raises
+def send_receipt(sender, entry_id: int, **_) -> None:
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or not entry.donor_email:
+        return
+    send_mail(
+        entry.donor_email,
+        f"Thank you — your receipt for {entry.campaign.title}",
+        "receipt",
+        entry=entry,
+        recurring=entry.frequency != "one-time",
+        receipt_url=external_url("accounts.receipt", entry_id=entry.id),
+        account_url=external_url("accounts.overview"),
+    )
+
+
+@never_raises
+def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_) -> None:
+    pledge = db.session.get(Pledge, pledge_id)
+    recipient = pledge and _pledge_recipient(pledge)
+    if not recipient:
+        return
+    send_mail(
+        recipient,
+        "Your regular gift has been changed",
+        "pledge_changed",
+        pledge=pledge,
+        changes=changes or {},
+        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
+        pledge_url=external_url("accounts.pledge", pledge_id=pledge.id),
+    )
+
+
+@never_raises
+def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, **_) -> None:
+    pledge = db.session.get(Pledge, pledge_id)
+    recipient = pledge and _pledge_recipient(pledge)
+    if not recipient:
+        return
+    send_mail(
+        recipient,
+        "Your regular gift could not be taken",
+        "payment_failed",
+        pledge=pledge,
+        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
+        card_url=external_url("accounts.pledge_card", pledge_id=pledge.id),
+        invoice_url=invoice_url,
+    )
+
+
+@never_raises
+def send_pledge_cancelled(sender, pledge_id: int, reason: str | None = None, **_) -> None:
+    pledge = db.session.get(Pledge, pledge_id)
+    recipient = pledge and _pledge_recipient(pledge)
+    if not recipient:
+        return
+    send_mail(
+        recipient,
+        "Your regular gift has been cancelled",
+        "pledge_cancelled",
+        pledge=pledge,
+        reason=reason or "",
+        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
+        campaign_url=external_url("campaigns.landing"),
+    )
+
+
+def connect_receivers() -> None:
+    """Subscribe once per process (connecting the same function again is a no-op)."""
+    signals.payment_recorded.connect(send_receipt)
+    signals.pledge_changed.connect(send_pledge_changed)
+    signals.pledge_payment_failed.connect(send_payment_failed)
+    signals.pledge_cancelled.connect(send_pledge_cancelled)

@@ -1,0 +1,105 @@
+"""What a supporter may do to their own pledge, carried out through the payments package."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+
+from fundraiser.models import Pledge, PledgeStatus, Supporter
+from fundraiser.money import AmountError, check_donation_amount, parse_amount
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "Payments are briefly unavailable, please try again in a few minutes."
+
+#: Which actions each status offers; the page shows only these and the service refuses others.
+ACTIONS: dict[str, set[str]] = {
+    PledgeStatus.ACTIVE.value: {"amount", "interval", "pause", "cancel", "card"},
+    PledgeStatus.PAST_DUE.value: {"amount", "interval", "cancel", "card"},
+    PledgeStatus.PAUSED.value: {"resume", "cancel", "card"},
+    PledgeStatus.INCOMPLETE.value: {"cancel"},
+    PledgeStatus.CANCELLED.value: set(),
+}
+
+
+class PledgeActionError(Exception):
+    """A change that did not happen; the message is shown to the supporter."""
+
+
+def allowed(pledge: Pledge, action: str) -> bool:
+    return action in ACTIONS.get(pledge.status, set())
+
+
+def _actor(supporter: Supporter) -> str:
+    return f"supporter:{supporter.id}"
+
+
+def _call(pledge: Pledge, action: str, work: Callable[[], object]):
+    """Run one payments call, turning its failures into a message for people."""
+    from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
+
+    if not allowed(pledge, action):
+        raise PledgeActionError(f"That isn't possible while the pledge is {pledge.status}.")
+    try:
+        return work()
+    except PaymentsUnavailable as exc:
+        log.warning("pledge %s %s: payments unavailable (%s)", pledge.id, action, exc)
+        raise PledgeActionError(UNAVAILABLE) from exc
+    except PaymentRefused as exc:
+        raise PledgeActionError(str(exc) or "Stripe refused that change.") from exc
+
+
+def _payments():
+    from fundraiser.payments import pledges
+
+    return pledges
+
+
+def change_amount(supporter: Supporter, pledge: Pledge, amount_text: str) -> Pledge:
+    try:
+        amount_minor = parse_amount(amount_text, pledge.currency)
+        check_donation_amount(
+            amount_minor, pledge.currency, current_app.config["DONATION_MAX_MAJOR"]
+        )
+    except AmountError as exc:
+        raise PledgeActionError(str(exc)) from exc
+    if amount_minor == pledge.amount_minor:
+        raise PledgeActionError("That is already the amount of this pledge.")
+    return _call(
+        pledge,
+        "amount",
+        lambda: _payments().change_amount(pledge, amount_minor, _actor(supporter)),
+    )
+
+
+def change_interval(supporter: Supporter, pledge: Pledge, interval: str) -> Pledge:
+    if interval not in {"month", "year"}:
+        raise PledgeActionError("Please choose monthly or yearly.")
+    if interval == pledge.interval:
+        raise PledgeActionError("The pledge already has that interval.")
+    return _call(
+        pledge,
+        "interval",
+        lambda: _payments().change_interval(pledge, interval, _actor(supporter)),
+    )
+
+
+def pause(supporter: Supporter, pledge: Pledge, months: int) -> Pledge:
+    if months not in {1, 2, 3}:
+        raise PledgeActionError("You can pause for 1, 2 or 3 months.")
+    return _call(pledge, "pause", lambda: _payments().pause(pledge, months, _actor(supporter)))
+
+
+def resume(supporter: Supporter, pledge: Pledge) -> Pledge:
+    return _call(pledge, "resume", lambda: _payments().resume(pledge, _actor(supporter)))
+
+
+def cancel(supporter: Supporter, pledge: Pledge, reason: str) -> Pledge:
+    reason = (reason or "").strip()[:1000]
+    return _call(pledge, "cancel", lambda: _payments().cancel(pledge, reason, _actor(supporter)))
+
+
+def card_update_url(supporter: Supporter, pledge: Pledge, return_url: str) -> str:
+    return _call(pledge, "card", lambda: _payments().card_update_url(pledge, return_url))

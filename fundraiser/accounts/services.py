@@ -1,0 +1,206 @@
+"""Account services: register, verify, sign in, reset, sign-in links, profile and sessions."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from fundraiser.accounts import giving
+from fundraiser.accounts.tokens import (
+    LIFETIMES,
+    LinkClaims,
+    make_link_token,
+    read_link_token,
+    spend_link_token,
+)
+from fundraiser.extensions import db
+from fundraiser.mail import external_url, send_mail
+from fundraiser.models import Supporter, utcnow
+from fundraiser.passwords import hash_password, needs_rehash, password_problem, verify_password
+
+
+class AccountError(Exception):
+    """A request we cannot carry out; the message is shown to the person."""
+
+
+def normalize_email(text: str) -> str:
+    """A syntactically valid address, lower-cased (our emails are compared lower-cased)."""
+    try:
+        result = validate_email((text or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError("Please enter a valid email address, like name@example.org.") from exc
+    return result.normalized.lower()
+
+
+def supporter_by_email(email: str) -> Supporter | None:
+    return db.session.scalar(
+        db.select(Supporter).filter_by(email=email, deleted_at=None, is_active=True)
+    )
+
+
+def register(email: str, password: str) -> None:
+    """Create an unverified account and send the link; answer identically if the email is taken.
+
+    A taken address gets a "someone tried to register" note instead, so the page the visitor
+    sees never tells whether an account exists.
+    """
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
+    password_hash = hash_password(password)  # hashed in both branches: equal time
+    existing = db.session.scalar(db.select(Supporter).filter_by(email=email))
+    if existing is not None and existing.is_verified:
+        send_mail(
+            email,
+            "Someone tried to create an account with your email",
+            "registered_again",
+            sign_in_url=external_url("accounts.login"),
+            reset_url=external_url("accounts.reset_request"),
+        )
+        return
+    if existing is not None:
+        # Unverified: the newest registration's password wins and older links stop working,
+        # so whoever controls the mailbox ends up with the password they chose last.
+        supporter = existing
+        supporter.password_hash = password_hash
+    else:
+        supporter = Supporter(email=email, password_hash=password_hash)
+        db.session.add(supporter)
+    db.session.flush()
+    send_verification(supporter)
+
+
+def send_verification(supporter: Supporter) -> None:
+    token = make_link_token(supporter, "verify")
+    send_mail(
+        supporter.email,
+        "Confirm your email address",
+        "verify",
+        verify_url=external_url("accounts.verify", token=token),
+        hours=int(LIFETIMES["verify"].total_seconds() // 3600),
+    )
+
+
+def verify_email(token: str) -> Supporter:
+    """Spend a verification link; raises LinkError if it is expired, used or tampered with."""
+    claims = spend_link_token(token, "verify")
+    mark_verified(claims.supporter)
+    return claims.supporter
+
+
+def mark_verified(supporter: Supporter) -> None:
+    """Record that the mailbox is theirs and bring in gifts made earlier with this email.
+
+    Ends every earlier session: whoever might have signed in before the mailbox was proven
+    must not see the giving history that now appears.
+    """
+    if supporter.is_verified:
+        return
+    supporter.email_verified_at = utcnow()
+    supporter.session_version += 1
+    giving.link_donations(supporter)
+
+
+def authenticate(email: str, password: str) -> Supporter | None:
+    """The supporter with this email and password, or None; costs the same either way."""
+    supporter = supporter_by_email(email)
+    password_hash = supporter.password_hash if supporter else None
+    if not verify_password(password_hash, password) or supporter is None:
+        return None
+    if needs_rehash(supporter.password_hash):
+        supporter.password_hash = hash_password(password)
+    return supporter
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if there is an account; do nothing visible otherwise."""
+    supporter = supporter_by_email(email)
+    if supporter is None:
+        return
+    token = make_link_token(supporter, "reset")
+    send_mail(
+        supporter.email,
+        "Reset your password",
+        "reset",
+        reset_url=external_url("accounts.reset_password", token=token),
+        minutes=int(LIFETIMES["reset"].total_seconds() // 60),
+    )
+
+
+def check_reset_link(token: str) -> Supporter:
+    return read_link_token(token, "reset").supporter
+
+
+def reset_password(token: str, password: str) -> Supporter:
+    """Spend a reset link and set the new password; every other session ends."""
+    supporter = read_link_token(token, "reset").supporter
+    problem = password_problem(password, supporter.email)
+    if problem:
+        raise AccountError(problem)
+    spend_link_token(token, "reset")
+    supporter.password_hash = hash_password(password)
+    supporter.session_version += 1
+    mark_verified(supporter)  # the link reached their mailbox: that proves it
+    return supporter
+
+
+def request_sign_in_link(email: str, next_path: str | None = None) -> None:
+    """Email a one-time sign-in link if there is an account; do nothing visible otherwise."""
+    supporter = supporter_by_email(email)
+    if supporter is None:
+        return
+    send_sign_in_link(supporter, next_path)
+
+
+def send_sign_in_link(supporter: Supporter, next_path: str | None = None) -> None:
+    token = make_link_token(supporter, "magic", next_path)
+    send_mail(
+        supporter.email,
+        "Your sign-in link",
+        "magic",
+        sign_in_url=external_url("accounts.magic_sign_in", token=token),
+        minutes=int(LIFETIMES["magic"].total_seconds() // 60),
+    )
+
+
+def check_sign_in_link(token: str) -> Supporter:
+    return read_link_token(token, "magic").supporter
+
+
+def use_sign_in_link(token: str) -> LinkClaims:
+    """Spend a sign-in link; it also proves the mailbox, so it verifies the account."""
+    claims = spend_link_token(token, "magic")
+    mark_verified(claims.supporter)
+    return claims
+
+
+def change_password(supporter: Supporter, current: str, new: str) -> None:
+    """Set a new password (the current one is required if there is one); other sessions end."""
+    if supporter.password_hash and not verify_password(supporter.password_hash, current):
+        raise AccountError("Your current password is not right.")
+    problem = password_problem(new, supporter.email)
+    if problem:
+        raise AccountError(problem)
+    supporter.password_hash = hash_password(new)
+    supporter.session_version += 1
+
+
+def log_out_everywhere(supporter: Supporter) -> None:
+    """Invalidate every session of this supporter, on every device."""
+    supporter.session_version += 1
+
+
+def update_profile(supporter: Supporter, name: str, show_publicly: bool) -> None:
+    supporter.name = name.strip()[:200]
+    supporter.show_publicly = bool(show_publicly)
+
+
+def resend_verification(supporter: Supporter) -> None:
+    if supporter.is_verified:
+        return
+    send_verification(supporter)
+
+
+def reauthentication_window_seconds() -> int:
+    """How recent a sign-in must be to delete the account without a password."""
+    return int(current_app.config.get("ACCOUNT_FRESH_SIGN_IN_SECONDS", 15 * 60))

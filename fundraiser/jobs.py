@@ -1,0 +1,84 @@
+"""Background jobs on RQ: the queue named by REDIS_URL, the app a job runs in, `flask worker`."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry, SimpleWorker, Worker
+
+log = logging.getLogger(__name__)
+
+#: A failed send is tried again after 10 s, 30 s, 1 min, 5 min and 15 min, then kept in
+#: RQ's failed-job registry (visible with `rq info`), never silently dropped.
+MAIL_RETRY_INTERVALS = [10, 30, 60, 300, 900]
+
+_worker_app: Flask | None = None
+
+
+def redis_connection(url: str) -> Redis:
+    # Short timeouts: a request waiting on a dead Redis should fall back, not hang.
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def queue_for(app: Flask) -> Queue:
+    name = app.config.get("RQ_QUEUE", "fundraiser")
+    return Queue(name, connection=redis_connection(app.config["REDIS_URL"]))
+
+
+def enqueue_mail(raw_message: bytes) -> bool:
+    """Queue a rendered message for delivery; False when Redis cannot be reached."""
+    try:
+        queue_for(current_app).enqueue(
+            run_mail_job,
+            raw_message,
+            retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
+            job_timeout=120,
+            failure_ttl=30 * 24 * 3600,
+        )
+    except RedisError as exc:
+        log.warning("mail queue unavailable (%s); sending inline", exc.__class__.__name__)
+        return False
+    return True
+
+
+def job_app() -> Flask:
+    """The app a job runs in: the worker's own, or one built from the environment."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from fundraiser import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def run_mail_job(raw_message: bytes) -> None:
+    """Deliver one message; an exception makes RQ retry it later."""
+    from fundraiser.mail import deliver_raw
+
+    with job_app().app_context():
+        deliver_raw(raw_message)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
+@with_appcontext
+def worker_command(burst: bool, simple: bool) -> None:
+    """Run an RQ worker for this app's queue (mail delivery and its retries)."""
+    global _worker_app
+    if not current_app.config.get("REDIS_URL"):
+        raise click.UsageError("REDIS_URL is not set: without Redis, mail is sent inline.")
+    # Forked job processes inherit this app, so jobs run with the worker's configuration.
+    _worker_app = current_app._get_current_object()
+    queue = queue_for(_worker_app)
+    worker_class = SimpleWorker if simple else Worker
+    worker = worker_class([queue], connection=queue.connection)
+    # The scheduler moves retries whose interval has passed back onto the queue.
+    worker.work(burst=burst, with_scheduler=True)

@@ -1,0 +1,110 @@
+"""Outgoing mail: render text+HTML templates, then send by SMTP or into the outbox folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import tempfile
+import time
+import uuid
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template, url_for
+
+log = logging.getLogger(__name__)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an email, built on BASE_URL (mail is read outside any request)."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, _external=False, **values)
+
+
+def build_message(to: str, subject: str, template_name: str, **context) -> EmailMessage:
+    """Render templates/mail/<name>.txt and .html into one multipart/alternative message."""
+    config = current_app.config
+    context.setdefault("base_url", config["BASE_URL"])
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
+    message.set_content(render_template(f"mail/{template_name}.txt", **context))
+    message.add_alternative(
+        render_template(f"mail/{template_name}.html", **context), subtype="html"
+    )
+    return message
+
+
+def _sender_domain(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">")
+    return address.rsplit("@", 1)[-1] or "localhost"
+
+
+def send_mail(to: str, subject: str, template_name: str, **context) -> None:
+    """Render now; deliver in a background job when Redis is configured, inline otherwise.
+
+    If the queue cannot be reached the mail is delivered inline: it is never dropped.
+    """
+    message = build_message(to, subject, template_name, **context)
+    if current_app.config.get("REDIS_URL"):
+        from fundraiser import jobs
+
+        if jobs.enqueue_mail(message.as_bytes()):
+            return
+    deliver_inline(message)
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand the message to the SMTP server, or write it to the outbox when there is none."""
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        write_to_outbox(message, Path(config["MAIL_OUTBOX"]))
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)
+
+
+def deliver_inline(message: EmailMessage) -> None:
+    """Deliver now; if SMTP fails, keep the message in the outbox's undelivered folder."""
+    try:
+        deliver(message)
+    except (OSError, smtplib.SMTPException):
+        folder = Path(current_app.config["MAIL_OUTBOX"]) / "undelivered"
+        path = write_to_outbox(message, folder)
+        log.exception("mail delivery failed; kept for resending at %s", path)
+
+
+def deliver_raw(raw: bytes) -> None:
+    """The background job's entry point: deliver a message rendered earlier (raises to retry)."""
+    deliver(parse_message(raw))
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+def write_to_outbox(message: EmailMessage, folder: Path) -> Path:
+    """Write atomically (temp file, then rename) under a unique name, so readers never see half."""
+    folder.mkdir(parents=True, exist_ok=True)
+    # Time first, so a directory listing sorts in sending order.
+    name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(message.as_bytes())
+        final = folder / name
+        os.replace(temp_name, final)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return final
