@@ -22,8 +22,10 @@ def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
         dialect_insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict_columns)
+        .returning(getattr(model, conflict_columns[0]))
     )
-    return db.session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for these statements.
+    return db.session.execute(statement).first() is not None
 
 
 def database_state() -> tuple[bool, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -60,15 +60,15 @@ def is_safe_redirect(target: str | None) -> bool:
     )
 
 
-def _payment_origins(app: Flask) -> str:
+def _payment_origins(stripe_api_base: str | None) -> str:
     origins = ["https://checkout.stripe.com", "https://billing.stripe.com"]
-    base = app.config.get("STRIPE_API_BASE")
-    if base:
-        origins.append(_origin_of(base))
+    if stripe_api_base:
+        origins.append(_origin_of(stripe_api_base))
     return " ".join(origins)
 
 
-def content_security_policy(app: Flask) -> str:
+@lru_cache(maxsize=8)
+def content_security_policy(stripe_api_base: str | None) -> str:
     return "; ".join(
         [
             "default-src 'self'",
@@ -80,18 +80,17 @@ def content_security_policy(app: Flask) -> str:
             "object-src 'none'",
             "base-uri 'self'",
             # Chrome applies form-action to the redirect after /donate, so Checkout is listed.
-            f"form-action 'self' {_payment_origins(app)}",
+            f"form-action 'self' {_payment_origins(stripe_api_base)}",
             "frame-ancestors 'none'",
         ]
     )
 
 
 def register_security_headers(app: Flask) -> None:
-    policy = content_security_policy(app)
-
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
+        policy = content_security_policy(app.config.get("STRIPE_API_BASE"))
         headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")

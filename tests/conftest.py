@@ -173,3 +173,27 @@ def live_server(app):
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_server(app, live_server):
+    """The bundled Stripe simulator on loopback, delivering signed webhooks to the live app."""
+    from fundraiser.payments.simulator import start_simulator
+
+    handle = start_simulator(
+        webhook_url=f"{live_server.url}/stripe/webhook",
+        webhook_secret=WEBHOOK_SECRET,
+        retry_delays=(0.1, 0.3, 0.6, 1.0),
+    )
+    app.config["STRIPE_API_BASE"] = handle.url
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def stripe_sim(app, stripe_server):
+    """A fresh simulator state for this test; pending deliveries are drained first and after."""
+    stripe_server.flush(timeout=15)
+    stripe_server.sim.reset()
+    yield stripe_server
+    stripe_server.flush(timeout=15)

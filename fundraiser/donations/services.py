@@ -1,0 +1,131 @@
+"""Donation services: turn a valid form into a Stripe Checkout session, confirm it afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from fundraiser.donations.forms import DonationRequest
+from fundraiser.extensions import db
+from fundraiser.models import Campaign, DonationIntent, IntentStatus, utcnow
+from fundraiser.money import fee_cover
+from fundraiser.payments import events, gateway
+from fundraiser.payments.books import Effects
+
+#: Identical submissions from the same reader within this window reuse one checkout.
+DUPLICATE_WINDOW_SECONDS = 10 * 60
+REUSABLE = {IntentStatus.CREATED.value, IntentStatus.OPEN.value}
+
+
+class DonationUnavailable(RuntimeError):
+    """Stripe can't take the donation right now; nothing half-done was left behind."""
+
+
+class DonationRefused(ValueError):
+    """Stripe refused the donation as asked; the message is for the reader."""
+
+
+def submission_key(request: DonationRequest, reader: str, now: datetime) -> str:
+    """The same form from the same reader in the same window gives the same key."""
+    window = int(now.timestamp()) // DUPLICATE_WINDOW_SECONDS
+    fields = (
+        request.campaign_slug, request.amount_minor, request.currency, request.frequency.value,
+        request.email or "", request.name, request.anonymous, request.cover_fees, request.message,
+        reader, window,
+    )  # fmt: skip
+    return hashlib.sha256(repr(fields).encode()).hexdigest()
+
+
+def _intent_by_key(key: str) -> DonationIntent | None:
+    return db.session.scalar(select(DonationIntent).where(DonationIntent.submission_key == key))
+
+
+def _new_intent(request: DonationRequest, campaign: Campaign, key: str | None) -> DonationIntent:
+    extra = fee_cover(request.amount_minor, request.currency) if request.cover_fees else 0
+    return DonationIntent(
+        campaign=campaign,
+        amount_minor=request.amount_minor,
+        fee_cover_minor=extra,
+        currency=request.currency,
+        frequency=request.frequency.value,
+        email=request.email,
+        name="" if request.anonymous else request.name,
+        anonymous=request.anonymous,
+        message=request.message,
+        submission_key=key,
+    )
+
+
+def _claim_intent(request: DonationRequest, campaign: Campaign, key: str) -> DonationIntent:
+    """The intent for this submission: the twin of a double click, or a new one (committed)."""
+    existing = _intent_by_key(key)
+    if existing is not None and existing.status in REUSABLE:
+        return existing
+    intent = _new_intent(request, campaign, key if existing is None else None)
+    db.session.add(intent)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The other click of a double click committed first: use its intent.
+        db.session.rollback()
+        twin = _intent_by_key(key)
+        if twin is None:
+            raise
+        return twin
+    return intent
+
+
+def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) -> DonationIntent:
+    """An open Checkout session for this donation; repeats of the same submission reuse it."""
+    now = utcnow()
+    intent = _claim_intent(request, campaign, submission_key(request, reader, now))
+    if intent.status == IntentStatus.OPEN.value and intent.checkout_url:
+        return intent
+    base = current_app.config["BASE_URL"]
+    # The intent is committed before Stripe is called, so no database lock is held meanwhile
+    # and a retry finds it; Stripe's idempotency key (the intent id) makes the retry safe.
+    try:
+        session = gateway.create_checkout_session(
+            intent,
+            success_url=f"{base}/donate/thanks?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/donate/cancelled?intent={intent.public_id}",
+            now=now,
+        )
+    except gateway.PaymentsUnavailable as exc:
+        intent.move_to(IntentStatus.FAILED)
+        db.session.commit()
+        raise DonationUnavailable(str(exc)) from exc
+    except gateway.PaymentRefused as exc:
+        intent.move_to(IntentStatus.FAILED)
+        db.session.commit()
+        raise DonationRefused(str(exc)) from exc
+    intent.checkout_session_id = session["id"]
+    intent.checkout_url = session["url"]
+    intent.move_to(IntentStatus.OPEN)
+    return intent
+
+
+def confirm_checkout(session_id: str) -> tuple[DonationIntent | None, Effects]:
+    """The intent behind a finished checkout, applying Stripe's answer if the webhook is late."""
+    effects = Effects()
+    intent = db.session.scalar(
+        select(DonationIntent).where(DonationIntent.checkout_session_id == session_id)
+    )
+    if intent is not None and intent.status == IntentStatus.PAID.value:
+        return intent, effects
+    try:
+        session = gateway.retrieve_checkout_session(session_id)
+    except gateway.PaymentRefused:
+        return intent, effects  # Stripe doesn't know it: not ours
+    except gateway.PaymentsUnavailable:
+        return intent, effects  # show what we know; the webhook will follow
+    applied = events.apply_checkout_session(session, "reader:thanks-page", effects)
+    return applied or intent, effects
+
+
+def intent_for_cancel(public_id: str) -> DonationIntent | None:
+    return db.session.scalar(select(DonationIntent).where(DonationIntent.public_id == public_id))

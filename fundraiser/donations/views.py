@@ -1,0 +1,126 @@
+"""Donation pages: POST /donate hands off to Stripe Checkout; thank-you and cancel pages."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
+
+from fundraiser.campaigns import services as campaigns
+from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
+from fundraiser.donations import services
+from fundraiser.donations.forms import validate_donation
+from fundraiser.extensions import csrf, db, limiter
+from fundraiser.money import major_units_text
+from fundraiser.payments import events
+from fundraiser.security import same_origin_required
+
+bp = Blueprint("donations", __name__)
+SESSION_ID_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def _render_form(campaign, values: dict, errors: dict, status: int):
+    totals = campaigns.campaign_totals(campaign)
+    response = current_app.make_response(
+        (
+            render_template(
+                "campaigns/landing.html",
+                campaign=campaign,
+                totals=totals,
+                presets=PRESET_AMOUNTS_MAJOR,
+                form_values=values,
+                errors=errors,
+            ),
+            status,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _reader_fingerprint() -> str:
+    return f"{request.remote_addr}|{request.headers.get('User-Agent', '')[:200]}"
+
+
+@bp.post("/donate")
+@csrf.exempt  # the form is on a page cached for everyone; same_origin_required guards it
+@same_origin_required
+@limiter.limit(lambda: current_app.config.get("DONATE_RATE_LIMIT", "20 per minute;200 per hour"))
+def donate():
+    """Validate the donation form and send the reader to Stripe Checkout."""
+    campaign = campaigns.campaign_by_slug((request.form.get("campaign") or "").strip())
+    if campaign is None:
+        abort(400, description="That campaign doesn't exist.")
+    result = validate_donation(
+        request.form,
+        current_app.config["DONATION_CURRENCIES"],
+        current_app.config["DONATION_MAX_MAJOR"],
+    )
+    if result.request is None:
+        return _render_form(campaign, result.values, result.errors, 400)
+    if not campaign.is_open:
+        return _render_form(campaign, result.values, {"form": "This appeal has closed."}, 400)
+    try:
+        intent = services.start_checkout(result.request, campaign, _reader_fingerprint())
+    except services.DonationUnavailable:
+        message = (
+            "Card payments are unavailable right now. Please try again in a few minutes, "
+            "or give through PayPal below."
+        )
+        return _render_form(campaign, result.values, {"form": message}, 503)
+    except services.DonationRefused as exc:
+        return _render_form(campaign, result.values, {"form": str(exc)}, 400)
+    db.session.commit()
+    return redirect(intent.checkout_url, code=303)
+
+
+@bp.get("/donate")
+def donate_page():
+    """The form lives on the campaign page."""
+    return redirect("/", code=302)
+
+
+@bp.get("/donate/thanks")
+def thanks():
+    """Thank the reader for a finished checkout, confirming with Stripe if we must."""
+    session_id = request.args.get("session_id", "")
+    if not SESSION_ID_RE.match(session_id):
+        abort(404, description="We couldn't find that donation.")
+    intent, effects = services.confirm_checkout(session_id)
+    if intent is None:
+        abort(404, description="We couldn't find that donation.")
+    db.session.commit()
+    events.announce(effects, current_app._get_current_object())
+    response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/donate/cancelled")
+def cancelled():
+    """Back from Checkout without paying: the form again, with the reader's choices kept."""
+    public_id = request.args.get("intent", "")
+    intent = services.intent_for_cancel(public_id) if PUBLIC_ID_RE.match(public_id) else None
+    if intent is None:
+        return redirect("/", code=302)
+    values = {
+        "amount": "other",
+        "amount_other": major_units_text(intent.amount_minor, intent.currency),
+        "currency": intent.currency,
+        "frequency": intent.frequency,
+        "email": intent.email or "",
+        "name": intent.name,
+        "message": intent.message,
+        "cover_fees": "1" if intent.fee_cover_minor else "",
+        "anonymous": "1" if intent.anonymous else "",
+    }
+    notice = (
+        "You left the secure checkout before paying, so nothing was charged. "
+        "Your choices are kept below."
+    )
+    return _render_form(intent.campaign, values, {"notice": notice}, 200)

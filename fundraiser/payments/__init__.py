@@ -1,0 +1,1 @@
+"""Payments: the only package that talks to Stripe (gateway out, webhooks in, event handlers)."""

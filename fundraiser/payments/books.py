@@ -1,0 +1,354 @@
+"""The books: the one place where payments, refunds, disputes and pledge states are written.
+
+Every write is an upsert keyed on a Stripe id, so applying the same fact twice (a redelivered
+event, the thank-you page racing the webhook, reconcile) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fundraiser.campaigns.services import campaign_by_slug
+from fundraiser.database import insert_if_absent
+from fundraiser.extensions import db
+from fundraiser.models import (
+    AuditEntry,
+    Campaign,
+    DonationIntent,
+    EntryKind,
+    Frequency,
+    IntentStatus,
+    LedgerEntry,
+    Pledge,
+    PledgeStatus,
+    Supporter,
+)
+
+INTERVAL_FREQUENCY = {"month": Frequency.MONTHLY.value, "year": Frequency.YEARLY.value}
+STRIPE_PLEDGE_STATUS = {
+    "active": PledgeStatus.ACTIVE,
+    "trialing": PledgeStatus.ACTIVE,
+    "past_due": PledgeStatus.PAST_DUE,
+    "unpaid": PledgeStatus.PAST_DUE,
+    "paused": PledgeStatus.PAUSED,
+    "canceled": PledgeStatus.CANCELLED,
+    "incomplete_expired": PledgeStatus.CANCELLED,
+    "incomplete": PledgeStatus.INCOMPLETE,
+}
+
+
+@dataclass
+class Effects:
+    """What a unit of work changed, announced (as signals) only after it commits."""
+
+    payments: list[int] = field(default_factory=list)
+    refunds: list[int] = field(default_factory=list)
+    campaigns: set[int] = field(default_factory=set)
+    pledge_changes: list[tuple[int, dict, str]] = field(default_factory=list)
+    failed_payments: list[tuple[int, str | None]] = field(default_factory=list)
+    cancellations: list[tuple[int, str]] = field(default_factory=list)
+
+
+def from_unix(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(int(seconds), UTC)
+
+
+def audit(actor: str, action: str, target: str, **detail: Any) -> None:
+    db.session.add(
+        AuditEntry(
+            actor=actor, action=action, target=target, detail=json.dumps(detail, default=str)
+        )
+    )
+
+
+def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIntent | None:
+    if not public_id:
+        return None
+    query = select(DonationIntent).where(DonationIntent.public_id == public_id)
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def _verified_supporter_id(email: str | None) -> int | None:
+    if not email:
+        return None
+    return db.session.scalar(
+        select(Supporter.id).where(
+            Supporter.email == email, Supporter.email_verified_at.is_not(None)
+        )
+    )
+
+
+def _email_of(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        if candidate and "@" in candidate:
+            return candidate.strip().lower()
+    return None
+
+
+# --- Payments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentContext:
+    """Who and what a payment was for, gathered from our intent, pledge or Stripe metadata."""
+
+    campaign: Campaign
+    frequency: str
+    intent: DonationIntent | None = None
+    pledge: Pledge | None = None
+    invoice_id: str | None = None
+
+
+def record_payment(
+    payment_intent: dict, context: PaymentContext, actor: str, effects: Effects
+) -> LedgerEntry | None:
+    """Write the ledger row for a succeeded payment intent once; later calls are no-ops."""
+    charge = payment_intent.get("latest_charge")
+    if payment_intent.get("status") != "succeeded" or not isinstance(charge, dict):
+        return None
+    balance = charge.get("balance_transaction")
+    fee = balance.get("fee") if isinstance(balance, dict) else None
+    billing = charge.get("billing_details") or {}
+    intent = context.intent
+    email = _email_of(
+        billing.get("email"),
+        payment_intent.get("receipt_email"),
+        intent.email if intent else None,
+        context.pledge.email if context.pledge else None,
+    )
+    name = (billing.get("name") or (intent.name if intent else "") or "")[:200]
+    if intent and intent.anonymous:
+        name = ""
+    values = {
+        "stripe_ref": payment_intent["id"],
+        "kind": EntryKind.PAYMENT.value,
+        "campaign_id": context.campaign.id,
+        "payment_ref": payment_intent["id"],
+        "charge_id": charge["id"],
+        "invoice_id": context.invoice_id,
+        "pledge_id": context.pledge.id if context.pledge else None,
+        "intent_id": intent.id if intent else None,
+        "frequency": context.frequency,
+        "amount_minor": int(charge["amount"]),
+        "fee_minor": fee,
+        "currency": charge["currency"].upper(),
+        "donor_email": email,
+        "donor_name": name,
+        "supporter_id": _verified_supporter_id(email),
+        "occurred_at": from_unix(charge.get("created")) or datetime.now(UTC),
+        "created_at": datetime.now(UTC),
+    }
+    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+        return None
+    entry = db.session.scalar(
+        select(LedgerEntry).where(LedgerEntry.stripe_ref == values["stripe_ref"])
+    )
+    audit(
+        actor,
+        "payment.recorded",
+        payment_intent["id"],
+        amount_minor=entry.amount_minor,
+        currency=entry.currency,
+        campaign=context.campaign.slug,
+    )
+    if intent:
+        intent.move_to(IntentStatus.PAID)
+    effects.payments.append(entry.id)
+    effects.campaigns.add(entry.campaign_id)
+    return entry
+
+
+def payment_entry(payment_ref: str) -> LedgerEntry | None:
+    return db.session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.stripe_ref == payment_ref, LedgerEntry.kind == EntryKind.PAYMENT.value
+        )
+    )
+
+
+def refunded_so_far(payment_ref: str) -> int:
+    """Minor units already refunded on a payment (a positive number)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.payment_ref == payment_ref, LedgerEntry.kind == EntryKind.REFUND.value
+        )
+    )
+    return -int(total)
+
+
+def record_refund(refund: dict, payment: LedgerEntry, actor: str, effects: Effects) -> bool:
+    """A succeeded (or pending) refund as a negative ledger row, once per refund id."""
+    if refund.get("status") not in {"succeeded", "pending"}:
+        return False
+    values = _movement(payment, refund["id"], EntryKind.REFUND, -int(refund["amount"]))
+    values["occurred_at"] = from_unix(refund.get("created")) or datetime.now(UTC)
+    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+        return False
+    audit(
+        actor,
+        "refund.recorded",
+        refund["id"],
+        payment=payment.stripe_ref,
+        amount_minor=refund["amount"],
+    )
+    entry_id = db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.stripe_ref == refund["id"])
+    )
+    effects.refunds.append(entry_id)
+    effects.campaigns.add(payment.campaign_id)
+    return True
+
+
+def record_dispute_step(dispute: dict, payment: LedgerEntry, actor: str, effects: Effects) -> bool:
+    """Opened: funds withdrawn (negative). Won: reinstated (positive). Lost: kept on record."""
+    status = dispute.get("status")
+    amount = int(dispute["amount"])
+    if status == "won":
+        kind, signed = EntryKind.DISPUTE_WON, amount
+    elif status == "lost":
+        kind, signed = EntryKind.DISPUTE_LOST, 0
+    else:
+        kind, signed = EntryKind.DISPUTE_OPENED, -amount
+    steps = [(EntryKind.DISPUTE_OPENED, -amount)] if kind is not EntryKind.DISPUTE_OPENED else []
+    changed = False
+    # A closed dispute whose opening we never saw still records the withdrawal first.
+    for step_kind, step_amount in [*steps, (kind, signed)]:
+        ref = f"{dispute['id']}:{step_kind.value.removeprefix('dispute_')}"
+        values = _movement(payment, ref, step_kind, step_amount)
+        values["occurred_at"] = from_unix(dispute.get("created")) or datetime.now(UTC)
+        if insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+            audit(actor, f"dispute.{step_kind.value}", dispute["id"], amount_minor=step_amount)
+            changed = True
+    if changed:
+        effects.campaigns.add(payment.campaign_id)
+    return changed
+
+
+def _movement(payment: LedgerEntry, ref: str, kind: EntryKind, amount: int) -> dict:
+    return {
+        "stripe_ref": ref,
+        "kind": kind.value,
+        "campaign_id": payment.campaign_id,
+        "payment_ref": payment.payment_ref,
+        "charge_id": payment.charge_id,
+        "invoice_id": payment.invoice_id,
+        "pledge_id": payment.pledge_id,
+        "intent_id": payment.intent_id,
+        "frequency": payment.frequency,
+        "amount_minor": amount,
+        "fee_minor": None,
+        "currency": payment.currency,
+        "donor_email": payment.donor_email,
+        "donor_name": payment.donor_name,
+        "supporter_id": payment.supporter_id,
+        "created_at": datetime.now(UTC),
+    }
+
+
+# --- Pledges -------------------------------------------------------------------------
+
+
+def _subscription_amount(subscription: dict) -> tuple[int, str, str, dict]:
+    item = subscription["items"]["data"][0]
+    price = item["price"]
+    amount = int(price["unit_amount"]) * int(item.get("quantity") or 1)
+    return amount, price["currency"].upper(), price["recurring"]["interval"], item
+
+
+def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge | None:
+    query = select(Pledge).where(Pledge.stripe_subscription_id == subscription_id)
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def _pledge_status(subscription: dict) -> PledgeStatus:
+    status = STRIPE_PLEDGE_STATUS.get(subscription.get("status"), PledgeStatus.INCOMPLETE)
+    if status is PledgeStatus.ACTIVE and subscription.get("pause_collection"):
+        return PledgeStatus.PAUSED
+    return status
+
+
+def sync_pledge(subscription: dict, actor: str, effects: Effects) -> Pledge | None:
+    """Bring our pledge in line with Stripe's current subscription (creating it if new)."""
+    metadata = subscription.get("metadata") or {}
+    pledge = pledge_for_subscription(subscription["id"])
+    if pledge is None:
+        pledge = _create_pledge(subscription, metadata)
+        if pledge is None:
+            return None
+    amount, currency, interval, item = _subscription_amount(subscription)
+    pause = subscription.get("pause_collection") or {}
+    wanted = {
+        "amount_minor": amount,
+        "currency": currency,
+        "interval": interval,
+        "stripe_item_id": item["id"],
+        "stripe_customer_id": _id_of(subscription.get("customer")),
+        "next_payment_at": from_unix(item.get("current_period_end")),
+        "paused_until": from_unix(pause.get("resumes_at")),
+    }
+    changes = {k: (getattr(pledge, k), v) for k, v in wanted.items() if getattr(pledge, k) != v}
+    for key, (_old, new) in changes.items():
+        setattr(pledge, key, new)
+    old_status = pledge.status
+    new_status = _pledge_status(subscription)
+    if pledge.move_to(new_status):
+        changes["status"] = (old_status, new_status.value)
+        _on_status_change(pledge, subscription, new_status, effects)
+    if PledgeStatus(pledge.status) is PledgeStatus.CANCELLED:
+        pledge.next_payment_at = None
+    if changes:
+        audit(actor, "pledge.synced", subscription["id"], changes=changes)
+        if set(changes) - {"stripe_item_id", "stripe_customer_id"}:
+            effects.pledge_changes.append((pledge.id, changes, actor))
+    return pledge
+
+
+def _on_status_change(pledge: Pledge, subscription: dict, status: PledgeStatus, effects: Effects):
+    if status is PledgeStatus.CANCELLED:
+        details = subscription.get("cancellation_details") or {}
+        pledge.cancel_reason = (details.get("comment") or pledge.cancel_reason or "")[:1000]
+        pledge.cancelled_at = from_unix(subscription.get("canceled_at")) or datetime.now(UTC)
+        effects.cancellations.append((pledge.id, pledge.cancel_reason))
+
+
+def _id_of(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
+    intent = intent_by_public_id(metadata.get("donation_intent"))
+    campaign = intent.campaign if intent else campaign_by_slug(metadata.get("campaign") or "")
+    if campaign is None:
+        return None  # not one of ours
+    amount, currency, interval, item = _subscription_amount(subscription)
+    values = {
+        "stripe_subscription_id": subscription["id"],
+        "campaign_id": campaign.id,
+        "intent_id": intent.id if intent else None,
+        "email": _email_of(intent.email if intent else None),
+        "amount_minor": amount,
+        "currency": currency,
+        "interval": interval,
+        "stripe_item_id": item["id"],
+        "status": PledgeStatus.INCOMPLETE.value,
+        "created_at": from_unix(subscription.get("created")) or datetime.now(UTC),
+        "updated_at": datetime.now(UTC),
+        "stripe_synced_at": 0,
+        "cancel_reason": "",
+    }
+    values["supporter_id"] = _verified_supporter_id(values["email"])
+    insert_if_absent(Pledge, values, ["stripe_subscription_id"])
+    return pledge_for_subscription(subscription["id"])
+
+
+def set_pledge_email(pledge: Pledge, email: str | None) -> None:
+    """Fill in the pledge's email (from Checkout's customer details) when we did not have it."""
+    email = _email_of(email)
+    if email and not pledge.email:
+        pledge.email = email
+        pledge.supporter_id = pledge.supporter_id or _verified_supporter_id(email)

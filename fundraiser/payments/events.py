@@ -1,0 +1,328 @@
+"""Stripe event handlers: a dispatch table from event type to an idempotent, order-tolerant handler.
+
+Handlers trust ids from the payload but re-fetch the objects whose state matters (payment
+intents, subscriptions, refunds) from Stripe, so a late or repeated event can't roll state back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from fundraiser.campaigns.services import campaign_by_slug
+from fundraiser.database import insert_if_absent
+from fundraiser.extensions import db
+from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent
+from fundraiser.payments import books, gateway
+from fundraiser.payments.books import Effects, PaymentContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    duplicate: bool
+    handled: bool
+    effects: Effects
+
+
+# --- Checkout ------------------------------------------------------------------------
+
+
+def apply_checkout_session(session: dict, actor: str, effects: Effects) -> DonationIntent | None:
+    """Everything a checkout session tells us: the intent's state, the pledge, the payment."""
+    metadata = session.get("metadata") or {}
+    intent = books.intent_by_public_id(
+        metadata.get("donation_intent") or session.get("client_reference_id"), lock=True
+    )
+    if intent is None:
+        return None  # a session that isn't ours (another product on the same account)
+    details = session.get("customer_details") or {}
+    intent.checkout_session_id = intent.checkout_session_id or session["id"]
+    intent.customer_id = books._id_of(session.get("customer")) or intent.customer_id
+    intent.email = intent.email or books._email_of(details.get("email"))
+    if session.get("status") == "expired":
+        intent.move_to(IntentStatus.EXPIRED)
+        return intent
+    if session.get("status") != "complete":
+        return intent
+    intent.move_to(IntentStatus.COMPLETED)
+    if session.get("mode") == "subscription" and session.get("subscription"):
+        _apply_subscription_checkout(session, intent, actor, effects)
+    elif session.get("mode") == "payment" and session.get("payment_intent"):
+        intent.payment_intent_id = books._id_of(session["payment_intent"])
+        if session.get("payment_status") == "paid":
+            payment_intent = gateway.retrieve_payment_intent(intent.payment_intent_id)
+            context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
+            books.record_payment(payment_intent, context, actor, effects)
+    return intent
+
+
+def _apply_subscription_checkout(
+    session: dict, intent: DonationIntent, actor: str, effects: Effects
+) -> None:
+    intent.subscription_id = books._id_of(session["subscription"])
+    subscription = gateway.retrieve_subscription(intent.subscription_id)
+    pledge = books.sync_pledge(subscription, actor, effects)
+    if pledge is None:
+        return
+    books.set_pledge_email(pledge, intent.email)
+    invoice_id = books._id_of(session.get("invoice")) or subscription.get("latest_invoice")
+    if session.get("payment_status") == "paid" and invoice_id:
+        _record_invoice_payment(gateway.retrieve_invoice(books._id_of(invoice_id)), actor, effects)
+
+
+def on_checkout_completed(event: dict, actor: str, effects: Effects) -> None:
+    apply_checkout_session(event["data"]["object"], actor, effects)
+
+
+def on_checkout_async_failed(event: dict, actor: str, effects: Effects) -> None:
+    session = event["data"]["object"]
+    intent = books.intent_by_public_id((session.get("metadata") or {}).get("donation_intent"), True)
+    if intent is not None:
+        intent.move_to(IntentStatus.FAILED)
+        books.audit(actor, "donation.failed", session["id"])
+
+
+# --- Invoices (recurring payments) -----------------------------------------------------
+
+
+def _invoice_subscription(invoice: dict) -> tuple[str | None, dict]:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return books._id_of(details.get("subscription")), details.get("metadata") or {}
+
+
+def _invoice_payment_intent_id(invoice: dict) -> str | None:
+    payments = (invoice.get("payments") or {}).get("data") or []
+    for invoice_payment in payments:
+        payment = invoice_payment.get("payment") or {}
+        if invoice_payment.get("status") == "paid" and payment.get("payment_intent"):
+            return books._id_of(payment["payment_intent"])
+    return None
+
+
+def _record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
+    subscription_id, _metadata = _invoice_subscription(invoice)
+    if invoice.get("status") != "paid" or not subscription_id:
+        return
+    pledge = books.pledge_for_subscription(subscription_id)
+    if pledge is None:
+        pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+        if pledge is None:
+            return
+    books.set_pledge_email(pledge, invoice.get("customer_email"))
+    if not invoice.get("payments"):
+        invoice = gateway.retrieve_invoice(invoice["id"])
+    payment_intent_id = _invoice_payment_intent_id(invoice)
+    if payment_intent_id is None:
+        return  # a zero-amount or void invoice moves no money
+    payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
+    frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
+    intent = pledge_intent(pledge)
+    context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
+    books.record_payment(payment_intent, context, actor, effects)
+
+
+def pledge_intent(pledge) -> DonationIntent | None:
+    return db.session.get(DonationIntent, pledge.intent_id) if pledge.intent_id else None
+
+
+def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
+    invoice = event["data"]["object"]
+    _record_invoice_payment(gateway.retrieve_invoice(invoice["id"]), actor, effects)
+    subscription_id, _ = _invoice_subscription(invoice)
+    if subscription_id:
+        books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+
+
+def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+    invoice = event["data"]["object"]
+    subscription_id, _ = _invoice_subscription(invoice)
+    if not subscription_id:
+        return
+    pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+    if pledge is not None:
+        books.audit(actor, "pledge.payment_failed", subscription_id, invoice=invoice["id"])
+        effects.failed_payments.append((pledge.id, invoice.get("hosted_invoice_url")))
+
+
+# --- Subscriptions ---------------------------------------------------------------------
+
+
+def on_subscription_event(event: dict, actor: str, effects: Effects) -> None:
+    subscription_id = event["data"]["object"]["id"]
+    books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+
+
+# --- One-off payments seen directly ----------------------------------------------------
+
+
+def on_payment_intent_succeeded(event: dict, actor: str, effects: Effects) -> None:
+    """A one-off gift even if its checkout.session.completed never arrives."""
+    metadata = event["data"]["object"].get("metadata") or {}
+    intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    if intent is None or intent.frequency != Frequency.ONE_TIME.value:
+        return  # recurring payments are booked from their invoice
+    payment_intent = gateway.retrieve_payment_intent(event["data"]["object"]["id"])
+    intent.payment_intent_id = payment_intent["id"]
+    context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
+    books.record_payment(payment_intent, context, actor, effects)
+
+
+# --- Refunds and disputes --------------------------------------------------------------
+
+
+def ensure_payment_recorded(payment_intent_id: str, actor: str, effects: Effects):
+    """The payment row for a refund or dispute, booking the payment first if we missed it."""
+    entry = books.payment_entry(payment_intent_id)
+    if entry is not None:
+        return entry
+    payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
+    context = _context_for_payment_intent(payment_intent, actor, effects)
+    if context is None:
+        return None
+    books.record_payment(payment_intent, context, actor, effects)
+    return books.payment_entry(payment_intent_id)
+
+
+def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effects):
+    metadata = payment_intent.get("metadata") or {}
+    intent = books.intent_by_public_id(metadata.get("donation_intent"))
+    if intent is not None:
+        return PaymentContext(intent.campaign, intent.frequency, intent=intent)
+    invoice = gateway.invoice_for_payment_intent(payment_intent["id"])
+    if invoice is None:
+        campaign = campaign_by_slug(metadata.get("campaign") or "")
+        return PaymentContext(campaign, Frequency.ONE_TIME.value) if campaign else None
+    subscription_id, _ = _invoice_subscription(invoice)
+    if not subscription_id:
+        return None
+    pledge = books.pledge_for_subscription(subscription_id) or books.sync_pledge(
+        gateway.retrieve_subscription(subscription_id), actor, effects
+    )
+    if pledge is None:
+        return None
+    frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
+    return PaymentContext(pledge.campaign, frequency, pledge_intent(pledge), pledge, invoice["id"])
+
+
+def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
+    charge = event["data"]["object"]
+    payment_intent_id = books._id_of(charge.get("payment_intent"))
+    if not payment_intent_id:
+        return
+    payment = ensure_payment_recorded(payment_intent_id, actor, effects)
+    if payment is None:
+        return
+    for refund in gateway.list_refunds(charge["id"]):
+        books.record_refund(refund, payment, actor, effects)
+
+
+def on_refund_event(event: dict, actor: str, effects: Effects) -> None:
+    refund = event["data"]["object"]
+    payment_intent_id = books._id_of(refund.get("payment_intent"))
+    if not payment_intent_id:
+        return
+    payment = ensure_payment_recorded(payment_intent_id, actor, effects)
+    if payment is not None:
+        for current in gateway.list_refunds(books._id_of(refund["charge"])):
+            books.record_refund(current, payment, actor, effects)
+
+
+def on_dispute_event(event: dict, actor: str, effects: Effects) -> None:
+    dispute = event["data"]["object"]
+    payment_intent_id = books._id_of(dispute.get("payment_intent"))
+    if not payment_intent_id:
+        charge = gateway.retrieve_charge(books._id_of(dispute["charge"]))
+        payment_intent_id = books._id_of(charge.get("payment_intent"))
+    payment = (
+        ensure_payment_recorded(payment_intent_id, actor, effects) if payment_intent_id else None
+    )
+    if payment is not None:
+        books.record_dispute_step(dispute, payment, actor, effects)
+
+
+def on_checkout_expired(event: dict, actor: str, effects: Effects) -> None:
+    apply_checkout_session(event["data"]["object"], actor, effects)
+
+
+Handler = Callable[[dict, str, Effects], None]
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": on_checkout_completed,
+    "checkout.session.async_payment_succeeded": on_checkout_completed,
+    "checkout.session.async_payment_failed": on_checkout_async_failed,
+    "checkout.session.expired": on_checkout_expired,
+    "payment_intent.succeeded": on_payment_intent_succeeded,
+    "invoice.paid": on_invoice_paid,
+    "invoice.payment_succeeded": on_invoice_paid,
+    "invoice.payment_failed": on_invoice_payment_failed,
+    "customer.subscription.created": on_subscription_event,
+    "customer.subscription.updated": on_subscription_event,
+    "customer.subscription.deleted": on_subscription_event,
+    "customer.subscription.paused": on_subscription_event,
+    "customer.subscription.resumed": on_subscription_event,
+    "charge.refunded": on_charge_refunded,
+    "refund.created": on_refund_event,
+    "refund.updated": on_refund_event,
+    "charge.dispute.created": on_dispute_event,
+    "charge.dispute.closed": on_dispute_event,
+}
+
+
+def process_event(event: dict, source: str = "webhook") -> Outcome:
+    """Record the event id once and apply it, all in the caller's transaction (not committed)."""
+    effects = Effects()
+    try:
+        first_time = insert_if_absent(
+            StripeEvent,
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "stripe_created": int(event.get("created") or 0),
+                "source": source,
+            },
+            ["id"],
+        )
+    except IntegrityError:
+        first_time = False
+    if not first_time:
+        return Outcome(duplicate=True, handled=False, effects=effects)
+    handler = HANDLERS.get(event["type"])
+    if handler is None:
+        return Outcome(duplicate=False, handled=False, effects=effects)
+    handler(event, f"stripe:{event['id']}", effects)
+    return Outcome(duplicate=False, handled=True, effects=effects)
+
+
+def announce(effects: Effects, app: Any) -> None:
+    """Send the signals for committed effects; a failing receiver is logged, never raised."""
+    from fundraiser.campaigns.services import ledger_changed
+    from fundraiser.payments import signals
+
+    sends: list[tuple[Any, dict]] = []
+    sends += [(signals.payment_recorded, {"entry_id": i}) for i in effects.payments]
+    sends += [(signals.refund_recorded, {"entry_id": i}) for i in effects.refunds]
+    sends += [
+        (signals.pledge_changed, {"pledge_id": p, "changes": c, "actor": a})
+        for p, c, a in effects.pledge_changes
+    ]
+    sends += [
+        (signals.pledge_payment_failed, {"pledge_id": p, "invoice_url": u})
+        for p, u in effects.failed_payments
+    ]
+    sends += [
+        (signals.pledge_cancelled, {"pledge_id": p, "reason": r}) for p, r in effects.cancellations
+    ]
+    for campaign_id in effects.campaigns:
+        ledger_changed(campaign_id)
+    for signal, kwargs in sends:
+        try:
+            signal.send(app, **kwargs)
+        except Exception:  # noqa: BLE001 - a mail hiccup must never fail a committed payment
+            log.exception("signal receiver failed for %s", signal.name)

@@ -1,0 +1,247 @@
+"""The one caller of Stripe's API: every other module asks here, in our terms, with our ids."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import stripe
+from flask import current_app
+
+from fundraiser.models import DonationIntent, Frequency
+
+CHECKOUT_LIFETIME_SECONDS = 30 * 60  # Stripe's minimum; an abandoned session expires soon
+_clients: dict[tuple, stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+class PaymentsUnavailable(RuntimeError):
+    """Stripe could not be reached or failed; nothing was changed, try again later."""
+
+
+class PaymentRefused(ValueError):
+    """Stripe refused the request; the message can be shown to a person."""
+
+
+class InvalidWebhook(ValueError):
+    """A webhook whose signature or body we cannot accept."""
+
+
+def _client() -> stripe.StripeClient:
+    config = current_app.config
+    key = (
+        config["STRIPE_SECRET_KEY"],
+        config.get("STRIPE_API_BASE"),
+        config["STRIPE_TIMEOUT_SECONDS"],
+        config["STRIPE_MAX_RETRIES"],
+    )
+    with _clients_lock:
+        if key not in _clients:
+            base = {"api": config["STRIPE_API_BASE"]} if config.get("STRIPE_API_BASE") else None
+            _clients[key] = stripe.StripeClient(
+                config["STRIPE_SECRET_KEY"],
+                base_addresses=base,
+                max_network_retries=config["STRIPE_MAX_RETRIES"],
+                http_client=stripe.RequestsClient(timeout=config["STRIPE_TIMEOUT_SECONDS"]),
+            )
+        return _clients[key]
+
+
+def _call(method, *args, idempotency_key: str | None = None, **params) -> dict[str, Any]:
+    """Call the API; map Stripe's errors onto ours and return a plain dict."""
+    options = {"idempotency_key": idempotency_key} if idempotency_key else None
+    params = {key: value for key, value in params.items() if value is not None}
+    try:
+        result = method(*args, params=params or None, options=options)
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise PaymentsUnavailable(str(exc.user_message or exc)) from exc
+    except stripe.CardError as exc:
+        raise PaymentRefused(exc.user_message or "The card was declined.") from exc
+    except stripe.InvalidRequestError as exc:
+        raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
+    except stripe.StripeError as exc:
+        if exc.http_status is not None and exc.http_status < 500:
+            raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
+        raise PaymentsUnavailable("Stripe is not answering right now.") from exc
+    return result.to_dict()
+
+
+# --- Checkout -------------------------------------------------------------------------
+
+
+def create_checkout_session(
+    intent: DonationIntent, success_url: str, cancel_url: str, now: datetime
+) -> dict[str, Any]:
+    """A Checkout session for this donation intent; retries with the same intent reuse it."""
+    frequency = Frequency(intent.frequency)
+    metadata = {"donation_intent": intent.public_id, "campaign": intent.campaign.slug}
+    price_data: dict[str, Any] = {
+        "currency": intent.currency.lower(),
+        "unit_amount": intent.total_minor,
+        "product_data": {"name": f"Donation: {intent.campaign.title}"[:250]},
+    }
+    params: dict[str, Any] = {
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": intent.public_id,
+        "metadata": metadata,
+        "expires_at": int(now.timestamp()) + CHECKOUT_LIFETIME_SECONDS,
+        "line_items": [{"price_data": price_data, "quantity": 1}],
+    }
+    if intent.email:
+        params["customer_email"] = intent.email
+    if frequency is Frequency.ONE_TIME:
+        params["mode"] = "payment"
+        params["submit_type"] = "donate"
+        params["customer_creation"] = "always"
+        params["payment_intent_data"] = {"metadata": metadata, "description": "Donation"}
+    else:
+        params["mode"] = "subscription"
+        price_data["recurring"] = {"interval": frequency.interval}
+        params["subscription_data"] = {"metadata": metadata}
+    return _call(
+        _client().v1.checkout.sessions.create,
+        idempotency_key=f"checkout-{intent.public_id}",
+        **params,
+    )
+
+
+def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
+    return _call(_client().v1.checkout.sessions.retrieve, session_id)
+
+
+def expire_checkout_session(session_id: str) -> dict[str, Any]:
+    return _call(_client().v1.checkout.sessions.expire, session_id)
+
+
+# --- Payments, invoices, refunds, disputes ---------------------------------------------
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    """The payment intent with its charge and the charge's balance transaction (for the fee)."""
+    return _call(
+        _client().v1.payment_intents.retrieve,
+        payment_intent_id,
+        expand=["latest_charge.balance_transaction"],
+    )
+
+
+def retrieve_charge(charge_id: str) -> dict[str, Any]:
+    return _call(_client().v1.charges.retrieve, charge_id, expand=["balance_transaction"])
+
+
+def retrieve_invoice(invoice_id: str) -> dict[str, Any]:
+    return _call(_client().v1.invoices.retrieve, invoice_id, expand=["payments"])
+
+
+def invoice_for_payment_intent(payment_intent_id: str) -> dict[str, Any] | None:
+    """The invoice a payment intent paid, if any (today's API links them via invoice payments)."""
+    payments = _call(
+        _client().v1.invoice_payments.list,
+        payment={"type": "payment_intent", "payment_intent": payment_intent_id},
+        limit=1,
+    )
+    if not payments["data"]:
+        return None
+    return retrieve_invoice(payments["data"][0]["invoice"])
+
+
+def list_refunds(charge_id: str) -> list[dict[str, Any]]:
+    client = _client()
+    refunds = []
+    starting_after = None
+    while True:
+        params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = _call(client.v1.refunds.list, **params)
+        refunds.extend(page["data"])
+        if not page.get("has_more") or not page["data"]:
+            return refunds
+        starting_after = page["data"][-1]["id"]
+
+
+def create_refund(
+    payment_intent_id: str, amount_minor: int, reason: str, idempotency_key: str
+) -> dict[str, Any]:
+    return _call(
+        _client().v1.refunds.create,
+        idempotency_key=idempotency_key,
+        payment_intent=payment_intent_id,
+        amount=amount_minor,
+        reason="requested_by_customer",
+        metadata={"note": reason[:500]},
+    )
+
+
+# --- Subscriptions ---------------------------------------------------------------------
+
+
+def retrieve_subscription(subscription_id: str) -> dict[str, Any]:
+    return _call(_client().v1.subscriptions.retrieve, subscription_id)
+
+
+def modify_subscription(subscription_id: str, idempotency_key: str, **params) -> dict[str, Any]:
+    return _call(
+        _client().v1.subscriptions.update,
+        subscription_id,
+        idempotency_key=idempotency_key,
+        **params,
+    )
+
+
+def cancel_subscription(subscription_id: str, reason: str, idempotency_key: str) -> dict[str, Any]:
+    return _call(
+        _client().v1.subscriptions.cancel,
+        subscription_id,
+        idempotency_key=idempotency_key,
+        cancellation_details={"comment": reason[:500]} if reason else None,
+    )
+
+
+def resume_subscription(subscription_id: str, idempotency_key: str) -> dict[str, Any]:
+    return _call(
+        _client().v1.subscriptions.resume, subscription_id, idempotency_key=idempotency_key
+    )
+
+
+def billing_portal_url(customer_id: str, return_url: str) -> str:
+    session = _call(
+        _client().v1.billing_portal.sessions.create, customer=customer_id, return_url=return_url
+    )
+    return session["url"]
+
+
+# --- Events ----------------------------------------------------------------------------
+
+
+def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """The event in a webhook body, if its Stripe-Signature is valid and recent."""
+    if not signature:
+        raise InvalidWebhook("Missing Stripe-Signature header.")
+    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    try:
+        text = payload.decode("utf-8")
+        event = stripe.Webhook.construct_event(text, signature, secret)
+    except UnicodeDecodeError as exc:
+        raise InvalidWebhook("The body is not UTF-8.") from exc
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidWebhook("Invalid signature.") from exc
+    except ValueError as exc:
+        raise InvalidWebhook("The body is not a JSON event.") from exc
+    body = event.to_dict()
+    if not isinstance(body.get("id"), str) or not isinstance(body.get("type"), str):
+        raise InvalidWebhook("The event has no id or type.")
+    if not isinstance(body.get("data"), dict) or not isinstance(body["data"].get("object"), dict):
+        raise InvalidWebhook("The event has no data object.")
+    return body
+
+
+def list_events(created_gte: int | None = None, starting_after: str | None = None) -> dict:
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte is not None:
+        params["created"] = {"gte": created_gte}
+    if starting_after:
+        params["starting_after"] = starting_after
+    return _call(_client().v1.events.list, **params)

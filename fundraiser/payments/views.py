@@ -1,0 +1,9 @@
+"""Registers the payments blueprint (the Stripe webhook endpoint)."""
+
+from flask import Flask
+
+from fundraiser.payments.webhooks import bp
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,38 @@
+"""POST /stripe/webhook: verify, record the event once, dispatch, commit; 500 makes Stripe retry."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import OperationalError
+
+from fundraiser.extensions import csrf, db, limiter
+from fundraiser.payments import events, gateway
+
+log = logging.getLogger(__name__)
+bp = Blueprint("payments", __name__)
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+@limiter.exempt
+def stripe_webhook():
+    """Receive one Stripe event."""
+    try:
+        event = gateway.verify_webhook(
+            request.get_data(cache=False), request.headers.get("Stripe-Signature")
+        )
+    except gateway.InvalidWebhook as exc:
+        return jsonify(error="invalid webhook", reason=str(exc)), 400
+    try:
+        outcome = events.process_event(event)
+        db.session.commit()
+    except OperationalError:
+        raise  # the error handler answers 503; Stripe retries
+    except Exception:
+        db.session.rollback()
+        log.exception("webhook handler failed for %s %s", event["type"], event["id"])
+        return jsonify(error="handler failed", reason="will be retried"), 500
+    events.announce(outcome.effects, current_app._get_current_object())
+    return jsonify(received=True, duplicate=outcome.duplicate, handled=outcome.handled)

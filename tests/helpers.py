@@ -1,0 +1,58 @@
+"""Helpers to drive donations end to end: post the form, pay at the simulator, await webhooks."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+
+from fundraiser.extensions import db
+from tests.conftest import BASE_URL
+
+ORIGIN = {"Origin": BASE_URL}
+
+
+def donate(client, campaign: str, amount: str = "25", frequency: str = "one-time", **fields):
+    """POST the public form as a same-origin browser would."""
+    form = {"campaign": campaign, "amount": amount, "currency": "EUR", "frequency": frequency}
+    form.update(fields)
+    return client.post("/donate", data=form, headers=ORIGIN)
+
+
+def session_id_from(response) -> str:
+    match = re.search(r"/c/pay/(cs_[A-Za-z0-9_]+)", response.headers["Location"])
+    assert match, response.headers.get("Location")
+    return match.group(1)
+
+
+def sim_control(handle, path: str, **data) -> dict:
+    request = urllib.request.Request(
+        f"{handle.url}/_sim/{path}",
+        data=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, **json.loads(error.read() or b"{}")}
+
+
+def pay(handle, session_id: str, card: str = "4242424242424242", **extra) -> dict:
+    """Complete the hosted checkout with a test card and wait for the webhooks to land."""
+    result = sim_control(handle, f"checkout/{session_id}/complete", card=card, **extra)
+    handle.flush(timeout=15)
+    return result
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
