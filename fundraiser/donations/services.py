@@ -13,7 +13,7 @@ from fundraiser.donations.forms import DonationRequest
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, DonationIntent, IntentStatus, utcnow
 from fundraiser.money import fee_cover
-from fundraiser.payments import events, gateway
+from fundraiser.payments import announcements, events, gateway
 from fundraiser.payments.books import Effects
 
 #: Identical submissions from the same reader within this window reuse one checkout.
@@ -109,22 +109,23 @@ def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) ->
     return intent
 
 
-def confirm_checkout(session_id: str) -> tuple[DonationIntent | None, Effects]:
+def confirm_checkout(session_id: str) -> DonationIntent | None:
     """The intent behind a finished checkout, applying Stripe's answer if the webhook is late."""
-    effects = Effects()
     intent = db.session.scalar(
         select(DonationIntent).where(DonationIntent.checkout_session_id == session_id)
     )
     if intent is not None and intent.status == IntentStatus.PAID.value:
-        return intent, effects
+        return intent
     try:
         session = gateway.retrieve_checkout_session(session_id)
     except gateway.PaymentRefused:
-        return intent, effects  # Stripe doesn't know it: not ours
+        return intent  # Stripe doesn't know it: not ours
     except gateway.PaymentsUnavailable:
-        return intent, effects  # show what we know; the webhook will follow
+        return intent  # show what we know; the webhook will follow
+    effects = Effects()
     applied = events.apply_checkout_session(session, "reader:thanks-page", effects)
-    return applied or intent, effects
+    announcements.stage(effects)
+    return applied or intent
 
 
 def intent_for_cancel(public_id: str) -> DonationIntent | None:

@@ -12,7 +12,6 @@ from fundraiser.donations import services
 from fundraiser.donations.forms import validate_donation
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
-from fundraiser.payments import events
 from fundraiser.security import same_origin_required
 
 bp = Blueprint("donations", __name__)
@@ -91,11 +90,10 @@ def thanks():
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
         abort(404, description="We couldn't find that donation.")
-    intent, effects = services.confirm_checkout(session_id)
+    intent = services.confirm_checkout(session_id)
     if intent is None:
         abort(404, description="We couldn't find that donation.")
     db.session.commit()
-    events.announce(effects, current_app._get_current_object())
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
     response.headers["Cache-Control"] = "no-store"
     return response

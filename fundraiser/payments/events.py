@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +16,7 @@ from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent
-from fundraiser.payments import books, gateway
+from fundraiser.payments import announcements, books, gateway
 from fundraiser.payments.books import Effects, PaymentContext
 
 log = logging.getLogger(__name__)
@@ -297,32 +296,5 @@ def process_event(event: dict, source: str = "webhook") -> Outcome:
     if handler is None:
         return Outcome(duplicate=False, handled=False, effects=effects)
     handler(event, f"stripe:{event['id']}", effects)
+    announcements.stage(effects)
     return Outcome(duplicate=False, handled=True, effects=effects)
-
-
-def announce(effects: Effects, app: Any) -> None:
-    """Send the signals for committed effects; a failing receiver is logged, never raised."""
-    from fundraiser.campaigns.services import ledger_changed
-    from fundraiser.payments import signals
-
-    sends: list[tuple[Any, dict]] = []
-    sends += [(signals.payment_recorded, {"entry_id": i}) for i in effects.payments]
-    sends += [(signals.refund_recorded, {"entry_id": i}) for i in effects.refunds]
-    sends += [
-        (signals.pledge_changed, {"pledge_id": p, "changes": c, "actor": a})
-        for p, c, a in effects.pledge_changes
-    ]
-    sends += [
-        (signals.pledge_payment_failed, {"pledge_id": p, "invoice_url": u})
-        for p, u in effects.failed_payments
-    ]
-    sends += [
-        (signals.pledge_cancelled, {"pledge_id": p, "reason": r}) for p, r in effects.cancellations
-    ]
-    for campaign_id in effects.campaigns:
-        ledger_changed(campaign_id)
-    for signal, kwargs in sends:
-        try:
-            signal.send(app, **kwargs)
-        except Exception:  # noqa: BLE001 - a mail hiccup must never fail a committed payment
-            log.exception("signal receiver failed for %s", signal.name)

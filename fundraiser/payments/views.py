@@ -2,8 +2,10 @@
 
 from flask import Flask
 
+from fundraiser.payments import announcements
 from fundraiser.payments.webhooks import bp
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    announcements.register(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from fundraiser.extensions import csrf, db, limiter
@@ -34,5 +34,4 @@ def stripe_webhook():
         db.session.rollback()
         log.exception("webhook handler failed for %s %s", event["type"], event["id"])
         return jsonify(error="handler failed", reason="will be retried"), 500
-    events.announce(outcome.effects, current_app._get_current_object())
     return jsonify(received=True, duplicate=outcome.duplicate, handled=outcome.handled)
