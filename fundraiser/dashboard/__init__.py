@@ -1,0 +1,1 @@
+"""Staff dashboard: sign-in with a second factor, figures, donations, supporters, actions."""

@@ -1,0 +1,114 @@
+"""What staff do to money: refunds and pledge cancellations, through the payments package."""
+
+from __future__ import annotations
+
+import logging
+
+from fundraiser.dashboard import audit
+from fundraiser.dashboard.donations import REFUND_REQUESTED, DonationDetail, refund_target
+from fundraiser.models import Pledge, PledgeStatus, Supporter
+from fundraiser.money import AmountError, format_money, parse_amount
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "Stripe isn't answering right now; nothing was changed. Please try again shortly."
+CANCELLABLE = {
+    PledgeStatus.ACTIVE.value,
+    PledgeStatus.PAST_DUE.value,
+    PledgeStatus.PAUSED.value,
+    PledgeStatus.INCOMPLETE.value,
+}
+
+
+class ActionError(Exception):
+    """An action that was not carried out; the message is shown to the staff member."""
+
+
+def refund_amount(detail: DonationDetail, amount_text: str) -> int:
+    """The amount to refund in minor units, checked against what is still refundable."""
+    currency = detail.payment.currency
+    if detail.disputed:
+        raise ActionError("This payment is disputed; Stripe does not allow refunding it now.")
+    refundable = detail.refundable_minor
+    if refundable <= 0:
+        raise ActionError("Nothing is left to refund on this payment.")
+    try:
+        minor = parse_amount(amount_text, currency)
+    except AmountError as exc:
+        raise ActionError(str(exc)) from exc
+    if minor > refundable:
+        raise ActionError(
+            f"At most {format_money(refundable, currency)} can be refunded "
+            "(the payment less what is refunded or waiting for Stripe)."
+        )
+    return minor
+
+
+def request_refund(detail: DonationDetail, amount_minor: int, reason: str, staff: Supporter) -> str:
+    """Ask Stripe for the refund; the ledger row arrives with Stripe's webhook. Returns its id."""
+    from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
+
+    actor = audit.staff_actor(staff)
+    try:
+        refunds = _payments_module("refunds")
+        refund_id = refunds.refund(detail.payment, amount_minor, reason, actor)
+    except PaymentsUnavailable as exc:
+        log.warning("refund of %s: payments unavailable (%s)", detail.payment.payment_ref, exc)
+        raise ActionError(UNAVAILABLE) from exc
+    except PaymentRefused as exc:
+        raise ActionError(str(exc) or "Stripe refused the refund.") from exc
+    audit.record(
+        actor,
+        REFUND_REQUESTED,
+        refund_target(detail.payment.payment_ref),
+        refund_id=refund_id,
+        amount_minor=amount_minor,
+        currency=detail.payment.currency,
+        reason=reason,
+    )
+    return refund_id
+
+
+def check_cancellable(pledge: Pledge) -> None:
+    if pledge.status not in CANCELLABLE:
+        raise ActionError(f"This pledge is already {pledge.status}.")
+
+
+def cancel_pledge(pledge: Pledge, reason: str, staff: Supporter) -> Pledge:
+    from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
+
+    check_cancellable(pledge)
+    actor = audit.staff_actor(staff)
+    old_status = pledge.status
+    try:
+        pledges = _payments_module("pledges")
+        pledge = pledges.cancel(pledge, reason, actor)
+    except PaymentsUnavailable as exc:
+        log.warning("cancel pledge %s: payments unavailable (%s)", pledge.id, exc)
+        raise ActionError(UNAVAILABLE) from exc
+    except PaymentRefused as exc:
+        raise ActionError(str(exc) or "Stripe refused to cancel the subscription.") from exc
+    audit.record(
+        actor,
+        "pledge.cancel_requested",
+        f"pledge:{pledge.id}",
+        subscription=pledge.stripe_subscription_id,
+        old_status=old_status,
+        new_status=pledge.status,
+        reason=reason,
+    )
+    return pledge
+
+
+def _payments_module(name: str):
+    """The payments package's refunds/pledges module (it lands separately from the dashboard)."""
+    import importlib
+
+    from fundraiser.payments.gateway import PaymentsUnavailable
+
+    try:
+        return importlib.import_module(f"fundraiser.payments.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"fundraiser.payments.{name}":
+            raise
+        raise PaymentsUnavailable(f"fundraiser.payments.{name} is not installed") from exc

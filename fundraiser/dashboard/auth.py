@@ -1,0 +1,144 @@
+"""Staff sign-in: password check, TOTP enrolment and verification, single-use recovery codes."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+import segno
+from sqlalchemy import func, select
+
+from fundraiser.dashboard import audit
+from fundraiser.dashboard.access import is_staff
+from fundraiser.extensions import db
+from fundraiser.models import Supporter
+from fundraiser.passwords import hash_password, verify_password
+
+ISSUER = "Socialist World staff"
+RECOVERY_CODE_COUNT = 10
+# Recovery codes: 10 characters from an alphabet without look-alikes, shown as xxxxx-xxxxx.
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def normalise_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def staff_by_email(email: str) -> Supporter | None:
+    return db.session.scalar(
+        select(Supporter).where(func.lower(Supporter.email) == normalise_email(email))
+    )
+
+
+def check_staff_password(email: str, password: str) -> Supporter | None:
+    """The active staff account with this email and password, or None (same cost either way)."""
+    account = staff_by_email(email)
+    ok = verify_password(account.password_hash if account else None, password)
+    if not ok or account is None or not is_staff(account):
+        audit.record("anonymous", "staff.login_failed", normalise_email(email)[:255])
+        return None
+    return account
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, email: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """The otpauth URI as a QR code: an SVG in a base64 data URI (allowed by our CSP's img-src)."""
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, dark="#1d1b19")
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    """A six-digit code from the authenticator app, allowing one step of clock drift."""
+    digits = "".join((code or "").split())
+    if len(digits) != 6 or not digits.isdigit():
+        return False
+    return pyotp.TOTP(secret).verify(digits, valid_window=1)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str
+    qr_data_uri: str
+
+
+def start_enrolment(account: Supporter, secret: str | None = None) -> Enrolment:
+    secret = secret or new_totp_secret()
+    uri = provisioning_uri(secret, account.email or f"staff-{account.id}")
+    return Enrolment(secret, uri, qr_code_data_uri(uri))
+
+
+def finish_enrolment(account: Supporter, secret: str, code: str) -> list[str] | None:
+    """Store the secret once a code from it is right; returns fresh recovery codes (shown once)."""
+    if account.totp_secret or not totp_matches(secret, code):
+        return None
+    account.totp_secret = secret
+    codes = replace_recovery_codes(account)
+    audit.record(audit.staff_actor(account), "staff.totp_enrolled", f"supporter:{account.id}")
+    return codes
+
+
+def replace_recovery_codes(account: Supporter) -> list[str]:
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    account.totp_recovery_hashes = json.dumps([hash_password(code) for code in codes])
+    return codes
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _normalise_recovery_code(code: str) -> str:
+    cleaned = "".join(c for c in (code or "").lower() if c.isalnum())
+    return f"{cleaned[:5]}-{cleaned[5:]}" if len(cleaned) == 10 else ""
+
+
+def use_recovery_code(account: Supporter, code: str) -> bool:
+    """Accept an unused recovery code once, striking it off the list."""
+    candidate = _normalise_recovery_code(code)
+    if not candidate:
+        return False
+    try:
+        hashes = json.loads(account.totp_recovery_hashes or "[]")
+    except ValueError:
+        return False
+    for stored in hashes:
+        if verify_password(stored, candidate):
+            hashes.remove(stored)
+            account.totp_recovery_hashes = json.dumps(hashes)
+            return True
+    return False
+
+
+def recovery_codes_left(account: Supporter) -> int:
+    try:
+        return len(json.loads(account.totp_recovery_hashes or "[]"))
+    except ValueError:
+        return 0
+
+
+def check_second_factor(account: Supporter, code: str) -> str | None:
+    """"totp" or "recovery" when the code is right, else None; every attempt is audited."""
+    actor = audit.staff_actor(account)
+    if account.totp_secret and totp_matches(account.totp_secret, code):
+        method = "totp"
+    elif use_recovery_code(account, code):
+        method = "recovery"
+    else:
+        audit.record(actor, "staff.second_factor_failed", f"supporter:{account.id}")
+        return None
+    audit.record(actor, "staff.login", f"supporter:{account.id}", method=method)
+    return method

@@ -1,0 +1,367 @@
+"""Donations as staff see them: one payment with its refunds and disputes, filtered and paged."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, and_, case, false, func, or_, select
+
+from fundraiser.dashboard.periods import day_start
+from fundraiser.dashboard.reports import DISPUTE_KINDS
+from fundraiser.extensions import db
+from fundraiser.models import (
+    AuditEntry,
+    Campaign,
+    DonationIntent,
+    EntryKind,
+    LedgerEntry,
+    Pledge,
+    Supporter,
+)
+from fundraiser.money import CURRENCY_RULES, decimals
+
+PAGE_SIZE = 50
+STATUSES = ("paid", "partially_refunded", "refunded", "disputed")
+FREQUENCIES = ("one-time", "monthly", "yearly")
+#: What a staff member types as an amount filter: major units, at most two decimals.
+AMOUNT_TEXT = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
+REFUND_REQUESTED = "refund.requested"
+
+
+@dataclass(frozen=True)
+class DonationFilter:
+    """What the donations table and its CSV export are narrowed to (all optional)."""
+
+    campaign: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str = ""
+    frequency: str = ""
+    currency: str = ""
+    #: Major units as typed ("10", "12.50"), read in each donation's own currency.
+    amount_min: str = ""
+    amount_max: str = ""
+    #: An email (or part of one), a donor's name, or any Stripe id.
+    q: str = ""
+
+    def as_args(self) -> dict[str, str]:
+        """The filter as query-string arguments, for links to other pages and the export."""
+        values = {
+            "campaign": self.campaign,
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            "status": self.status,
+            "frequency": self.frequency,
+            "currency": self.currency,
+            "amount_min": self.amount_min,
+            "amount_max": self.amount_max,
+            "q": self.q,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _adjustments():
+    """Per payment: what was refunded, withdrawn by disputes, and fees on those movements."""
+    kind = LedgerEntry.kind
+    return (
+        select(
+            LedgerEntry.payment_ref.label("payment_ref"),
+            func.sum(case((kind == EntryKind.REFUND.value, -LedgerEntry.amount_minor), else_=0))
+            .label("refunded_minor"),
+            func.sum(case((kind.in_(DISPUTE_KINDS), -LedgerEntry.amount_minor), else_=0))
+            .label("disputed_minor"),
+            func.sum(case((kind.in_(DISPUTE_KINDS), 1), else_=0)).label("dispute_steps"),
+            func.sum(func.coalesce(LedgerEntry.fee_minor, 0)).label("fees_minor"),
+        )
+        .where(kind != EntryKind.PAYMENT.value)
+        .group_by(LedgerEntry.payment_ref)
+        .subquery("adjustments")
+    )
+
+
+def donation_select(donation_filter: DonationFilter) -> Select:
+    """One row per payment with its adjustments and status, filtered; newest first."""
+    adjust = _adjustments()
+    refunded = func.coalesce(adjust.c.refunded_minor, 0)
+    disputed = func.coalesce(adjust.c.disputed_minor, 0)
+    other_fees = func.coalesce(adjust.c.fees_minor, 0)
+    fee = func.coalesce(LedgerEntry.fee_minor, 0)
+    status = case(
+        (func.coalesce(adjust.c.dispute_steps, 0) > 0, "disputed"),
+        (refunded >= LedgerEntry.amount_minor, "refunded"),
+        (refunded > 0, "partially_refunded"),
+        else_="paid",
+    )
+    query = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.payment_ref,
+            LedgerEntry.occurred_at,
+            Campaign.slug.label("campaign"),
+            LedgerEntry.donor_email,
+            LedgerEntry.donor_name,
+            LedgerEntry.frequency,
+            LedgerEntry.currency,
+            LedgerEntry.amount_minor,
+            fee.label("fee_minor"),
+            refunded.label("refunded_minor"),
+            disputed.label("disputed_minor"),
+            (LedgerEntry.amount_minor - fee - refunded - disputed - other_fees).label("net_minor"),
+            status.label("status"),
+            LedgerEntry.charge_id,
+            LedgerEntry.invoice_id,
+            LedgerEntry.pledge_id,
+            Pledge.stripe_subscription_id.label("subscription_id"),
+        )
+        .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
+        .outerjoin(adjust, adjust.c.payment_ref == LedgerEntry.payment_ref)
+        .outerjoin(Pledge, Pledge.id == LedgerEntry.pledge_id)
+        .where(LedgerEntry.kind == EntryKind.PAYMENT.value)
+        .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+    )
+    return _apply_filter(query, donation_filter, status)
+
+
+def _apply_filter(query: Select, f: DonationFilter, status) -> Select:
+    if f.campaign:
+        query = query.where(Campaign.slug == f.campaign)
+    if f.date_from:
+        query = query.where(LedgerEntry.occurred_at >= day_start(f.date_from))
+    if f.date_to:
+        query = query.where(LedgerEntry.occurred_at < day_start(f.date_to + timedelta(days=1)))
+    if f.status:
+        query = query.where(status == f.status)
+    if f.frequency:
+        query = query.where(LedgerEntry.frequency == f.frequency)
+    if f.currency:
+        query = query.where(LedgerEntry.currency == f.currency)
+    if f.amount_min or f.amount_max:
+        query = query.where(_amount_condition(f.amount_min, f.amount_max, f.currency))
+    if f.q.strip():
+        query = query.where(search_condition(f.q))
+    return query
+
+
+def minor_from_text(text: str, currency: str) -> int | None:
+    """Major-unit text as minor units of `currency`; None if it has more decimals than that."""
+    whole, _, fraction = text.replace(",", ".").partition(".")
+    places = decimals(currency)
+    if len(fraction) > places:
+        return None
+    return int(whole) * 10**places + int(fraction.ljust(places, "0") or 0)
+
+
+def known_currencies() -> list[str]:
+    configured = current_app.config.get("DONATION_CURRENCIES") or []
+    return sorted({c.strip().upper() for c in configured if c.strip()} | set(CURRENCY_RULES))
+
+
+def _amount_condition(low: str, high: str, currency: str):
+    """Amounts compare in each currency's own minor units (¥500 is not €5.00)."""
+    currencies = [currency] if currency else known_currencies()
+    branches = [_amount_range(low, high, code, LedgerEntry.currency == code) for code in currencies]
+    if not currency:  # any other currency: read the amounts with two decimals
+        others = LedgerEntry.currency.notin_(currencies)
+        branches.append(_amount_range(low, high, "EUR", others))
+    return or_(*branches)
+
+
+def _amount_range(low: str, high: str, currency: str, in_currency):
+    low_minor = minor_from_text(low, currency) if low else 0
+    high_minor = minor_from_text(high, currency) if high else None
+    if low_minor is None or (high and high_minor is None):
+        return false()  # "12.50" can't be a JPY amount
+    parts = [in_currency, LedgerEntry.amount_minor >= low_minor]
+    if high_minor is not None:
+        parts.append(LedgerEntry.amount_minor <= high_minor)
+    return and_(*parts)
+
+
+def search_condition(text: str):
+    """Match an email (or part of one), a donor name, or any Stripe id we hold for a payment."""
+    needle = text.strip()
+    if "@" in needle:
+        return LedgerEntry.donor_email.contains(needle.lower(), autoescape=True)
+    by_movement = select(LedgerEntry.payment_ref).where(
+        or_(
+            LedgerEntry.stripe_ref == needle,
+            LedgerEntry.stripe_ref.startswith(needle + ":", autoescape=True),  # dispute steps
+            LedgerEntry.charge_id == needle,
+            LedgerEntry.invoice_id == needle,
+        )
+    )
+    by_pledge = select(Pledge.id).where(
+        or_(Pledge.stripe_subscription_id == needle, Pledge.stripe_customer_id == needle)
+    )
+    by_intent = select(DonationIntent.id).where(
+        or_(DonationIntent.checkout_session_id == needle, DonationIntent.customer_id == needle)
+    )
+    return or_(
+        LedgerEntry.payment_ref == needle,
+        LedgerEntry.payment_ref.in_(by_movement),
+        LedgerEntry.pledge_id.in_(by_pledge),
+        LedgerEntry.intent_id.in_(by_intent),
+        func.lower(LedgerEntry.donor_name).contains(needle.lower(), autoescape=True),
+    )
+
+
+@dataclass(frozen=True)
+class DonationPage:
+    rows: list
+    page: int
+    has_next: bool
+
+
+def donations_page(donation_filter: DonationFilter, page: int = 1) -> DonationPage:
+    query = donation_select(donation_filter).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    rows = db.session.execute(query).all()
+    return DonationPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+
+
+def iter_donations(donation_filter: DonationFilter, batch: int = 2000) -> Iterator:
+    """Every matching row, fetched in batches so memory stays flat however many there are."""
+    statement = donation_select(donation_filter).execution_options(yield_per=batch)
+    yield from db.session.execute(statement)
+
+
+# --- One donation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingRefund:
+    refund_id: str
+    amount_minor: int
+    reason: str
+    actor: str
+    requested_at: datetime
+
+
+@dataclass
+class DonationDetail:
+    payment: LedgerEntry
+    entries: list[LedgerEntry]
+    pledge: Pledge | None
+    intent: DonationIntent | None
+    account: Supporter | None
+    pending_refunds: list[PendingRefund] = field(default_factory=list)
+
+    @property
+    def refunded_minor(self) -> int:
+        return -sum(e.amount_minor for e in self.entries if e.kind == EntryKind.REFUND.value)
+
+    @property
+    def disputed(self) -> bool:
+        return any(e.kind in DISPUTE_KINDS for e in self.entries)
+
+    @property
+    def pending_minor(self) -> int:
+        return sum(p.amount_minor for p in self.pending_refunds)
+
+    @property
+    def refundable_minor(self) -> int:
+        if self.disputed:
+            return 0
+        return max(0, self.payment.amount_minor - self.refunded_minor - self.pending_minor)
+
+    @property
+    def status(self) -> str:
+        if self.disputed:
+            return "disputed"
+        if self.refunded_minor >= self.payment.amount_minor:
+            return "refunded"
+        return "partially_refunded" if self.refunded_minor > 0 else "paid"
+
+    @property
+    def net_minor(self) -> int:
+        return sum(e.amount_minor - (e.fee_minor or 0) for e in self.entries)
+
+    @property
+    def stripe_ids(self) -> list[tuple[str, str]]:
+        """Every Stripe id we hold for this payment, labelled, without repeats."""
+        found: list[tuple[str, str]] = []
+        payment = self.payment
+        candidates = [
+            ("Payment intent", payment.payment_ref),
+            ("Charge", payment.charge_id),
+            ("Invoice", payment.invoice_id),
+        ]
+        if self.pledge:
+            candidates += [
+                ("Subscription", self.pledge.stripe_subscription_id),
+                ("Customer", self.pledge.stripe_customer_id),
+            ]
+        if self.intent:
+            candidates += [
+                ("Checkout session", self.intent.checkout_session_id),
+                ("Customer", self.intent.customer_id),
+            ]
+        for entry in self.entries:
+            if entry.kind != EntryKind.PAYMENT.value:
+                candidates.append((entry.kind.replace("_", " ").capitalize(), entry.stripe_ref))
+        for label, value in candidates:
+            if value and (label, value) not in found:
+                found.append((label, value))
+        return found
+
+
+def donation_detail(payment_ref: str) -> DonationDetail | None:
+    entries = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.payment_ref == payment_ref)
+            .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
+        )
+    )
+    payment = next((e for e in entries if e.kind == EntryKind.PAYMENT.value), None)
+    if payment is None:
+        return None
+    pledge = db.session.get(Pledge, payment.pledge_id) if payment.pledge_id else None
+    intent = db.session.get(DonationIntent, payment.intent_id) if payment.intent_id else None
+    detail = DonationDetail(payment, entries, pledge, intent, _account_for(payment))
+    detail.pending_refunds = _pending_refunds(payment_ref, {e.stripe_ref for e in entries})
+    return detail
+
+
+def _account_for(payment: LedgerEntry) -> Supporter | None:
+    if payment.supporter_id:
+        return db.session.get(Supporter, payment.supporter_id)
+    if payment.donor_email:
+        return db.session.scalar(select(Supporter).where(Supporter.email == payment.donor_email))
+    return None
+
+
+def refund_target(payment_ref: str) -> str:
+    return f"payment:{payment_ref}"
+
+
+def _pending_refunds(payment_ref: str, recorded: set[str]) -> list[PendingRefund]:
+    """Refunds staff asked Stripe for whose confirming webhook has not reached the ledger yet."""
+    requests = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == REFUND_REQUESTED)
+        .where(AuditEntry.target == refund_target(payment_ref))
+        .order_by(AuditEntry.created_at)
+    )
+    pending = []
+    for entry in requests:
+        try:
+            detail = json.loads(entry.detail or "{}")
+        except ValueError:
+            continue
+        refund_id = str(detail.get("refund_id") or "")
+        if refund_id and refund_id not in recorded:
+            pending.append(
+                PendingRefund(
+                    refund_id,
+                    int(detail.get("amount_minor") or 0),
+                    str(detail.get("reason") or ""),
+                    entry.actor,
+                    entry.created_at,
+                )
+            )
+    return pending
