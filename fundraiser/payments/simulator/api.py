@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from .store import IdempotentResponse, random_token
 if TYPE_CHECKING:
     from .core import Simulator
 
+logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
-Handler = Callable[..., "tuple[int, JSON | bytes]"]
 
 # Which Stripe object each id prefix names, for "No such ..." messages and expansion.
 KIND_NAMES = {
@@ -267,6 +268,10 @@ class Api:
         try:
             return self._handle(request, request_id)
         except StripeError as error:
+            return stripe_error_response(error, request_id)
+        except Exception as exc:  # a simulator bug must still look like a Stripe 500
+            logger.exception("Stripe simulator failed on %s %s", request.method, request.path)
+            error = StripeError(f"Simulator error: {exc!r}", status=500, type="api_error")
             return stripe_error_response(error, request_id)
 
     def _handle(self, request: Request, request_id: str) -> Response:

@@ -1004,3 +1004,24 @@ def event(
         "request": request,
         "type": type_,
     }
+
+
+def sample_objects() -> list[JSON]:
+    """One event of each common kind, with dummy values (a compression dictionary's input)."""
+    t, card = 1700000000, {
+        "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034,
+        "fingerprint": "0123456789abcdef", "funding": "credit", "country": "US",
+    }  # fmt: skip
+    cus = customer("cus_Sample0000000", t, "reader@example.com", None, "ABCD1234")
+    pm = payment_method("pm_" + "S" * 24, t, card, None, None, cus["id"])
+    pi = payment_intent("pi_" + "S" * 24, t, 1000, "usd", cus["id"], {})
+    ch = charge("ch_" + "S" * 24, t, pi, pm, "http://127.0.0.1/receipts/ch_")
+    prod = product("prod_Sample000000", t, "Monthly support")
+    pr = price("price_" + "S" * 24, t, "usd", 1000, prod["id"], recurring("month"))
+    item = subscription_item("si_Sample000000", t, pr, "sub_" + "S" * 24, t, t + 2592000)
+    sub = subscription("sub_" + "S" * 24, t, cus["id"], item, {}, None, pm["id"])
+    line = invoice_line("il_" + "S" * 24, "in_" + "S" * 24, sub, item, t, t, "1 × Monthly")
+    inv = invoice("in_" + "S" * 24, t, cus, sub, line, "subscription_cycle", "A-1", "http://x")
+    request = {"id": None, "idempotency_key": None}
+    objects = [cus, pm, pi, ch, sub, inv]
+    return [event("evt_" + "S" * 24, t, "sample", obj, "v", None, request, 1) for obj in objects]
