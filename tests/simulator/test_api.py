@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import stripe
 
@@ -354,3 +356,28 @@ def test_outage_fault_answers_503(simulator, stripe_client) -> None:
     assert caught.value.http_status == 503
     control(simulator, "/_sim/faults", method="DELETE")
     assert stripe_client.v1.events.list().data == []
+
+
+def test_expires_at_window(simulator, stripe_client) -> None:
+    now = int(time.time())
+    session = payment_session(stripe_client, expires_at=now + 1800)
+    assert session.expires_at == now + 1800
+    for bad in (now + 60, now + 3 * 86400, (now + 3600) * 1000):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            payment_session(stripe_client, expires_at=bad)
+        assert caught.value.param == "expires_at"
+    # The caller's clock knows nothing of simulated time: still accepted after an advance.
+    control(simulator, "/_sim/clock/advance", seconds=40 * 86400)
+    assert payment_session(stripe_client, expires_at=int(time.time()) + 1800).status == "open"
+
+
+def test_invoice_payment_lookup_by_payment_intent(simulator, stripe_client) -> None:
+    sub_id = paid_subscription(simulator, stripe_client)
+    invoice_id = simulator.sim.get(sub_id)["latest_invoice"]
+    payment = stripe_client.v1.invoice_payments.list(params={"invoice": invoice_id}).data[0]
+    pi_id = payment.payment.payment_intent
+    found = stripe_client.v1.invoice_payments.list(
+        params={"payment": {"type": "payment_intent", "payment_intent": pi_id}, "limit": 1}
+    )
+    assert [p.invoice for p in found.data] == [invoice_id]
+    assert found.data[0].status == "paid" and found.data[0].amount_paid == 500

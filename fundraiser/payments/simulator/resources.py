@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -199,12 +200,7 @@ def _session_fields(sim: Simulator, params: JSON, mode: str) -> JSON:
         raise not_found("customer", customer_id, "customer")
     now = sim.now()
     expires_at = p.integer(params, "expires_at") or now + 86400
-    if not now + 1800 <= expires_at <= now + 86400:
-        raise StripeError(
-            "The `expires_at` timestamp must be between 30 minutes and 24 hours after the "
-            "Checkout Session is created.",
-            param="expires_at",
-        )
+    _check_expiry(expires_at, now)
     return {
         "success_url": _url(params, "success_url"),
         "cancel_url": _url(params, "cancel_url"),
@@ -220,6 +216,23 @@ def _session_fields(sim: Simulator, params: JSON, mode: str) -> JSON:
         "currency": p.currency(params, "currency", required=False),
         "locale": p.string(params, "locale"),
     }
+
+
+def _check_expiry(expires_at: int, now: int) -> None:
+    """30 minutes to 24 hours ahead, on the simulated or the real clock.
+
+    Callers compute ``expires_at`` from their own clock, which knows nothing of
+    ``/_sim/clock/advance``; a couple of minutes of slack absorbs request latency.
+    """
+    slack = 120
+    for clock in (now, int(time.time())):
+        if clock + 1800 - slack <= expires_at <= clock + 86400 + slack:
+            return
+    raise StripeError(
+        "The `expires_at` timestamp must be between 30 minutes and 24 hours after the "
+        "Checkout Session is created.",
+        param="expires_at",
+    )
 
 
 def _url(params: JSON, name: str) -> str | None:
