@@ -90,7 +90,7 @@ def cancel_pledge(pledge: Pledge, reason: str, staff: Supporter) -> Pledge:
         raise ActionError(str(exc) or "Stripe refused to cancel the subscription.") from exc
     audit.record(
         actor,
-        "pledge.cancel_requested",
+        "staff.pledge_cancel",
         f"pledge:{pledge.id}",
         subscription=pledge.stripe_subscription_id,
         old_status=old_status,

@@ -131,7 +131,7 @@ def recovery_codes_left(account: Supporter) -> int:
 
 
 def check_second_factor(account: Supporter, code: str) -> str | None:
-    """"totp" or "recovery" when the code is right, else None; every attempt is audited."""
+    """ "totp" or "recovery" when the code is right, else None; every attempt is audited."""
     actor = audit.staff_actor(account)
     if account.totp_secret and totp_matches(account.totp_secret, code):
         method = "totp"

@@ -30,7 +30,7 @@ STATUSES = ("paid", "partially_refunded", "refunded", "disputed")
 FREQUENCIES = ("one-time", "monthly", "yearly")
 #: What a staff member types as an amount filter: major units, at most two decimals.
 AMOUNT_TEXT = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
-REFUND_REQUESTED = "refund.requested"
+REFUND_REQUESTED = "staff.refund"
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,12 @@ def _adjustments():
     return (
         select(
             LedgerEntry.payment_ref.label("payment_ref"),
-            func.sum(case((kind == EntryKind.REFUND.value, -LedgerEntry.amount_minor), else_=0))
-            .label("refunded_minor"),
-            func.sum(case((kind.in_(DISPUTE_KINDS), -LedgerEntry.amount_minor), else_=0))
-            .label("disputed_minor"),
+            func.sum(
+                case((kind == EntryKind.REFUND.value, -LedgerEntry.amount_minor), else_=0)
+            ).label("refunded_minor"),
+            func.sum(case((kind.in_(DISPUTE_KINDS), -LedgerEntry.amount_minor), else_=0)).label(
+                "disputed_minor"
+            ),
             func.sum(case((kind.in_(DISPUTE_KINDS), 1), else_=0)).label("dispute_steps"),
             func.sum(func.coalesce(LedgerEntry.fee_minor, 0)).label("fees_minor"),
         )

@@ -388,4 +388,3 @@ def recent_payments(campaign_id: int | None = None, limit: int = 10) -> list[Led
         .limit(limit)
     )
     return list(db.session.scalars(query))
-

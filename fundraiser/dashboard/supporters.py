@@ -29,12 +29,16 @@ def _donor_email():
 
 
 def _ledger_with_donor() -> Select:
-    return select().select_from(LedgerEntry).outerjoin(
-        _payment,
-        and_(
-            _payment.payment_ref == LedgerEntry.payment_ref,
-            _payment.kind == EntryKind.PAYMENT.value,
-        ),
+    return (
+        select()
+        .select_from(LedgerEntry)
+        .outerjoin(
+            _payment,
+            and_(
+                _payment.payment_ref == LedgerEntry.payment_ref,
+                _payment.kind == EntryKind.PAYMENT.value,
+            ),
+        )
     )
 
 

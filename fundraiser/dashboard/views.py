@@ -232,9 +232,7 @@ def new_recovery_codes():
 
 def _charts(start, end, campaign_id: int | None = None) -> list:
     series = reports.daily_totals(start, end, campaign_id)
-    return [
-        (build_chart(currency, days, format_money), days) for currency, days in series.items()
-    ]
+    return [(build_chart(currency, days, format_money), days) for currency, days in series.items()]
 
 
 @bp.get("/")
@@ -491,9 +489,7 @@ def audit_log():
     if not form.validate():
         abort(400, description="That page number isn't valid.")
     found = audit.audit_page(form.page.data or 1, action=form.action.data or "")
-    return render_template(
-        "dashboard/audit.html", page=found, detail_of=audit.detail_of, form=form
-    )
+    return render_template("dashboard/audit.html", page=found, detail_of=audit.detail_of, form=form)
 
 
 @bp.get("/team")
@@ -552,4 +548,3 @@ def enable_member(member_id: int):
 @staff_required(Role.ADMIN)
 def reset_member_2fa(member_id: int):
     return _team_action(member_id, SimpleActionForm(), admin.reset_second_factor)
-
