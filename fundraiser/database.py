@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from fundraiser.extensions import db
 
@@ -37,3 +37,18 @@ def database_state() -> tuple[bool, str]:
     except SQLAlchemyError as exc:
         db.session.rollback()
         return False, type(exc).__name__
+
+
+_SQLITE_OUTAGE_WORDS = ("unable to open", "database is locked", "disk i/o", "readonly database")
+
+
+def is_outage(error: Exception) -> bool:
+    """True for "the database can't be reached right now", not for a bug in a query."""
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    message = str(getattr(error, "orig", error)).lower()
+    if type(getattr(error, "orig", None)).__module__.startswith("sqlite3"):
+        return any(word in message for word in _SQLITE_OUTAGE_WORDS)
+    return True  # psycopg raises OperationalError only for connection-level trouble

@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from fundraiser.database import is_outage
 from fundraiser.extensions import db
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,12 @@ def register_errorhandlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
-    def handle_database_down(error: OperationalError):
-        # A database outage is a temporary condition, not a bug: say so with a 503.
+    def handle_database_error(error: OperationalError):
         db.session.rollback()
+        if not is_outage(error):
+            log.exception("database error", exc_info=error)
+            return render_error(500, InternalServerError.description)
+        # An outage is a temporary condition, not a bug: say so with a 503.
         log.warning("database unavailable: %s", error.__class__.__name__)
         return render_error(503, ServiceUnavailable.description)
 

@@ -56,3 +56,24 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def post_event(client, event: dict, secret: str | None = None, timestamp: int | None = None):
+    """POST an event to our webhook, signed with Stripe's own helper (unless secret is '')."""
+    import stripe
+
+    from tests.conftest import WEBHOOK_SECRET
+
+    payload = json.dumps(event)
+    headers = {"Content-Type": "application/json"}
+    if secret != "":
+        headers["Stripe-Signature"] = stripe.WebhookSignature.generate_signature_header(
+            payload, secret or WEBHOOK_SECRET, timestamp
+        )
+    return client.post("/stripe/webhook", data=payload, headers=headers)
+
+
+def stripe_client(handle):
+    import stripe
+
+    return stripe.StripeClient("sk_test_tests", base_addresses={"api": handle.url})

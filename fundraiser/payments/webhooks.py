@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import OperationalError
 
+from fundraiser.database import is_outage
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.payments import events, gateway
 
@@ -28,10 +29,10 @@ def stripe_webhook():
     try:
         outcome = events.process_event(event)
         db.session.commit()
-    except OperationalError:
-        raise  # the error handler answers 503; Stripe retries
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        if isinstance(exc, OperationalError) and is_outage(exc):
+            raise  # the error handler answers 503; Stripe retries
         log.exception("webhook handler failed for %s %s", event["type"], event["id"])
         return jsonify(error="handler failed", reason="will be retried"), 500
     return jsonify(received=True, duplicate=outcome.duplicate, handled=outcome.handled)
