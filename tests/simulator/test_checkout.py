@@ -50,6 +50,18 @@ def test_page_is_labelled_and_prefilled(simulator, stripe_client) -> None:
     assert 'href="https://news.example/donate"' in html and "← Back" in html
 
 
+def test_page_shows_interval_and_description(simulator, stripe_client) -> None:
+    session = subscription_session(
+        stripe_client,
+        line_items=[{"quantity": 1, "price_data": {
+            "currency": "eur", "unit_amount": 500, "recurring": {"interval": "year"},
+            "product_data": {"name": "Yearly support", "description": "Keeps the desk open"}}}],
+    )  # fmt: skip
+    html = Client(simulator.sim).get(f"/c/pay/{session.id}").get_data(as_text=True)
+    assert "€5.00" in html and "per year" in html and "Keeps the desk open" in html
+    assert ">Subscribe</button>" in html
+
+
 def test_form_success_redirects_and_emits_events_in_order(simulator, stripe_client, receiver):
     session = payment_session(stripe_client)
     response = Client(simulator.sim).post(f"/c/pay/{session.id}", data=form())

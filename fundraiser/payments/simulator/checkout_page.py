@@ -106,6 +106,10 @@ def checkout(sim: Simulator, request: Request, session_id: str) -> Response:
             return page("Checkout session not found", "<h1>Checkout session not found</h1>", 404)
         session = flows.snapshot(session)
         items = flows.snapshot(sim.store.line_items.get(session_id, []))
+        for item in items:
+            # The product's description is shown under the name, as on Stripe's page.
+            product = sim.store.get(item["price"]["product"]) or {}
+            item["product_description"] = product.get("description")
     if session["status"] != "open":
         return _not_open(session)
     if request.method == "GET":
@@ -159,7 +163,12 @@ def _summary(session: JSON, items: list[JSON]) -> str:
         per = f' <span class="muted">per {unit if count == 1 else f"{count} {unit}s"}</span>'
     total = format_amount(session["amount_total"], session["currency"])
     names = ", ".join(escape(item["description"]) for item in items)
-    return f'<h1>{names}</h1><p class="amount">{escape(total)}{per}</p>'
+    details = "".join(
+        f"<p>{escape(item['product_description'])}</p>"
+        for item in items
+        if item.get("product_description")
+    )
+    return f'<h1>{names}</h1><p class="amount">{escape(total)}{per}</p>{details}'
 
 
 def _button_label(session: JSON) -> str:
