@@ -35,7 +35,7 @@ CURRENCY_RULES: dict[str, CurrencyRule] = {
     "JPY": CurrencyRule(50, 360, 0),
 }
 
-_AMOUNT_RE = re.compile(r"^(?P<whole>\d{1,12})(?:[.,](?P<frac>\d+))?$")
+_AMOUNT_RE = re.compile(r"^(?P<whole>\d{1,12})(?:[.,](?P<frac>\d+))?$", re.ASCII)
 
 
 def decimals(currency: str) -> int:
