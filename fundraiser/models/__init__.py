@@ -6,6 +6,7 @@ from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
 from fundraiser.models.events import AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.pledge import Pledge, PledgeStatus
+from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.supporter import Role, Supporter
 from fundraiser.models.tokens import UsedToken
 
@@ -21,9 +22,11 @@ __all__ = [
     "OutboundClick",
     "Pledge",
     "PledgeStatus",
+    "ReconcileRun",
     "Role",
     "StripeEvent",
     "Supporter",
     "UsedToken",
+    "WebhookFailure",
     "utcnow",
 ]
