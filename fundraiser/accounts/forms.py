@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from fundraiser.accounts.services import AccountError, normalize_email
@@ -88,7 +89,7 @@ class AmountForm(FlaskForm):
 class IntervalForm(FlaskForm):
     interval = RadioField(
         "How often",
-        choices=[("month", "Monthly"), ("year", "Yearly")],
+        choices=[SelectChoice("month", "Monthly"), SelectChoice("year", "Yearly")],
         validators=[InputRequired("Please choose monthly or yearly.")],
     )
 
@@ -96,7 +97,7 @@ class IntervalForm(FlaskForm):
 class PauseForm(FlaskForm):
     months = RadioField(
         "Pause for",
-        choices=[("1", "1 month"), ("2", "2 months"), ("3", "3 months")],
+        choices=[SelectChoice(str(n), f"{n} month{'s' if n > 1 else ''}") for n in (1, 2, 3)],
         validators=[InputRequired("Please choose how long to pause.")],
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zlib
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -14,7 +15,7 @@ import pytest
 
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
-from fundraiser.models import Pledge, Supporter, utcnow
+from fundraiser.models import LedgerEntry, Pledge, Supporter, utcnow
 from fundraiser.passwords import hash_password
 
 PASSWORD = "correct horse battery"
@@ -143,3 +144,86 @@ def add_pledge(
     db.session.add(pledge)
     db.session.commit()
     return pledge
+
+
+def pdf_text(data: bytes) -> str:
+    """The text drawn in a PDF made by fpdf2, each font's glyphs mapped back via its ToUnicode."""
+    objects = {
+        int(number): body for number, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", data, re.S)
+    }
+
+    def stream_of(number: int) -> bytes:
+        raw = re.search(rb"stream\r?\n(.*?)endstream", objects[number], re.S).group(1)
+        try:
+            return zlib.decompress(raw)
+        except zlib.error:
+            return raw
+
+    def cmap_of(font_number: int) -> dict[int, str] | None:
+        ref = re.search(rb"/ToUnicode (\d+) 0 R", objects[font_number])
+        if not ref:
+            return None  # a core font: the bytes are the text
+        pairs = re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", stream_of(int(ref.group(1))))
+        return {int(code, 16): bytes.fromhex(u.decode()).decode("utf-16-be") for code, u in pairs}
+
+    fonts = {}
+    for body in objects.values():
+        for resources in re.findall(rb"/Font\s*<<(.*?)>>", body, re.S):
+            for name, number in re.findall(rb"/(\w+) (\d+) 0 R", resources):
+                fonts[name] = cmap_of(int(number))
+    lines = []
+    for number, body in objects.items():
+        if b"stream" not in body or b"/Contents" in body:
+            continue
+        content, glyphs = stream_of(number), None
+        for font, literal in re.findall(rb"/(\w+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\)\s*Tj", content):
+            if font:
+                glyphs = fonts.get(font)
+                continue
+            raw = _pdf_unescape(literal)
+            if glyphs is None:
+                lines.append(raw.decode("latin-1"))
+            else:
+                codes = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+                lines.append("".join(glyphs.get(code, "?") for code in codes))
+    return "\n".join(line for line in lines if line)
+
+
+def _pdf_unescape(literal: bytes) -> bytes:
+    escapes = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+    out, i = bytearray(), 0
+    while i < len(literal):
+        char = literal[i : i + 1]
+        if char != b"\\":
+            out += char
+            i += 1
+            continue
+        following = literal[i + 1 : i + 2]
+        octal = re.match(rb"[0-7]{1,3}", literal[i + 1 : i + 4])
+        if octal:
+            out.append(int(octal.group(), 8))
+            i += 1 + len(octal.group())
+        else:
+            out += escapes.get(following, following)
+            i += 2
+    return bytes(out)
+
+
+def add_follow_up(payment: LedgerEntry, kind: str, amount_minor: int, ref: str) -> LedgerEntry:
+    """A refund or dispute step on an earlier payment, as the webhook handlers record it."""
+    entry = LedgerEntry(
+        stripe_ref=ref,
+        kind=kind,
+        campaign_id=payment.campaign_id,
+        payment_ref=payment.payment_ref,
+        charge_id=payment.charge_id,
+        frequency=payment.frequency,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        donor_email=payment.donor_email,
+        supporter_id=payment.supporter_id,
+        occurred_at=payment.occurred_at + timedelta(days=1),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
