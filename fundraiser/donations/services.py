@@ -93,7 +93,6 @@ def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) ->
             intent,
             success_url=f"{base}/donate/thanks?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/donate/cancelled?intent={intent.public_id}",
-            now=now,
         )
     except gateway.PaymentsUnavailable as exc:
         intent.move_to(IntentStatus.FAILED)

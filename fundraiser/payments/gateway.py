@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import stripe
@@ -11,7 +11,9 @@ from flask import current_app
 
 from fundraiser.models import DonationIntent, Frequency
 
-CHECKOUT_LIFETIME_SECONDS = 30 * 60  # Stripe's minimum; an abandoned session expires soon
+# Stripe requires at least 30 minutes ahead when the session is made; the margin covers the
+# seconds between saving the intent and calling Stripe. An abandoned session expires soon.
+CHECKOUT_LIFETIME_SECONDS = 35 * 60
 _clients: dict[tuple, stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
 
@@ -71,9 +73,13 @@ def _call(method, *args, idempotency_key: str | None = None, **params) -> dict[s
 
 
 def create_checkout_session(
-    intent: DonationIntent, success_url: str, cancel_url: str, now: datetime
+    intent: DonationIntent, success_url: str, cancel_url: str
 ) -> dict[str, Any]:
-    """A Checkout session for this donation intent; retries with the same intent reuse it."""
+    """A Checkout session for this donation intent; retries with the same intent reuse it.
+
+    Every parameter derives from the intent alone (expiry from its creation time), so a retry
+    sends identical parameters and Stripe's idempotency key replays the first answer.
+    """
     frequency = Frequency(intent.frequency)
     metadata = {"donation_intent": intent.public_id, "campaign": intent.campaign.slug}
     price_data: dict[str, Any] = {
@@ -86,7 +92,7 @@ def create_checkout_session(
         "cancel_url": cancel_url,
         "client_reference_id": intent.public_id,
         "metadata": metadata,
-        "expires_at": int(now.timestamp()) + CHECKOUT_LIFETIME_SECONDS,
+        "expires_at": int(intent.created_at.timestamp()) + CHECKOUT_LIFETIME_SECONDS,
         "line_items": [{"price_data": price_data, "quantity": 1}],
     }
     if intent.email:
@@ -147,19 +153,19 @@ def invoice_for_payment_intent(payment_intent_id: str) -> dict[str, Any] | None:
     return retrieve_invoice(payments["data"][0]["invoice"])
 
 
-def list_refunds(charge_id: str) -> list[dict[str, Any]]:
-    client = _client()
-    refunds = []
-    starting_after = None
+def _paginate(method, **params) -> Iterator[dict[str, Any]]:
+    """Every object of a Stripe list, page by page (Stripe lists are newest first)."""
+    params.setdefault("limit", 100)
     while True:
-        params: dict[str, Any] = {"charge": charge_id, "limit": 100}
-        if starting_after:
-            params["starting_after"] = starting_after
-        page = _call(client.v1.refunds.list, **params)
-        refunds.extend(page["data"])
+        page = _call(method, **params)
+        yield from page["data"]
         if not page.get("has_more") or not page["data"]:
-            return refunds
-        starting_after = page["data"][-1]["id"]
+            return
+        params["starting_after"] = page["data"][-1]["id"]
+
+
+def list_refunds(charge_id: str) -> list[dict[str, Any]]:
+    return list(_paginate(_client().v1.refunds.list, charge=charge_id))
 
 
 def create_refund(
@@ -238,10 +244,25 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
     return body
 
 
-def list_events(created_gte: int | None = None, starting_after: str | None = None) -> dict:
-    params: dict[str, Any] = {"limit": 100}
-    if created_gte is not None:
-        params["created"] = {"gte": created_gte}
-    if starting_after:
-        params["starting_after"] = starting_after
-    return _call(_client().v1.events.list, **params)
+def _since(created_gte: int | None) -> dict[str, Any]:
+    return {"created": {"gte": created_gte}} if created_gte is not None else {}
+
+
+def iter_events(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    return _paginate(_client().v1.events.list, **_since(created_gte))
+
+
+def iter_checkout_sessions(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    return _paginate(_client().v1.checkout.sessions.list, **_since(created_gte))
+
+
+def iter_paid_invoices(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    return _paginate(_client().v1.invoices.list, status="paid", **_since(created_gte))
+
+
+def iter_charges(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    return _paginate(_client().v1.charges.list, **_since(created_gte))
+
+
+def iter_subscriptions(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    return _paginate(_client().v1.subscriptions.list, status="all", **_since(created_gte))

@@ -1,0 +1,99 @@
+"""The drift report: where Stripe and our books disagree, read-only, for the staff dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from fundraiser.extensions import db
+from fundraiser.models import (
+    EntryKind,
+    LedgerEntry,
+    Pledge,
+    ReconcileRun,
+    WebhookFailure,
+    utcnow,
+)
+from fundraiser.payments import books, events, gateway
+
+
+@dataclass
+class DriftReport:
+    since_days: int
+    #: Succeeded charges of ours at Stripe with no payment row in the ledger.
+    missing_in_ledger: list[dict] = field(default_factory=list)
+    #: Ledger payments in the window whose payment intent Stripe's charge list doesn't show.
+    missing_at_stripe: list[LedgerEntry] = field(default_factory=list)
+    #: (pledge, Stripe's status) where they differ.
+    status_mismatches: list[tuple[Pledge, str]] = field(default_factory=list)
+    failed_webhooks: list[WebhookFailure] = field(default_factory=list)
+    last_reconcile: ReconcileRun | None = None
+    last_successful_reconcile: ReconcileRun | None = None
+    stripe_error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing_in_ledger or self.missing_at_stripe or self.status_mismatches)
+
+
+def _ours(charge: dict) -> bool:
+    """A charge for one of our gifts: our metadata, or an invoice of one of our pledges."""
+    metadata = charge.get("metadata") or {}
+    if metadata.get("donation_intent") or metadata.get("campaign"):
+        return True
+    invoice = gateway.invoice_for_payment_intent(books._id_of(charge["payment_intent"]))
+    if invoice is None:
+        return False
+    _subscription, invoice_metadata = events._invoice_subscription(invoice)
+    return bool(invoice_metadata.get("campaign") or invoice_metadata.get("donation_intent"))
+
+
+def drift_report(since_days: int = 30) -> DriftReport:
+    """Compare the last `since_days` of Stripe's charges and subscriptions with our books."""
+    report = DriftReport(since_days)
+    start = utcnow() - timedelta(days=since_days)
+    report.failed_webhooks = list(
+        db.session.scalars(
+            select(WebhookFailure).where(WebhookFailure.failed_at >= start)
+            .order_by(WebhookFailure.failed_at.desc()).limit(100)
+        )
+    )  # fmt: skip
+    runs = select(ReconcileRun).order_by(ReconcileRun.started_at.desc()).limit(1)
+    report.last_reconcile = db.session.scalar(runs)
+    report.last_successful_reconcile = db.session.scalar(runs.where(ReconcileRun.status == "ok"))
+    try:
+        _compare_payments(report, int(start.timestamp()))
+        _compare_pledges(report, int(start.timestamp()))
+    except gateway.PaymentsUnavailable as exc:
+        report.stripe_error = str(exc)
+    return report
+
+
+def _compare_payments(report: DriftReport, since: int) -> None:
+    seen_at_stripe: set[str] = set()
+    for charge in gateway.iter_charges(since):
+        payment_intent_id = books._id_of(charge.get("payment_intent"))
+        if charge.get("status") != "succeeded" or not payment_intent_id:
+            continue
+        seen_at_stripe.add(payment_intent_id)
+        if books.payment_entry(payment_intent_id) is None and _ours(charge):
+            report.missing_in_ledger.append(charge)
+    ours = db.session.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.kind == EntryKind.PAYMENT.value,
+            LedgerEntry.occurred_at >= books.from_unix(since),
+        )
+    )
+    report.missing_at_stripe = [row for row in ours if row.payment_ref not in seen_at_stripe]
+
+
+def _compare_pledges(report: DriftReport, since: int) -> None:
+    pledges = {
+        pledge.stripe_subscription_id: pledge for pledge in db.session.scalars(select(Pledge))
+    }
+    for subscription in gateway.iter_subscriptions():
+        pledge = pledges.get(subscription["id"])
+        if pledge is not None and pledge.status != books._pledge_status(subscription).value:
+            report.status_mismatches.append((pledge, subscription["status"]))
