@@ -16,26 +16,36 @@
     });
   }
 
-  var block = document.querySelector("[data-totals-url]");
-  if (!block || !window.fetch) { return; }
-  var url = block.getAttribute("data-totals-url");
+  // The figures may appear twice (a summary near the top on phones, and the panel).
+  var blocks = document.querySelectorAll("[data-totals-url]");
+  if (!blocks.length || !window.fetch) { return; }
+  var url = blocks[0].getAttribute("data-totals-url");
   function format(minor, currency) {
+    var lang = document.documentElement.lang || "en";
     try {
-      return new Intl.NumberFormat(document.documentElement.lang || "en", { style: "currency", currency: currency, maximumFractionDigits: 0 }).format(Math.floor(minor / 100));
-    } catch (e) { return currency + " " + Math.floor(minor / 100); }
+      var digits = new Intl.NumberFormat(lang, { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits;
+      var scale = Math.pow(10, digits);
+      var shown = minor % scale === 0 ? 0 : digits;
+      return new Intl.NumberFormat(lang, { style: "currency", currency: currency, minimumFractionDigits: shown, maximumFractionDigits: shown }).format(minor / scale);
+    } catch (e) { return currency + " " + (minor / 100).toFixed(2); }
+  }
+  function show(block, t, pct) {
+    block.querySelector("[data-field=raised]").textContent = format(t.raised_minor, t.currency);
+    block.querySelector("[data-field=goal]").textContent = format(t.goal_minor, t.currency);
+    block.querySelector("[data-field=supporters]").textContent = String(t.supporters);
+    block.querySelector("[data-field=supporters-label]").textContent = t.supporters === 1 ? "supporter" : "supporters";
+    var bar = block.querySelector("[data-field=bar]");
+    bar.value = pct; bar.textContent = pct + "%";
   }
   function refresh() {
     fetch(url, { credentials: "omit", cache: "no-cache" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (t) {
       if (!t) { return; }
-      block.querySelector("[data-field=raised]").textContent = format(t.raised_minor, t.currency);
-      block.querySelector("[data-field=goal]").textContent = format(t.goal_minor, t.currency);
-      block.querySelector("[data-field=supporters]").textContent = String(t.supporters);
-      block.querySelector("[data-field=supporters-label]").textContent = t.supporters === 1 ? "supporter" : "supporters";
-      var bar = block.querySelector("[data-field=bar]");
       var pct = t.goal_minor > 0 ? Math.min(100, Math.floor(t.raised_minor * 100 / t.goal_minor)) : 0;
-      bar.value = pct; bar.textContent = pct + "%";
+      Array.prototype.forEach.call(blocks, function (block) { show(block, t, pct); });
     }).catch(function () { /* keep the figures already shown */ });
   }
   refresh();
-  setInterval(refresh, 15000);
+  // Background tabs do not poll (a viral page means many of them); they catch up on return.
+  setInterval(function () { if (!document.hidden) { refresh(); } }, 15000);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { refresh(); } });
 })();
