@@ -92,6 +92,14 @@ def build_config() -> dict:
         "RATELIMIT_STORAGE_URI": _env("REDIS_URL", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "SENTRY_DSN": _env("SENTRY_DSN"),
+        "SENTRY_TRACES_SAMPLE_RATE": float(_env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+        # Observability: LOG_FORMAT=text for plain lines; /metrics answers a matching
+        # `Authorization: Bearer METRICS_TOKEN`, or direct loopback requests unless disabled.
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "METRICS_ALLOW_LOOPBACK": _env_bool("METRICS_ALLOW_LOOPBACK", True),
+        # Set for gunicorn with several workers (an emptied folder): metrics are summed over all.
+        "PROMETHEUS_MULTIPROC_DIR": _env("PROMETHEUS_MULTIPROC_DIR"),
         "LANDING_MAX_AGE": _env_int("LANDING_MAX_AGE", 30),
         "TOTALS_MAX_AGE": _env_int("TOTALS_MAX_AGE", 5),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
