@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fundraiser.config import PROJECT_ROOT, build_config, check_production_config
+from fundraiser.observability import init_observability
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -33,6 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_cli(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    init_observability(app)
     from fundraiser.security import CacheFriendlySessionInterface, register_security_headers
 
     register_security_headers(app)
