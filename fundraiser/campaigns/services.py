@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from babel.numbers import is_currency
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
+from fundraiser.cache import get_cache
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
@@ -137,7 +140,16 @@ def all_campaigns() -> list[Campaign]:
 
 
 def campaign_totals(campaign: Campaign) -> Totals:
-    """Raised (net of refunds and withdrawn disputes) and supporters, straight from the ledger."""
+    """Raised (net of refunds and withdrawn disputes) and supporters, from the ledger.
+
+    Served from the cache when the ledger has not changed since (see `ledger_changed`) and
+    the figures are under TOTALS_CACHE_SECONDS old, so a viral page costs no SUM per view.
+    """
+    raised, supporters = _cached_ledger_figures(campaign)
+    return Totals(campaign.slug, campaign.currency, campaign.goal_minor, raised, supporters)
+
+
+def _ledger_figures(campaign: Campaign) -> tuple[int, int]:
     in_campaign = (LedgerEntry.campaign_id == campaign.id) & (
         LedgerEntry.currency == campaign.currency
     )
@@ -150,7 +162,53 @@ def campaign_totals(campaign: Campaign) -> Totals:
             in_campaign, LedgerEntry.kind == EntryKind.PAYMENT.value
         )
     )
-    return Totals(campaign.slug, campaign.currency, campaign.goal_minor, int(raised), supporters)
+    return int(raised), int(supporters)
+
+
+#: Cached figures may be shown this long after the ledger changed while one process (fleet-
+#: wide, with Redis) recomputes them: a renewal storm then costs one SUM at a time, not one
+#: per page view. It is also the most the page can lag if an invalidation is lost.
+TOTALS_STALE_LIMIT_SECONDS = 5.0
+#: The ledger version key outlives any cached figures by far; it only has to be unique.
+_VERSION_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _totals_cache_seconds() -> float:
+    """TOTALS_CACHE_SECONDS, 2 by default; 0 (off) under TESTING unless a test sets it,
+    since fixtures write ledger rows directly and reuse campaign ids after truncating."""
+    default = 0.0 if current_app.testing else 2.0
+    return float(current_app.config.get("TOTALS_CACHE_SECONDS", default))
+
+
+def _ledger_version_key(campaign_id: int) -> str:
+    return f"ledger-version:{campaign_id}"
+
+
+def _cached_ledger_figures(campaign: Campaign) -> tuple[int, int]:
+    fresh_for = _totals_cache_seconds() if has_app_context() else 0
+    if fresh_for <= 0:
+        return _ledger_figures(campaign)
+    cache = get_cache()
+    # The creation time keeps a restored or re-created database from meeting old entries.
+    born = int(campaign.created_at.timestamp()) if campaign.created_at else 0
+    figures_key = f"totals:{campaign.id}:{born}:{campaign.currency}"
+    version, cached = cache.get_many([_ledger_version_key(campaign.id), figures_key])
+    version = int(version or 0)
+    now = time.time()
+    age = now - cached["at"] if isinstance(cached, dict) else None
+    if age is not None and cached["v"] == version and age < fresh_for:
+        return cached["raised"], cached["supporters"]
+    lock_key = figures_key + ":computing"
+    locked = age is not None and cache.add(lock_key, 1, TOTALS_STALE_LIMIT_SECONDS)
+    if age is not None and not locked:
+        return cached["raised"], cached["supporters"]  # another worker is recomputing them
+    # The version was read before the SUM: a write landing meanwhile bumps it past this entry.
+    raised, supporters = _ledger_figures(campaign)
+    entry = {"v": version, "at": now, "raised": raised, "supporters": supporters}
+    cache.set(figures_key, entry, TOTALS_STALE_LIMIT_SECONDS)
+    if locked:
+        cache.delete(lock_key)
+    return raised, supporters
 
 
 def record_outbound_click(campaign: Campaign, channel: str, day: date | None = None) -> None:
@@ -185,4 +243,12 @@ def landing_etag(campaign: Campaign, totals: Totals, build_id: str) -> str:
 
 
 def ledger_changed(campaign_id: int) -> None:
-    """Called after every ledger write for a campaign, so cached totals can be dropped."""
+    """Called after every committed ledger write for a campaign: cached totals are now old.
+
+    Bumping a version (rather than deleting the figures) is race-free: a reader that summed
+    the ledger just before this write stored its figures under the old version, so nobody
+    takes them for current.
+    """
+    if not has_app_context():
+        return
+    get_cache().incr(_ledger_version_key(campaign_id), _VERSION_TTL_SECONDS)

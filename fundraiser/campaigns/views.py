@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
 
+from fundraiser.cache import page_cache
 from fundraiser.campaigns import services
 from fundraiser.database import database_state
 from fundraiser.extensions import db, limiter
@@ -22,21 +23,38 @@ def _public_cache(response, max_age: int):
     return response
 
 
+#: Rendered pages are kept this long (seconds) per process; the key changes with the page.
+RENDERED_PAGE_SECONDS = 300
+
+
+def _landing_html(campaign, totals, etag: str) -> str:
+    """The page's HTML, rendered once per process for each version of what it shows.
+
+    The ETag already changes with the article (content_version, bumped on import), the
+    figures, the open/closed state and the code; updated_at adds any other edit to the row.
+    """
+    key = f"landing:{campaign.id}:{campaign.content_version}:{campaign.updated_at}:{etag}"
+    pages = page_cache()
+    html = pages.get(key)
+    if html is None:
+        html = render_template(
+            "campaigns/landing.html",
+            campaign=campaign,
+            totals=totals,
+            presets=PRESET_AMOUNTS_MAJOR,
+            donation_form=None,
+        )
+        pages.set(key, html, RENDERED_PAGE_SECONDS)
+    return html
+
+
 def _render_campaign(campaign):
     totals = services.campaign_totals(campaign)
     etag = services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        response = current_app.make_response(
-            render_template(
-                "campaigns/landing.html",
-                campaign=campaign,
-                totals=totals,
-                presets=PRESET_AMOUNTS_MAJOR,
-                donation_form=None,
-            )
-        )
+        response = current_app.make_response(_landing_html(campaign, totals, etag))
     response.set_etag(etag)
     return _public_cache(response, current_app.config["LANDING_MAX_AGE"])
 
