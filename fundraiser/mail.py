@@ -13,15 +13,20 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 
 log = logging.getLogger(__name__)
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for an email, built on BASE_URL (mail is read outside any request)."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, _external=False, **values)
+    """An absolute link on BASE_URL; works outside requests too (webhook replays, CLI, jobs)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def build_message(to: str, subject: str, template_name: str, **context) -> EmailMessage:

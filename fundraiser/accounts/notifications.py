@@ -48,7 +48,6 @@ def send_receipt(sender, entry_id: int, **_) -> None:
         "receipt",
         entry=entry,
         recurring=entry.frequency != "one-time",
-        receipt_url=external_url("accounts.receipt", entry_id=entry.id),
         account_url=external_url("accounts.overview"),
     )
 

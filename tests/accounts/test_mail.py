@@ -1,0 +1,150 @@
+"""Stories about mail leaving the site: outbox files, SMTP, background jobs and their retries."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+
+from fundraiser import create_app
+from fundraiser.mail import parse_message, send_mail
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP to receive one message at a time (no TLS, no auth)."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        self.reply("220 test ready")
+        while line := self.rfile.readline():
+            command = line.decode().strip().upper()
+            if command.startswith(("EHLO", "HELO")):
+                self.reply("250 test")
+            elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
+                self.reply("250 ok")
+            elif command == "DATA":
+                self.reply("354 go on")
+                data = b""
+                while (chunk := self.rfile.readline()) != b".\r\n":
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                self.server.received.append(data)
+                self.reply("250 queued")
+            elif command == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("502 not here")
+
+
+@pytest.fixture
+def smtp_server():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def make_app(app_config, tmp_path):
+    """Another app (another process, as far as the code can tell) with some settings changed."""
+
+    def make(**overrides):
+        return create_app({**app_config, "MAIL_OUTBOX": str(tmp_path / "outbox"), **overrides})
+
+    return make
+
+
+def _outbox(app) -> list[Path]:
+    return sorted(Path(app.config["MAIL_OUTBOX"]).glob("*.eml"))
+
+
+def test_without_a_mail_server_mail_lands_in_the_outbox_as_text_and_html(make_app):
+    app = make_app()
+    with app.app_context():
+        send_mail("reader@example.org", "Hello", "magic", sign_in_url="http://x/y", minutes=15)
+    [path] = _outbox(app)
+    message = parse_message(path.read_bytes())
+    assert message["To"] == "reader@example.org" and message["Subject"] == "Hello"
+    assert message.get_content_type() == "multipart/alternative"
+    assert "http://x/y" in message.get_body(("plain",)).get_content()
+    assert 'href="http://x/y"' in message.get_body(("html",)).get_content()
+    assert not list(path.parent.glob(".*.tmp"))  # written atomically: no half files left
+
+
+def test_with_a_mail_server_mail_goes_out_by_smtp(make_app, smtp_server):
+    port = smtp_server.server_address[1]
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
+    with app.app_context():
+        send_mail("reader@example.org", "By SMTP", "magic", sign_in_url="http://x/y", minutes=15)
+    [raw] = smtp_server.received
+    assert parse_message(raw)["Subject"] == "By SMTP"
+    assert _outbox(app) == []
+
+
+def test_a_failed_inline_send_is_kept_not_lost(make_app):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_USE_TLS=False)
+    with app.app_context():
+        send_mail("reader@example.org", "Kept", "magic", sign_in_url="http://x/y", minutes=15)
+    kept = list((Path(app.config["MAIL_OUTBOX"]) / "undelivered").glob("*.eml"))
+    assert len(kept) == 1 and parse_message(kept[0].read_bytes())["Subject"] == "Kept"
+
+
+@pytest.fixture
+def queue_name():
+    name = f"test-mail-{uuid.uuid4().hex[:8]}"
+    yield name
+    queue = Queue(name, connection=Redis.from_url(REDIS))
+    queue.empty()
+    queue.delete(delete_jobs=True)
+
+
+def test_with_redis_mail_is_queued_and_the_worker_sends_it(make_app, queue_name):
+    app = make_app(REDIS_URL=REDIS, RQ_QUEUE=queue_name)
+    with app.app_context():
+        send_mail("reader@example.org", "Queued", "magic", sign_in_url="http://x/y", minutes=15)
+    assert _outbox(app) == []
+    queue = Queue(queue_name, connection=Redis.from_url(REDIS))
+    [job] = queue.get_jobs()
+    assert job.retries_left == 5 and job.retry_intervals == [10, 30, 60, 300, 900]
+
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])
+    assert result.exit_code == 0, result.output
+    [path] = _outbox(app)
+    assert parse_message(path.read_bytes())["Subject"] == "Queued"
+
+
+def test_a_failing_job_is_scheduled_to_be_tried_again(make_app, queue_name):
+    app = make_app(REDIS_URL=REDIS, RQ_QUEUE=queue_name, MAIL_SERVER="127.0.0.1", MAIL_PORT=1)
+    with app.app_context():
+        send_mail("reader@example.org", "Retry", "magic", sign_in_url="http://x/y", minutes=15)
+    queue = Queue(queue_name, connection=Redis.from_url(REDIS))
+    [job] = queue.get_jobs()
+    app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])
+    job.refresh()
+    assert job.retries_left == 4
+    assert job.get_status() == "scheduled"
+
+
+def test_when_redis_is_down_mail_is_sent_inline(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        send_mail("reader@example.org", "Inline", "magic", sign_in_url="http://x/y", minutes=15)
+    [path] = _outbox(app)
+    assert parse_message(path.read_bytes())["Subject"] == "Inline"
+
+
+def test_worker_command_explains_that_it_needs_redis(make_app):
+    result = make_app().test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL" in result.output
