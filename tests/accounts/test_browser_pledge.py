@@ -1,0 +1,102 @@
+"""In Chromium: register, confirm from the outbox, give monthly, then lower, pause, resume and
+cancel the gift from the account, with the simulator confirming each change by webhook."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.accounts.conftest import PASSWORD
+from tests.browser.conftest import browser, open_visit  # noqa: F401 - the Chromium fixture
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "browser-patron@example.org"
+
+
+@pytest.fixture
+def site(app, live_server, stripe_sim):
+    """Links in mail and Stripe's return pages point at the live server for this test."""
+    base = app.config["BASE_URL"]
+    app.config["BASE_URL"] = live_server.url
+    yield live_server.url
+    app.config["BASE_URL"] = base
+
+
+def _settle(page, stripe_sim, url: str) -> None:
+    stripe_sim.flush(timeout=15)
+    page.goto(url)
+
+
+def test_patron_manages_a_monthly_gift_in_the_browser(
+    browser,  # noqa: F811
+    site,
+    campaign,
+    stripe_sim,
+    mailbox,
+):
+    visit = open_visit(browser, "desktop")
+    page = visit.page
+    our_errors = []  # the simulator's pages (no favicon) are not ours to judge
+    page.on(
+        "console",
+        lambda m: m.type == "error" and page.url.startswith(site) and our_errors.append(m.text),
+    )
+    try:
+        page.goto(f"{site}/account/register")
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+
+        page.goto(site + mailbox.link(EMAIL, "/account/verify/").removeprefix(site))
+        page.get_by_text("your email address is confirmed").wait_for()
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Your giving").wait_for()
+
+        page.goto(f"{site}/")
+        page.locator("label[for=freq-monthly]").click()
+        page.locator("label[for=amount-other]").click()
+        page.locator("#amount_other").fill("10")
+        page.locator("#email").fill(EMAIL)
+        page.get_by_role("button", name="Donate securely").click()
+        page.locator("#card_number").fill("4242 4242 4242 4242")
+        page.locator("#card_expiry").fill("12 / 34")
+        page.locator("#card_cvc").fill("123")
+        page.locator("#submit").click()
+        page.wait_for_url(re.compile(r".*/donate/thanks.*"))
+
+        _settle(page, stripe_sim, f"{site}/account")
+        assert "€10.00 every month" in page.locator(".account-pledges").inner_text()
+        page.get_by_role("link", name=re.compile("Manage")).click()
+        pledge_url = page.url
+
+        page.get_by_label("New amount").fill("5")
+        page.get_by_role("button", name="Change amount").click()
+        page.get_by_text("Your new amount will be used").wait_for()
+        _settle(page, stripe_sim, pledge_url)
+        assert "€5.00 every month" in page.locator(".account-facts").inner_text()
+
+        page.get_by_label("2 months").check()
+        page.get_by_role("button", name="Pause my gift").click()
+        page.get_by_text("Your pledge is paused").wait_for()
+        _settle(page, stripe_sim, pledge_url)
+        assert "Paused" in page.locator(".account-facts").inner_text()
+
+        page.get_by_role("button", name="Resume my gift").click()
+        page.get_by_text("running again").wait_for()
+        _settle(page, stripe_sim, pledge_url)
+        assert "Active" in page.locator(".account-facts").inner_text()
+
+        page.get_by_label(re.compile("Why are you cancelling")).fill("Trying another way to help")
+        page.get_by_role("button", name="Cancel my gift").click()
+        page.get_by_text("Your pledge is cancelled").wait_for()
+        _settle(page, stripe_sim, pledge_url)
+        assert "Cancelled" in page.locator(".account-facts").inner_text()
+        assert our_errors == []
+        assert visit.problems.page_errors == [] and visit.problems.failed_requests == []
+    finally:
+        page.context.close()
