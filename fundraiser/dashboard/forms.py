@@ -30,6 +30,7 @@ from fundraiser.models import Role
 
 #: The longest range the chart draws, so a typo can't ask for a century of bars.
 MAX_CHART_DAYS = 366
+PAGE_MESSAGE = "Pages are numbered from 1."
 
 
 class LoginForm(FlaskForm):
@@ -122,7 +123,11 @@ class DonationFilterForm(_GetForm):
     currency = SelectField("Currency", choices=choices([("", "Any currency")]), default="")
     amount_min = StringField("Amount from", validators=[Optional(), Length(max=16), _amount_text])
     amount_max = StringField("Amount to", validators=[Optional(), Length(max=16), _amount_text])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = IntegerField(
+        "Page",
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=100_000, message=PAGE_MESSAGE)],
+    )
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -144,11 +149,19 @@ class DonationFilterForm(_GetForm):
 
 class SearchForm(_GetForm):
     q = StringField("Email or name", validators=[Optional(), Length(max=255)])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = IntegerField(
+        "Page",
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=100_000, message=PAGE_MESSAGE)],
+    )
 
 
 class PageForm(_GetForm):
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = IntegerField(
+        "Page",
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=100_000, message=PAGE_MESSAGE)],
+    )
     action = StringField("Action", validators=[Optional(), Length(max=100)])
 
 
