@@ -1,0 +1,86 @@
+"""A reader gives 25 once and 10 monthly through the real page and the checkout page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from fundraiser.extensions import db
+from fundraiser.models import LedgerEntry, Pledge
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served_at_live_url(app, live_server):
+    """Stripe's success and cancel links must lead back to the server the browser uses."""
+    original = app.config["BASE_URL"]
+    app.config["BASE_URL"] = live_server.url
+    yield live_server.url
+    app.config["BASE_URL"] = original
+
+
+def give(page, base_url: str, campaign: str, amount: str, frequency: str, email: str) -> None:
+    page.goto(f"{base_url}/campaigns/{campaign}")
+    page.locator(f"label[for=freq-{frequency}]").click()
+    if amount in {"5", "10", "25", "50", "100"}:
+        page.locator(f"label[for=amount-{amount}]").click()
+    else:
+        page.fill("#amount_other", amount)
+    page.fill("#email", email)
+    page.locator("button.donate-button").click()
+    page.wait_for_url("**/c/pay/**")
+    page.fill("#card_number", "4242 4242 4242 4242")
+    page.fill("#card_expiry", "12 / 34")
+    page.fill("#card_cvc", "123")
+    page.fill("#name", "Ada Reader")
+    page.click("#submit")
+    page.wait_for_url("**/donate/thanks**")
+
+
+def test_reader_gives_once_and_monthly_and_the_books_show_exactly_that(
+    app, desktop, campaign, stripe_sim, served_at_live_url, artifacts
+):
+    page = desktop.page
+    give(page, served_at_live_url, campaign, "25", "one-time", "ada@example.org")
+    assert "€25.00" in page.inner_text("main")
+    page.screenshot(path=str(artifacts / "donate-thanks-once.png"), full_page=True)
+    give(page, served_at_live_url, campaign, "10", "monthly", "ada@example.org")
+    assert "every month" in page.inner_text("main")
+    stripe_sim.flush()
+    with app.app_context():
+        rows = wait_for(
+            lambda: (r := list(db.session.scalars(select(LedgerEntry)))) and len(r) == 2 and r
+        )
+        assert sorted((r.amount_minor, r.frequency) for r in rows) == [
+            (1000, "monthly"),
+            (2500, "one-time"),
+        ]
+        assert db.session.scalar(select(Pledge.status)) == "active"
+    page.goto(f"{served_at_live_url}/campaigns/{campaign}")
+    page.wait_for_function(
+        "document.querySelector('[data-field=raised]').textContent.includes('35')"
+    )
+    ours = [p for p in desktop.problems.failed_requests if p.startswith(served_at_live_url)]
+    assert ours == [] and desktop.problems.page_errors == [], desktop.problems.all()
+
+
+def test_declined_card_shows_the_error_and_counts_nothing(
+    app, desktop, campaign, stripe_sim, served_at_live_url
+):
+    page = desktop.page
+    page.goto(f"{served_at_live_url}/campaigns/{campaign}")
+    page.locator("label[for=amount-50]").click()
+    page.locator("button.donate-button").click()
+    page.wait_for_url("**/c/pay/**")
+    page.fill("#card_number", "4000 0000 0000 0002")
+    page.fill("#card_expiry", "12 / 34")
+    page.fill("#card_cvc", "123")
+    page.click("#submit")
+    assert "declined" in page.inner_text("#error")
+    page.click("#cancel")
+    page.wait_for_url("**/donate/cancelled**")
+    assert page.input_value("#amount_other") == "50"
+    with app.app_context():
+        assert db.session.scalar(select(LedgerEntry.id)) is None
