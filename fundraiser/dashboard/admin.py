@@ -54,11 +54,12 @@ def set_role(member: Supporter, role: str, actor: str) -> None:
     audit.record(actor, "staff.role_changed", f"supporter:{member.id}", old=old, new=role)
 
 
-def disable(member: Supporter, actor: str) -> None:
-    """Switch the account off and end every session it has."""
+def disable(member: Supporter, actor: str, *, even_last_admin: bool = False) -> None:
+    """Switch the account off and end every session it has (the CLI may lock out everyone)."""
     if not member.is_active:
         return
-    _guard_last_admin(member)
+    if not even_last_admin:
+        _guard_last_admin(member)
     member.is_active = False
     member.session_version += 1
     audit.record(actor, "staff.disabled", f"supporter:{member.id}", email=member.email)

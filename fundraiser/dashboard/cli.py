@@ -98,9 +98,7 @@ def disable(email: str) -> None:
     if not member.is_active:
         click.echo(f"{member.email} is already disabled.")
         return
-    member.is_active = False
-    member.session_version += 1
-    audit.record(CLI_ACTOR, "staff.disabled", f"supporter:{member.id}", email=member.email)
+    admin.disable(member, CLI_ACTOR, even_last_admin=True)
     db.session.commit()
     click.echo(f"Disabled {member.email}; their sessions have ended.")
 

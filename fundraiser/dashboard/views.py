@@ -473,9 +473,7 @@ def export_supporters():
 def supporter(email: str):
     """One supporter's giving history, pledges and account."""
     detail = supporter_detail(email) or abort(404, description="No supporter with that email.")
-    return render_template(
-        "dashboard/supporter.html", detail=detail, cancel_form=CancelPledgeForm(formdata=None)
-    )
+    return render_template("dashboard/supporter.html", detail=detail)
 
 
 # --- Audit and team ------------------------------------------------------------------------

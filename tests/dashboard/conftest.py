@@ -34,14 +34,15 @@ def sign_in_session(client, staff) -> None:
         session["staff_2fa_at"] = int(time.time())
 
 
+def enter_password(client, staff):
+    """Step one of the staff sign-in: email and password on /staff/login."""
+    credentials = {"email": staff.email, "password": staff.password}
+    return post_form(client, "/staff/login", credentials, token_from="/staff/login")
+
+
 def sign_in(client, staff, code: str | None = None):
     """The real two-step sign-in through the pages; returns the response to the code step."""
-    response = post_form(
-        client,
-        "/staff/login",
-        {"email": staff.email, "password": staff.password},
-        token_from="/staff/login",
-    )
+    response = enter_password(client, staff)
     assert response.status_code == 302, response.get_data(as_text=True)
     step = response.headers["Location"]
     return post_form(client, step, {"code": code or staff.code()}, token_from=step)

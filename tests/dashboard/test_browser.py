@@ -6,23 +6,13 @@ import csv
 import re
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
 
 from fundraiser.models import EntryKind, utcnow
-from tests.conftest import REPO_ROOT
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.dashboard import factories as f
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import AuditEntry, Supporter
-from tests.dashboard.conftest import csrf_token, post_form, sign_in
+from tests.dashboard.conftest import csrf_token, enter_password, post_form, sign_in
 from tests.dashboard.factories import STAFF_PASSWORD
 
 
@@ -30,12 +30,7 @@ def _actions(app) -> list[str]:
 
 def _enrol(client, staff) -> tuple[str, list[str], str]:
     """Password, then scan the QR code (read the secret), confirm a code; returns what was shown."""
-    response = post_form(
-        client,
-        "/staff/login",
-        {"email": staff.email, "password": staff.password},
-        token_from="/staff/login",
-    )
+    response = enter_password(client, staff)
     assert response.headers["Location"] == "/staff/login/enrol"
     page = client.get("/staff/login/enrol").get_data(as_text=True)
     secret = re.search(r"<code class=\"secret\" data-secret>([A-Z2-7]+)</code>", page).group(1)
@@ -70,12 +65,7 @@ def test_first_sign_in_enrols_totp_with_a_qr_code_and_ten_recovery_codes(app, st
 def test_a_wrong_code_at_enrolment_is_refused_and_nothing_is_stored(app, staff_of):
     staff = staff_of("viewer", enrolled=False)
     client = app.test_client()
-    post_form(
-        client,
-        "/staff/login",
-        {"email": staff.email, "password": staff.password},
-        token_from="/staff/login",
-    )
+    enter_password(client, staff)
     response = post_form(client, "/staff/login/enrol", {"code": "000000"}, "/staff/login/enrol")
     assert response.status_code == 400
     assert "That code doesn't match" in unescape(response.get_data(as_text=True))
@@ -95,12 +85,7 @@ def test_enrolled_staff_sign_in_with_a_current_totp_code(app, staff_of):
 def test_password_alone_does_not_open_the_dashboard(app, staff_of):
     staff = staff_of("admin")
     client = app.test_client()
-    post_form(
-        client,
-        "/staff/login",
-        {"email": staff.email, "password": staff.password},
-        token_from="/staff/login",
-    )
+    enter_password(client, staff)
     response = client.get("/staff/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
 
@@ -144,12 +129,7 @@ def test_a_recovery_code_works_once(app, staff_of):
 def test_too_many_wrong_codes_send_you_back_to_the_password(app, staff_of):
     staff = staff_of("viewer")
     client = app.test_client()
-    post_form(
-        client,
-        "/staff/login",
-        {"email": staff.email, "password": staff.password},
-        token_from="/staff/login",
-    )
+    enter_password(client, staff)
     token = csrf_token(client, "/staff/login/code")
     for _ in range(5):
         response = client.post("/staff/login/code", data={"csrf_token": token, "code": "abc"})
