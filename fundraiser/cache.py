@@ -31,6 +31,7 @@ RETRY_AFTER_SECONDS = 5.0
 SOCKET_TIMEOUT_SECONDS = 0.25
 _EXTENSION = "fundraiser_cache"
 _PAGES = "fundraiser_page_cache"
+_SNAPSHOTS = "fundraiser_snapshots"
 
 
 class Cache(Protocol):
@@ -217,4 +218,13 @@ def page_cache(app: Flask | None = None) -> LocalCache:
     cache = app.extensions.get(_PAGES)
     if cache is None:
         cache = app.extensions.setdefault(_PAGES, LocalCache(max_entries=32))
+    return cache
+
+
+def snapshots(app: Flask | None = None) -> LocalCache:
+    """Finished public responses, per process, for a second or so (see campaigns.views)."""
+    app = app or current_app._get_current_object()
+    cache = app.extensions.get(_SNAPSHOTS)
+    if cache is None:
+        cache = app.extensions.setdefault(_SNAPSHOTS, LocalCache(max_entries=256))
     return cache

@@ -13,7 +13,7 @@ from babel.numbers import is_currency
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
-from fundraiser.cache import get_cache
+from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
@@ -252,3 +252,4 @@ def ledger_changed(campaign_id: int) -> None:
     if not has_app_context():
         return
     get_cache().incr(_ledger_version_key(campaign_id), _VERSION_TTL_SECONDS)
+    snapshots().clear()  # this process's finished pages show the old figures

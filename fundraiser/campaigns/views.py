@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
 
-from fundraiser.cache import page_cache
+from fundraiser.cache import page_cache, snapshots
 from fundraiser.campaigns import services
 from fundraiser.database import database_state
 from fundraiser.extensions import db, limiter
@@ -48,13 +48,45 @@ def _landing_html(campaign, totals, etag: str) -> str:
     return html
 
 
-def _render_campaign(campaign):
+def _snapshot_seconds() -> float:
+    """PAGE_SNAPSHOT_SECONDS: 1 by default, 0 (off) under TESTING unless a test sets it."""
+    default = 0.0 if current_app.testing else 1.0
+    return float(current_app.config.get("PAGE_SNAPSHOT_SECONDS", default))
+
+
+def _snapshot(key: str, build):
+    """What `build()` returns, reused by this process for PAGE_SNAPSHOT_SECONDS.
+
+    This is what makes a viral article cheap: for a second, the page and the totals are a
+    dict lookup, with no PostgreSQL or Redis round trip (each costs more than a hello-world
+    request). The figures stay within a second of the shared totals cache, which itself
+    follows every ledger write; `ledger_changed` also drops this process's snapshots.
+    """
+    seconds = _snapshot_seconds()
+    store = snapshots()
+    found = store.get(key) if seconds > 0 else None
+    if found is None:
+        found = build()
+        if found is not None and seconds > 0:
+            store.set(key, found, seconds)
+    return found
+
+
+def _page(campaign) -> tuple[str, str] | None:
+    """(ETag, HTML) of a campaign's page, or None when there is no such campaign."""
+    if campaign is None:
+        return None
     totals = services.campaign_totals(campaign)
     etag = services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
+    return etag, _landing_html(campaign, totals, etag)
+
+
+def _page_response(page: tuple[str, str]):
+    etag, html = page
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        response = current_app.make_response(_landing_html(campaign, totals, etag))
+        response = current_app.make_response(html)
     response.set_etag(etag)
     return _public_cache(response, current_app.config["LANDING_MAX_AGE"])
 
@@ -62,26 +94,32 @@ def _render_campaign(campaign):
 @bp.get("/")
 def landing():
     """The default campaign: the article with its donation panel."""
-    campaign = services.default_campaign()
-    if campaign is None:
+    page = _snapshot("page:", lambda: _page(services.default_campaign()))
+    if page is None:
         abort(404, description="No campaign has been published yet.")
-    return _render_campaign(campaign)
+    return _page_response(page)
 
 
 @bp.get("/campaigns/<slug>")
 def campaign_page(slug: str):
     """Any campaign by its slug."""
-    campaign = services.campaign_by_slug(slug) or abort(404)
-    return _render_campaign(campaign)
+    page = _snapshot(f"page:{slug}", lambda: _page(services.campaign_by_slug(slug)))
+    return _page_response(page or abort(404))
+
+
+def _totals_body(slug: str) -> dict | None:
+    campaign = services.campaign_by_slug(slug)
+    return None if campaign is None else services.campaign_totals(campaign).as_json()
 
 
 @bp.get("/api/campaigns/<slug>/totals")
 @limiter.exempt
 def campaign_totals(slug: str):
     """Live figures for the progress bar, as JSON."""
-    campaign = services.campaign_by_slug(slug) or abort(404, description="No such campaign.")
-    response = jsonify(services.campaign_totals(campaign).as_json())
-    return _public_cache(response, current_app.config["TOTALS_MAX_AGE"])
+    body = _snapshot(f"totals:{slug}", lambda: _totals_body(slug))
+    if body is None:
+        abort(404, description="No such campaign.")
+    return _public_cache(jsonify(body), current_app.config["TOTALS_MAX_AGE"])
 
 
 @bp.get("/out/<channel>")

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from fundraiser.cache import LocalCache, RedisCache, get_cache, page_cache
+from fundraiser.cache import LocalCache, RedisCache, get_cache, page_cache, snapshots
 from fundraiser.campaigns import services
 from fundraiser.extensions import db
 from tests.factories import add_payment
@@ -38,7 +38,9 @@ def cached_totals(request, app, monkeypatch):
         cache = LocalCache()
     monkeypatch.setitem(app.config, "TOTALS_CACHE_SECONDS", 2)
     monkeypatch.setitem(app.extensions, "fundraiser_cache", cache)
+    snapshots(app).clear()  # the app outlives tests; its campaign ids do not
     yield cache
+    snapshots(app).clear()
     if isinstance(cache, RedisCache):
         keys = list(cache.redis.scan_iter(cache.prefix + "*"))
         if keys:
@@ -131,3 +133,22 @@ def test_local_cache_is_bounded_and_expires():
     assert cache.get("d") is None
     assert cache.add("lock", 1, 60) and not cache.add("lock", 1, 60)
     assert cache.incr("n", 60) == 1 and cache.incr("n", 60) == 2
+
+
+def test_snapshots_serve_the_page_for_a_second_and_a_ledger_write_drops_them(
+    app, client, campaign, cached_totals, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PAGE_SNAPSHOT_SECONDS", 1)
+    first = client.get("/")
+    totals_url = f"/api/campaigns/{campaign}/totals"
+    assert client.get(totals_url).get_json()["raised_minor"] == 0
+    with app.app_context():
+        campaign_id = add_payment(campaign, 3100).campaign_id  # not announced yet
+    assert client.get("/").headers["ETag"] == first.headers["ETag"]
+    assert client.get(totals_url).get_json()["raised_minor"] == 0
+    with app.app_context():
+        services.ledger_changed(campaign_id)
+    assert client.get("/").headers["ETag"] != first.headers["ETag"]
+    assert client.get(totals_url).get_json()["raised_minor"] == 3100
+    assert client.get("/campaigns/no-such-campaign").status_code == 404
+    assert client.get("/api/campaigns/no-such-campaign/totals").status_code == 404
