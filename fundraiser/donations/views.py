@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
-from fundraiser.donations import services
+from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
@@ -20,7 +20,10 @@ PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def register(app: Flask) -> None:
+    from fundraiser.payments.signals import payment_declined
+
     app.register_blueprint(bp)
+    payment_declined.connect(abuse.note_decline, weak=False)
 
 
 def _render_form(campaign, values: dict, errors: dict, status: int):
@@ -36,6 +39,19 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
                 errors=errors,
             ),
             status,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_challenge(values: dict):
+    """One more step while we are under attack: the browser proves a little work, then resubmits."""
+    response = current_app.make_response(
+        render_template(
+            "donations/challenge.html",
+            values={k: v for k, v in values.items() if not k.startswith("pow_")},
+            **abuse.new_challenge(),
         )
     )
     response.headers["Cache-Control"] = "no-store"
@@ -64,6 +80,20 @@ def donate():
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
         return _render_form(campaign, result.values, {"form": "This appeal has closed."}, 400)
+    verdict = abuse.gate(
+        request.remote_addr or "",
+        result.request.amount_minor,
+        request.form.get(abuse.HONEYPOT_FIELD, ""),
+        request.form.get("pow_challenge", ""),
+        request.form.get("pow_solution", ""),
+    )
+    db.session.commit()
+    if verdict == "bot":
+        return _render_form(campaign, result.values, {"form": "Please try again."}, 400)
+    if verdict == "blocked":
+        abort(429, description="Too many attempts from your connection. Please wait a few minutes.")
+    if verdict == "challenge":
+        return _render_challenge(result.values)
     try:
         intent = services.start_checkout(result.request, campaign, _reader_fingerprint())
     except services.DonationUnavailable:

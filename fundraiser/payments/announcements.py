@@ -66,6 +66,7 @@ def _announce(effects: Effects, app: Flask) -> None:
     sends += [
         (signals.pledge_cancelled, {"pledge_id": p, "reason": r}) for p, r in effects.cancellations
     ]
+    sends += [(signals.payment_declined, {"payment_intent_id": i}) for i in effects.declines]
     for signal, kwargs in sends:
         try:
             signal.send(app, **kwargs)
@@ -84,4 +85,3 @@ def register(app: Flask) -> None:
         if "sqlalchemy" in app.extensions:
             db.session.info.pop(_PENDING, None)
             db.session.info.pop(_COMMITTED, None)
-

@@ -52,6 +52,7 @@ class Effects:
     pledge_changes: list[tuple[int, dict, str]] = field(default_factory=list)
     failed_payments: list[tuple[int, str | None]] = field(default_factory=list)
     cancellations: list[tuple[int, str]] = field(default_factory=list)
+    declines: list[str] = field(default_factory=list)
 
 
 def from_unix(seconds: int | None) -> datetime | None:

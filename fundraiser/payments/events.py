@@ -7,6 +7,7 @@ intents, subscriptions, refunds) from Stripe, so a late or repeated event can't 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from fundraiser.payments import announcements, books, gateway
 from fundraiser.payments.books import Effects, PaymentContext
 
 log = logging.getLogger(__name__)
+#: Declines older than this (seen again by reconcile) say nothing about an attack now.
+RECENT_DECLINE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,12 @@ def on_checkout_expired(event: dict, actor: str, effects: Effects) -> None:
     apply_checkout_session(event["data"]["object"], actor, effects)
 
 
+def on_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+    """A declined card: nothing to book, but the card-testing defence counts recent ones."""
+    if int(event.get("created") or 0) >= time.time() - RECENT_DECLINE_SECONDS:
+        effects.declines.append(event["data"]["object"]["id"])
+
+
 Handler = Callable[[dict, str, Effects], None]
 
 HANDLERS: dict[str, Handler] = {
@@ -258,6 +267,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_failed": on_checkout_async_failed,
     "checkout.session.expired": on_checkout_expired,
     "payment_intent.succeeded": on_payment_intent_succeeded,
+    "payment_intent.payment_failed": on_payment_failed,
     "invoice.paid": on_invoice_paid,
     "invoice.payment_succeeded": on_invoice_paid,
     "invoice.payment_failed": on_invoice_payment_failed,

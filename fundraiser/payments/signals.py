@@ -18,3 +18,5 @@ pledge_changed = _signals.signal("pledge-changed")
 pledge_payment_failed = _signals.signal("pledge-payment-failed")
 #: kwargs: pledge_id, reason
 pledge_cancelled = _signals.signal("pledge-cancelled")
+#: kwargs: payment_intent_id (a card declined at checkout or on renewal)
+payment_declined = _signals.signal("payment-declined")

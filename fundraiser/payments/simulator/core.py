@@ -134,18 +134,25 @@ class Simulator:
 
     @contextmanager
     def transaction(self, request: dict[str, Any] | None = None) -> Iterator[None]:
-        """Hold the state lock; events emitted inside are queued for delivery at the end."""
-        with self.lock:
-            outer = self._batch is None
-            if outer:
-                self._batch, self._request = [], request
-            try:
-                yield
-            finally:
+        """Hold the state lock; events emitted inside are queued for delivery at the end.
+
+        Events are delivered even when the block ends in an error (a declined card): they
+        were stored, so Stripe would have sent them.
+        """
+        outer, batch = False, None
+        try:
+            with self.lock:
+                outer = self._batch is None
                 if outer:
-                    batch, self._batch, self._request = self._batch, None, None
-        if outer and batch and self.webhook_url:
-            self.delivery.submit(batch)
+                    self._batch, self._request = [], request
+                try:
+                    yield
+                finally:
+                    if outer:
+                        batch, self._batch, self._request = self._batch, None, None
+        finally:
+            if outer and batch and self.webhook_url:
+                self.delivery.submit(batch)
 
     def emit(
         self, type_: str, obj: dict[str, Any], previous_attributes: dict[str, Any] | None = None
