@@ -276,3 +276,17 @@ def test_supporters_table_shows_giving_pledges_and_consent(app, staff_client, do
     pat = text_of(client.get("/staff/supporters/pat@example.org"))
     assert donations["subscription"] in pat and "every month" in pat
     assert client.get("/staff/supporters/nobody@example.org").status_code == 404
+
+
+def test_when_stripe_is_down_the_refund_is_not_made_and_staff_are_told(
+    app, staff_client, donations, monkeypatch
+):
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens
+    client = staff_client("staff")
+    url = f"/staff/donations/{donations['paid']}"
+    form = {"csrf_token": csrf_token(client, url), "amount": "5", "reason": "Asked"}
+    response = client.post(f"{url}/refund", data={**form, "confirmed": "yes"})
+    assert response.status_code == 302
+    page = text_of(client.get(url))
+    assert "Stripe isn't answering right now; nothing was changed." in page
+    assert "waiting for Stripe" not in page
