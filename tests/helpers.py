@@ -7,6 +7,8 @@ import re
 import time
 import urllib.request
 
+from flask import has_app_context
+
 from fundraiser.extensions import db
 from tests.conftest import BASE_URL
 
@@ -50,7 +52,8 @@ def pay(handle, session_id: str, card: str = "4242424242424242", **extra) -> dic
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        db.session.rollback()
+        if has_app_context():
+            db.session.rollback()  # see rows other threads committed
         value = predicate()
         if value:
             return value
