@@ -67,11 +67,16 @@ def audit(actor: str, action: str, target: str, **detail: Any) -> None:
     )
 
 
+def _locked(query):
+    """Lock the row (PostgreSQL) and refresh it: another worker may just have changed it."""
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIntent | None:
     if not public_id:
         return None
     query = select(DonationIntent).where(DonationIntent.public_id == public_id)
-    return db.session.scalar(query.with_for_update() if lock else query)
+    return db.session.scalar(_locked(query) if lock else query)
 
 
 def _verified_supporter_id(email: str | None) -> int | None:
@@ -144,6 +149,8 @@ def record_payment(
         "occurred_at": from_unix(charge.get("created")) or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
+    if intent:
+        intent.move_to(IntentStatus.PAID)  # whoever books the payment, the intent is paid
     if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
         return None
     entry = db.session.scalar(
@@ -157,8 +164,6 @@ def record_payment(
         currency=entry.currency,
         campaign=context.campaign.slug,
     )
-    if intent:
-        intent.move_to(IntentStatus.PAID)
     effects.payments.append(entry.id)
     effects.campaigns.add(entry.campaign_id)
     return entry
@@ -263,7 +268,7 @@ def _subscription_amount(subscription: dict) -> tuple[int, str, str, dict]:
 
 def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge | None:
     query = select(Pledge).where(Pledge.stripe_subscription_id == subscription_id)
-    return db.session.scalar(query.with_for_update() if lock else query)
+    return db.session.scalar(_locked(query) if lock else query)
 
 
 def _pledge_status(subscription: dict) -> PledgeStatus:

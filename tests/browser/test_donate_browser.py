@@ -45,6 +45,7 @@ def test_reader_gives_once_and_monthly_and_the_books_show_exactly_that(
     page = desktop.page
     give(page, served_at_live_url, campaign, "25", "one-time", "ada@example.org")
     assert "€25.00" in page.inner_text("main")
+    assert "Your payment has been received" in page.inner_text("main")
     page.screenshot(path=str(artifacts / "donate-thanks-once.png"), full_page=True)
     give(page, served_at_live_url, campaign, "10", "monthly", "ada@example.org")
     assert "every month" in page.inner_text("main")
