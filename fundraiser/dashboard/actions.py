@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fundraiser.dashboard import audit
 from fundraiser.dashboard.donations import REFUND_REQUESTED, DonationDetail, refund_target
-from fundraiser.models import Pledge, PledgeStatus, Supporter
+from fundraiser.models import Pledge, PledgeStatus, Supporter, utcnow
 from fundraiser.money import AmountError, format_money, parse_amount
+from fundraiser.payments import pledges, refunds
+from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
+from fundraiser.payments.reconcile import ReconcileReport, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,8 @@ def refund_amount(detail: DonationDetail, amount_text: str) -> int:
 
 def request_refund(detail: DonationDetail, amount_minor: int, reason: str, staff: Supporter) -> str:
     """Ask Stripe for the refund; the ledger row arrives with Stripe's webhook. Returns its id."""
-    from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
-
     actor = audit.staff_actor(staff)
     try:
-        refunds = _payments_module("refunds")
         refund_id = refunds.refund(detail.payment, amount_minor, reason, actor)
     except PaymentsUnavailable as exc:
         log.warning("refund of %s: payments unavailable (%s)", detail.payment.payment_ref, exc)
@@ -75,13 +76,10 @@ def check_cancellable(pledge: Pledge) -> None:
 
 
 def cancel_pledge(pledge: Pledge, reason: str, staff: Supporter) -> Pledge:
-    from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
-
     check_cancellable(pledge)
     actor = audit.staff_actor(staff)
     old_status = pledge.status
     try:
-        pledges = _payments_module("pledges")
         pledge = pledges.cancel(pledge, reason, actor)
     except PaymentsUnavailable as exc:
         log.warning("cancel pledge %s: payments unavailable (%s)", pledge.id, exc)
@@ -100,15 +98,12 @@ def cancel_pledge(pledge: Pledge, reason: str, staff: Supporter) -> Pledge:
     return pledge
 
 
-def _payments_module(name: str):
-    """The payments package's refunds/pledges module (it lands separately from the dashboard)."""
-    import importlib
-
-    from fundraiser.payments.gateway import PaymentsUnavailable
-
-    try:
-        return importlib.import_module(f"fundraiser.payments.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"fundraiser.payments.{name}":
-            raise
-        raise PaymentsUnavailable(f"fundraiser.payments.{name} is not installed") from exc
+def reconcile_recent(staff: Supporter, days: int = 30) -> ReconcileReport:
+    """Reconcile the last `days` with Stripe on a staff member's request, audited."""
+    since = int((utcnow() - timedelta(days=days)).timestamp())
+    report = reconcile(since)
+    audit.record(
+        audit.staff_actor(staff), "staff.reconcile", "stripe", applied=report.events_applied,
+        fixed=report.objects_fixed, failures=report.failures,
+    )  # fmt: skip
+    return report

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.dashboard import actions, admin, audit, auth, export, reports
@@ -50,6 +51,7 @@ from fundraiser.dashboard.supporters import supporter_detail, supporters_page
 from fundraiser.extensions import db, limiter
 from fundraiser.models import Pledge, Role, Supporter
 from fundraiser.money import format_money, major_units_text
+from fundraiser.payments.drift import drift_report
 from fundraiser.security import is_safe_redirect
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff")
@@ -546,3 +548,31 @@ def enable_member(member_id: int):
 @staff_required(Role.ADMIN)
 def reset_member_2fa(member_id: int):
     return _team_action(member_id, SimpleActionForm(), admin.reset_second_factor)
+
+
+# --- Drift between Stripe and our books ---------------------------------------------------
+
+
+@bp.get("/drift")
+@staff_required(Role.VIEWER)
+def drift():
+    """Where Stripe and our books disagree, and when reconcile last ran."""
+    report = drift_report(since_days=30)
+    return render_template("dashboard/drift.html", report=report)
+
+
+@bp.post("/drift/reconcile")
+@staff_required(Role.ADMIN)
+def run_reconcile():
+    """Run reconcile for the last 30 days now (the same as `flask stripe reconcile`)."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; please try again.")
+    report = actions.reconcile_recent(current_user)
+    db.session.commit()
+    flash(
+        f"Reconcile finished: {report.events_applied} missed events and "
+        f"{report.objects_fixed} objects applied, {report.failures} failures.",
+        "error" if report.failures else "info",
+    )
+    return redirect(url_for("dashboard.drift"))

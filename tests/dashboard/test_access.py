@@ -27,6 +27,8 @@ REQUIRED_ROLE = {
     "dashboard.export_supporters": "viewer",
     "dashboard.supporter": "viewer",
     "dashboard.audit_log": "viewer",
+    "dashboard.drift": "viewer",
+    "dashboard.run_reconcile": "admin",
     "dashboard.refund": "staff",
     "dashboard.cancel_pledge": "staff",
     "dashboard.team": "admin",
