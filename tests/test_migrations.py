@@ -79,10 +79,6 @@ def test_migrations_build_the_whole_schema_from_an_empty_database(empty_database
     assert {"campaigns", "ledger_entries", "stripe_events", "supporters", "pledges"} <= tables
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="models in flux: migrations/versions/0001_initial.py is regenerated at the end",
-)
 def test_models_and_migrations_do_not_drift(empty_database_url):
     flask_db(empty_database_url, "upgrade")
     engine = engine_for(empty_database_url)

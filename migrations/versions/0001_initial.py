@@ -1,8 +1,8 @@
-"""initial schema: campaigns, supporters, donation intents, pledges, ledger, stripe events, audit log
+"""Initial schema: campaigns, supporters, donation intents, pledges, the ledger, Stripe events, audit log, account tokens, reconcile runs and webhook failures
 
-Revision ID: 117a0072f562
+Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 10:52:15.922014
+Create Date: 2026-11-25 11:47:14.545798
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import fundraiser.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '117a0072f562'
+revision = '0001_initial'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -51,6 +51,19 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns')),
     sa.UniqueConstraint('slug', name=op.f('uq_campaigns_slug'))
     )
+    op.create_table('reconcile_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('started_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('since', sa.Integer(), nullable=True),
+    sa.Column('events_seen', sa.Integer(), nullable=False),
+    sa.Column('events_applied', sa.Integer(), nullable=False),
+    sa.Column('objects_fixed', sa.Integer(), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reconcile_runs'))
+    )
     op.create_table('stripe_events',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('type', sa.String(length=100), nullable=False),
@@ -76,6 +89,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_supporters')),
     sa.UniqueConstraint('email', name=op.f('uq_supporters_email'))
     )
+    op.create_table('webhook_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.String(length=255), nullable=False),
+    sa.Column('event_type', sa.String(length=100), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('failed_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_failures'))
+    )
+    with op.batch_alter_table('webhook_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_failures_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_failures_failed_at'), ['failed_at'], unique=False)
+
     op.create_table('donation_intents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=32), nullable=False),
@@ -119,6 +144,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_clicks')),
     sa.UniqueConstraint('campaign_id', 'channel', 'day', name='uq_outbound_day')
     )
+    op.create_table('used_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('supporter_id', sa.Integer(), nullable=False),
+    sa.Column('used_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['supporter_id'], ['supporters.id'], name=op.f('fk_used_tokens_supporter_id_supporters'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_used_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_used_tokens_token_hash'))
+    )
+    with op.batch_alter_table('used_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_used_tokens_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_used_tokens_supporter_id'), ['supporter_id'], unique=False)
+
     op.create_table('pledges',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('stripe_subscription_id', sa.String(length=255), nullable=False),
@@ -206,14 +246,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_pledges_email'))
 
     op.drop_table('pledges')
+    with op.batch_alter_table('used_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_used_tokens_supporter_id'))
+        batch_op.drop_index(batch_op.f('ix_used_tokens_expires_at'))
+
+    op.drop_table('used_tokens')
     op.drop_table('outbound_clicks')
     with op.batch_alter_table('donation_intents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_donation_intents_subscription_id'))
         batch_op.drop_index(batch_op.f('ix_donation_intents_payment_intent_id'))
 
     op.drop_table('donation_intents')
+    with op.batch_alter_table('webhook_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_failures_failed_at'))
+        batch_op.drop_index(batch_op.f('ix_webhook_failures_event_id'))
+
+    op.drop_table('webhook_failures')
     op.drop_table('supporters')
     op.drop_table('stripe_events')
+    op.drop_table('reconcile_runs')
     op.drop_table('campaigns')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))
