@@ -87,7 +87,7 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
             local_date(entry.occurred_at).isoformat(),
             title,
             "Recurring" if gift.recurring else "One-off",
-            gift.status,
+            gift.status.capitalize(),
             format_money(entry.amount_minor, entry.currency),
         ]
         for (_, width, align), value in zip(columns, values, strict=True):

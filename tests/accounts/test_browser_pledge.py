@@ -117,7 +117,7 @@ def _monthly_gift_story(browser, site, stripe_sim, mailbox) -> None:
         page.get_by_text("Your pledge is cancelled").wait_for()
         _settle(page, stripe_sim, pledge_url)
         assert "Cancelled" in page.locator(".account-facts").inner_text()
-        assert our_errors == []
+        assert our_errors == [], visit.problems
         assert visit.problems.page_errors == []
         # A request cut short by the next navigation (ERR_ABORTED) is not a fault.
         failed = [r for r in visit.problems.failed_requests if "ERR_ABORTED" not in r]
