@@ -213,27 +213,26 @@ def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effec
     return PaymentContext(pledge.campaign, frequency, pledge_intent(pledge), pledge, invoice["id"])
 
 
-def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
-    charge = event["data"]["object"]
-    payment_intent_id = books._id_of(charge.get("payment_intent"))
+def book_refunds(payment_intent_id: str | None, charge_id: str, actor: str, effects: Effects):
+    """Every refund Stripe now lists for a charge, booked once each (payment first if missed)."""
     if not payment_intent_id:
         return
     payment = ensure_payment_recorded(payment_intent_id, actor, effects)
     if payment is None:
         return
-    for refund in gateway.list_refunds(charge["id"]):
+    for refund in gateway.list_refunds(charge_id):
         books.record_refund(refund, payment, actor, effects)
+
+
+def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
+    charge = event["data"]["object"]
+    book_refunds(books._id_of(charge.get("payment_intent")), charge["id"], actor, effects)
 
 
 def on_refund_event(event: dict, actor: str, effects: Effects) -> None:
     refund = event["data"]["object"]
-    payment_intent_id = books._id_of(refund.get("payment_intent"))
-    if not payment_intent_id:
-        return
-    payment = ensure_payment_recorded(payment_intent_id, actor, effects)
-    if payment is not None:
-        for current in gateway.list_refunds(books._id_of(refund["charge"])):
-            books.record_refund(current, payment, actor, effects)
+    charge_id = books._id_of(refund["charge"])
+    book_refunds(books._id_of(refund.get("payment_intent")), charge_id, actor, effects)
 
 
 def on_dispute_event(event: dict, actor: str, effects: Effects) -> None:

@@ -143,10 +143,10 @@ def _charge_needs_work(charge: dict) -> bool:
 
 def _repair_charge(charge: dict, effects: Effects) -> None:
     payment_intent_id = books._id_of(charge["payment_intent"])
-    payment = events.ensure_payment_recorded(payment_intent_id, ACTOR, effects)
-    if payment is not None and charge.get("amount_refunded"):
-        for refund in gateway.list_refunds(charge["id"]):
-            books.record_refund(refund, payment, ACTOR, effects)
+    if charge.get("amount_refunded"):
+        events.book_refunds(payment_intent_id, charge["id"], ACTOR, effects)
+    else:
+        events.ensure_payment_recorded(payment_intent_id, ACTOR, effects)
 
 
 def _subscription_needs_work(subscription: dict) -> bool:
