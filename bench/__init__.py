@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench` / `python -m bench [case ...]`): never run by the test suite."""

@@ -1,0 +1,168 @@
+"""Month-start renewal storm: N monthly pledges renew at once (the simulator's clock advance).
+
+The simulator renews every subscription in one advance and then delivers every event it
+made (7 per renewal: invoice.created/finalized/paid/payment_succeeded, charge.succeeded,
+payment_intent.succeeded, customer.subscription.updated) with 16 concurrent deliveries and
+Stripe-like retries. Reported: time from the advance to the last delivery answered, and
+whether every renewal landed in the ledger exactly once. The drain is cut off after
+BENCH_STORM_DRAIN_SECONDS (240 s by default) so a run stays bounded; the table then says how
+far it got and what the measured rate means for the full drain.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+import requests
+from sqlalchemy import text
+
+from bench.infra import (
+    WEBHOOK_SECRET,
+    app_env,
+    app_spec,
+    cpu_seconds,
+    empty_job_queue,
+    ensure_database,
+    gunicorn,
+    local_app,
+    postgres_pids,
+    reset_database,
+    seed_pledges,
+    simulator,
+    workdir,
+)
+from bench.report import Row
+
+MONTH_AND_A_BIT = 32 * 24 * 3600
+
+
+def _landed(app) -> tuple[int, int]:
+    """(payment rows, distinct pledges among them): every payment here is a renewal."""
+    from fundraiser.extensions import db
+
+    with app.app_context():
+        found = db.session.execute(
+            text(
+                "SELECT count(*), count(DISTINCT pledge_id) FROM ledger_entries "
+                "WHERE kind = 'payment'"
+            )
+        ).one()
+        db.session.remove()
+    return int(found[0]), int(found[1])
+
+
+def run(quick: bool = False) -> list[Row]:
+    count = 500 if quick else 20_000
+    limit = float(os.environ.get("BENCH_STORM_DRAIN_SECONDS", 120 if quick else 240))
+    ensure_database()
+    app = local_app()
+    reset_database(app)
+    prefix = f"bench-{secrets.token_hex(3)}:"
+    folder = workdir("storm")
+    try:
+        with simulator(count, folder, events=False, timeout=600) as sim:
+            seed_pledges(app, sim.subscriptions)
+            env = app_env(STRIPE_API_BASE=sim.url)
+            with gunicorn(app_spec(prefix), env, folder, ready="/healthz") as server:
+                control = f"{sim.url}/_sim"
+                requests.post(
+                    f"{control}/webhooks",
+                    json={"url": f"{server.url}/stripe/webhook", "secret": WEBHOOK_SECRET},
+                    timeout=10,
+                ).raise_for_status()
+                watched = {
+                    "app": server.worker_pids(),
+                    "postgres": postgres_pids(),
+                    "sim": [sim.process.pid],
+                }
+                before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+                started = time.monotonic()
+                advanced = requests.post(
+                    f"{control}/clock/advance", json={"seconds": MONTH_AND_A_BIT}, timeout=900
+                ).json()
+                advance_seconds = time.monotonic() - started
+                drained, counts = False, {}
+                while not drained and time.monotonic() - started < limit:
+                    state = requests.post(f"{control}/flush", json={"timeout": 5}, timeout=60)
+                    drained, counts = state.json()["drained"], state.json()["counts"]
+                elapsed = time.monotonic() - started
+                cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
+                rows_found, pledges = _landed(app)
+    finally:
+        empty_job_queue(prefix)
+    return _report(
+        count,
+        advanced,
+        advance_seconds,
+        drained,
+        counts,
+        elapsed,
+        cpu,
+        rows_found,
+        pledges,
+        limit,
+        sim.seed_seconds,
+    )
+
+
+def _report(
+    count,
+    advanced,
+    advance_seconds,
+    drained,
+    counts,
+    elapsed,
+    cpu,
+    rows_found,
+    pledges,
+    limit,
+    seed_seconds,
+) -> list[Row]:
+    renewed = advanced.get("renewed", 0)
+    rate = rows_found / elapsed if elapsed else 0
+    delivered = counts.get("delivered", 0)
+    cpu_note = ", ".join(
+        f"{name} {1000 * seconds / max(rows_found, 1):.0f} ms" for name, seconds in cpu.items()
+    )
+    note = (
+        f"simulator renewed {renewed:,} in {advance_seconds:.0f} s (seeding took "
+        f"{seed_seconds:.0f} s); deliveries: {counts}; CPU per landed renewal: {cpu_note}"
+    )
+    if drained:
+        figure, value, unit = f"time to drain {count:,} renewals", elapsed, "s"
+    else:
+        projected = count / rate if rate else float("inf")
+        figure, value, unit = f"renewals landed in {limit:.0f} s (of {count:,})", rows_found, ""
+        note = (
+            f"NOT drained within the {limit:.0f} s bound: {rate:.1f} renewals/s, so the full "
+            f"drain would take about {projected / 60:.0f} min; " + note
+        )
+    return [
+        Row(
+            "storm",
+            figure,
+            value,
+            unit,
+            target="all land, drained",
+            met=drained and rows_found == count,
+            note=note,
+            extra={
+                "renewals_per_second": rate,
+                "delivered_events": delivered,
+                "drained": drained,
+                "seconds": elapsed,
+            },
+        ),
+        Row("storm", "renewals landed per second", rate, "/s"),
+        Row(
+            "storm",
+            "ledger rows per renewed pledge",
+            rows_found / pledges if pledges else 0,
+            "",
+            target="exactly 1",
+            met=rows_found == pledges,
+            note=f"{rows_found:,} payment rows for {pledges:,} distinct pledges",
+        ),
+    ]
