@@ -51,4 +51,22 @@ def is_outage(error: Exception) -> bool:
     message = str(getattr(error, "orig", error)).lower()
     if type(getattr(error, "orig", None)).__module__.startswith("sqlite3"):
         return any(word in message for word in _SQLITE_OUTAGE_WORDS)
-    return True  # psycopg raises OperationalError only for connection-level trouble
+    # Otherwise psycopg raises OperationalError for connection-level trouble.
+    return not is_transient_conflict(error)
+
+
+def is_transient_conflict(error: Exception) -> bool:
+    """A deadlock or serialization failure: the transaction may simply be tried again."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return code in {"40001", "40P01"}
+
+
+def retrying(work, attempts: int = 3):
+    """Run `work()` (which commits), again after a rollback if PostgreSQL reports a deadlock."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except OperationalError as error:
+            db.session.rollback()
+            if attempt == attempts or not is_transient_conflict(error):
+                raise

@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
+from fundraiser.database import retrying
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
 from fundraiser.extensions import csrf, db, limiter
@@ -120,10 +121,14 @@ def thanks():
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
         abort(404, description="We couldn't find that donation.")
-    intent = services.confirm_checkout(session_id)
+    def confirm_and_commit():
+        found = services.confirm_checkout(session_id)
+        db.session.commit()
+        return found
+
+    intent = retrying(confirm_and_commit)
     if intent is None:
         abort(404, description="We couldn't find that donation.")
-    db.session.commit()
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
     response.headers["Cache-Control"] = "no-store"
     return response

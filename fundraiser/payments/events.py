@@ -109,9 +109,11 @@ def _invoice_payment_intent_id(invoice: dict) -> str | None:
 
 
 def _record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
-    subscription_id, _metadata = _invoice_subscription(invoice)
+    subscription_id, metadata = _invoice_subscription(invoice)
     if invoice.get("status") != "paid" or not subscription_id:
         return
+    # Lock order everywhere: intent, then pledge, then ledger rows (no deadlocks).
+    locked_intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     pledge = books.pledge_for_subscription(subscription_id)
     if pledge is None:
         pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
@@ -125,7 +127,7 @@ def _record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None
         return  # a zero-amount or void invoice moves no money
     payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
     frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
-    intent = pledge_intent(pledge)
+    intent = locked_intent or pledge_intent(pledge)
     context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
     books.record_payment(payment_intent, context, actor, effects)
 
@@ -194,7 +196,7 @@ def ensure_payment_recorded(payment_intent_id: str, actor: str, effects: Effects
 
 def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effects):
     metadata = payment_intent.get("metadata") or {}
-    intent = books.intent_by_public_id(metadata.get("donation_intent"))
+    intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     if intent is not None:
         return PaymentContext(intent.campaign, intent.frequency, intent=intent)
     invoice = gateway.invoice_for_payment_intent(payment_intent["id"])
