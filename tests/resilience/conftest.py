@@ -48,7 +48,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture
-def make_stack(app_config):
+def make_stack(app, app_config):
     """Build an app with config overrides, serve it on loopback, give it its own simulator."""
     from fundraiser.payments.simulator import start_simulator
 
@@ -76,3 +76,7 @@ def make_stack(app_config):
             from fundraiser.extensions import db
 
             db.engine.dispose()
+    # Flask-Limiter keeps one state per process: hand it back to the shared test app.
+    from fundraiser.extensions import limiter
+
+    limiter.init_app(app)
