@@ -8,7 +8,7 @@ SIM_PORT ?= 12111
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run serve test install install-test browser-deps migrate seed simulator lint bench clean
+.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser-deps
+install-test: $(VENV)/.installed-test browser-deps tests/a11y/node_modules/.package-lock.json
+
+# axe-core for the accessibility tests, pinned by tests/a11y/package-lock.json.
+tests/a11y/node_modules/.package-lock.json: tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not used).
 browser-deps:
@@ -44,7 +48,8 @@ run: seed
 	  echo "Demo mode: Stripe simulator on http://127.0.0.1:$(SIM_PORT)"; \
 	  $(FLASK) stripe simulator --port $(SIM_PORT) --webhook-url http://127.0.0.1:$(PORT)/stripe/webhook & \
 	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
-	  $(FLASK) run --host 127.0.0.1 --port $(PORT); \
+	  STRIPE_API_BASE=http://127.0.0.1:$(SIM_PORT) BASE_URL=http://127.0.0.1:$(PORT) \
+	    $(FLASK) run --host 127.0.0.1 --port $(PORT); \
 	else \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT); \
 	fi
@@ -60,8 +65,13 @@ lint: install-test
 	$(BIN)/ruff check fundraiser tests bench
 	$(BIN)/ruff format --check fundraiser tests
 
-bench: install-test
-	$(BIN)/python -m bench
+# Known vulnerabilities in the installed dependencies (our own package is not on PyPI).
+audit: install-test
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
+
+# Every case, ~15 min, 127.0.0.1 only; BENCH_ARGS="landing --quick" for one case, briefly.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/artifacts
