@@ -230,13 +230,15 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
     try:
         text = payload.decode("utf-8")
         event = stripe.Webhook.construct_event(text, signature, secret)
+        body = event.to_dict()
     except UnicodeDecodeError as exc:
         raise InvalidWebhook("The body is not UTF-8.") from exc
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook("Invalid signature.") from exc
-    except ValueError as exc:
+    # A signed body that is JSON but not an object (stripe then fails with AttributeError),
+    # or nests too deeply for the parser (RecursionError), is no event either: 400, not 500.
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise InvalidWebhook("The body is not a JSON event.") from exc
-    body = event.to_dict()
     if not isinstance(body.get("id"), str) or not isinstance(body.get("type"), str):
         raise InvalidWebhook("The event has no id or type.")
     if not isinstance(body.get("data"), dict) or not isinstance(body["data"].get("object"), dict):
