@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from fundraiser.database import is_outage
@@ -57,6 +57,14 @@ def register_errorhandlers(app: Flask) -> None:
         # An outage is a temporary condition, not a bug: say so with a 503.
         log.warning("database unavailable: %s", error.__class__.__name__)
         return render_error(503, ServiceUnavailable.description)
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(error: DataError):
+        # A value PostgreSQL cannot hold or compare (a NUL byte in a slug or an email, an id
+        # beyond its integer range) came from the request: refuse it, don't call it our fault.
+        db.session.rollback()
+        log.warning("refused a value the database cannot use: %s", type(error.orig).__name__)
+        return render_error(400, "Part of that request isn't something we can use.")
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
