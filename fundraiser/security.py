@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache, wraps
 from urllib.parse import urljoin, urlsplit
 
@@ -86,7 +87,41 @@ def content_security_policy(stripe_api_base: str | None) -> str:
     )
 
 
+class CappedStreamedBodies:
+    """WSGI middleware: a chunked body (no Content-Length) over MAX_CONTENT_LENGTH gets 413.
+
+    Werkzeug caps such streams by silently stopping at the limit, so an oversized form or
+    webhook would be handled truncated. We buffer at most limit + 1 bytes and hand the app
+    a body with a true Content-Length, so its usual check answers 413 with our error page.
+    """
+
+    def __init__(self, app: Flask, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        streamed = environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")
+        if limit and streamed:
+            body = environ["wsgi.input"].read(limit + 1)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["wsgi.input"] = io.BytesIO(body if len(body) <= limit else b"")
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.wsgi_app(environ, start_response)
+
+
 def register_security_headers(app: Flask) -> None:
+    app.wsgi_app = CappedStreamedBodies(app, app.wsgi_app)
+
+    @app.before_request
+    def refuse_undecodable_query_string() -> None:
+        # Werkzeug decodes raw query bytes strictly when a view first reads request.args, so
+        # bytes that aren't UTF-8 would surface as a 500 there: refuse them up front instead.
+        try:
+            request.query_string.decode()
+        except UnicodeDecodeError:
+            abort(400, description="That address isn't valid UTF-8.")
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
