@@ -92,6 +92,7 @@ def _page_response(page: tuple[str, str]):
 
 
 @bp.get("/")
+@limiter.exempt  # no limits apply; skipping the check saves ~0.15 ms on the hottest page
 def landing():
     """The default campaign: the article with its donation panel."""
     page = _snapshot("page:", lambda: _page(services.default_campaign()))
@@ -101,6 +102,7 @@ def landing():
 
 
 @bp.get("/campaigns/<slug>")
+@limiter.exempt
 def campaign_page(slug: str):
     """Any campaign by its slug."""
     page = _snapshot(f"page:{slug}", lambda: _page(services.campaign_by_slug(slug)))
