@@ -37,9 +37,14 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def _session_exists() -> bool:
+    """Whether this context already has a session (a request that never used one needs none)."""
+    return db.session.registry.has()
+
+
 def announce_committed() -> None:
     """Send the signals for everything committed so far in this session."""
-    if not has_app_context():
+    if not has_app_context() or not _session_exists():
         return
     committed = db.session.info.pop(_COMMITTED, None)
     for effects in committed or []:
@@ -82,6 +87,6 @@ def register(app: Flask) -> None:
 
     @app.teardown_appcontext
     def forget_uncommitted(_exc):
-        if "sqlalchemy" in app.extensions:
+        if "sqlalchemy" in app.extensions and _session_exists():
             db.session.info.pop(_PENDING, None)
             db.session.info.pop(_COMMITTED, None)

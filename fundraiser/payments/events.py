@@ -270,7 +270,8 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "payment_intent.payment_failed": on_payment_failed,
     "invoice.paid": on_invoice_paid,
-    "invoice.payment_succeeded": on_invoice_paid,
+    # invoice.payment_succeeded repeats invoice.paid for every paid invoice: left unhandled,
+    # it is recorded and acknowledged without a second round of Stripe calls.
     "invoice.payment_failed": on_invoice_payment_failed,
     "customer.subscription.created": on_subscription_event,
     "customer.subscription.updated": on_subscription_event,

@@ -42,6 +42,7 @@ def stripe_webhook():
     except gateway.InvalidWebhook as exc:
         record_webhook(None, "rejected")
         return jsonify(error="invalid webhook", reason=str(exc)), 400
+
     def apply_and_commit():
         result = events.process_event(event)
         db.session.commit()
