@@ -20,9 +20,15 @@ MAIL_RETRY_INTERVALS = [10, 30, 60, 300, 900]
 _worker_app: Flask | None = None
 
 
+_connections: dict[str, Redis] = {}
+
+
 def redis_connection(url: str) -> Redis:
-    # Short timeouts: a request waiting on a dead Redis should fall back, not hang.
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    """One client (and connection pool) per URL per process, not a new connection per job."""
+    if url not in _connections:
+        # Short timeouts: a request waiting on a dead Redis should fall back, not hang.
+        _connections[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return _connections[url]
 
 
 def queue_for(app: Flask) -> Queue:
@@ -44,6 +50,33 @@ def enqueue_mail(raw_message: bytes) -> bool:
         log.warning("mail queue unavailable (%s); sending inline", exc.__class__.__name__)
         return False
     return True
+
+
+def enqueue_receiver(receiver, kwargs: dict) -> bool:
+    """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
+    try:
+        queue_for(current_app).enqueue(
+            run_receiver_job,
+            f"{receiver.__module__}:{receiver.__name__}",
+            kwargs,
+            retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
+            job_timeout=120,
+            failure_ttl=30 * 24 * 3600,
+        )
+    except RedisError as exc:
+        log.warning("job queue unavailable (%s); running inline", exc.__class__.__name__)
+        return False
+    return True
+
+
+def run_receiver_job(path: str, kwargs: dict) -> None:
+    """The receiver itself (not its enqueuing wrapper), inside the worker's app."""
+    import importlib
+
+    module_name, name = path.split(":")
+    receiver = getattr(importlib.import_module(module_name), name)
+    with job_app().app_context():
+        getattr(receiver, "__wrapped__", receiver)(None, **kwargs)
 
 
 def job_app() -> Flask:

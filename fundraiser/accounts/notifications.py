@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 
+from flask import current_app
+
+from fundraiser import jobs
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
 from fundraiser.models import LedgerEntry, Pledge, Supporter
@@ -16,16 +19,27 @@ INTERVAL_WORDS = {"month": "monthly", "year": "yearly"}
 
 
 def never_raises(receiver):
-    """A receiver runs after the payment is committed: its failure is logged, never raised."""
+    """A receiver runs after the payment is committed: its failure is logged, never raised.
+
+    With Redis configured the whole receiver (looking up, rendering, sending) runs in an RQ
+    job, so a webhook request does not spend its time on mail; without Redis, or when the
+    queue can't be reached, it runs here.
+    """
 
     @functools.wraps(receiver)
     def wrapper(sender, **kwargs):
-        try:
-            receiver(sender, **kwargs)
-        except Exception:
-            log.exception("mail receiver %s failed for %r", receiver.__name__, kwargs)
+        if current_app.config.get("REDIS_URL") and jobs.enqueue_receiver(receiver, kwargs):
+            return
+        run_safely(receiver, kwargs)
 
     return wrapper
+
+
+def run_safely(receiver, kwargs: dict) -> None:
+    try:
+        receiver(None, **kwargs)
+    except Exception:
+        log.exception("mail receiver %s failed for %r", receiver.__name__, kwargs)
 
 
 def _pledge_recipient(pledge: Pledge) -> str | None:
