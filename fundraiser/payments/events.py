@@ -137,11 +137,10 @@ def pledge_intent(pledge) -> DonationIntent | None:
 
 
 def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
+    """Book the invoice's payment. The pledge's new period and status arrive with
+    customer.subscription.updated, which re-fetches the subscription itself."""
     invoice = event["data"]["object"]
     _record_invoice_payment(gateway.retrieve_invoice(invoice["id"]), actor, effects)
-    subscription_id, _ = _invoice_subscription(invoice)
-    if subscription_id:
-        books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
 
 
 def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
