@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, LedgerEntry, Pledge
-from tests.helpers import ORIGIN, donate, pay, session_id_from, wait_for
+from tests.helpers import ORIGIN, donate, pay, session_id_from, sim_control, wait_for
 
 
 def ledger_rows():
@@ -158,3 +159,27 @@ def test_cross_site_post_to_donate_is_refused(client, campaign):
     )
     assert response.status_code == 403
     assert client.post("/donate", data={"campaign": campaign, "amount": "25"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "result, status, rows", [("succeeded", "paid", 1), ("failed", "failed", 0)]
+)
+def test_bank_payment_settles_later_and_counts_only_if_it_succeeds(
+    app, client, campaign, stripe_sim, result, status, rows
+):
+    session_id = session_id_from(donate(client, campaign, amount="30"))
+    pay(stripe_sim, session_id, **{"async": "1"})
+    with app.app_context():
+        intent = wait_for(
+            lambda: db.session.scalar(
+                select(DonationIntent).where(DonationIntent.status == "completed")
+            )
+        )
+        assert ledger_rows() == []
+    page = client.get(f"/donate/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "still confirming" in page
+    sim_control(stripe_sim, f"checkout/{session_id}/async", result=result)
+    stripe_sim.flush()
+    with app.app_context():
+        wait_for(lambda: db.session.get(DonationIntent, intent.id).status == status)
+        assert len(ledger_rows()) == rows
