@@ -36,29 +36,12 @@ def queue_for(app: Flask) -> Queue:
     return Queue(name, connection=redis_connection(app.config["REDIS_URL"]))
 
 
-def enqueue_mail(raw_message: bytes) -> bool:
-    """Queue a rendered message for delivery; False when Redis cannot be reached."""
+def _enqueue(function, *args) -> bool:
+    """Queue a job with the mail retry schedule; False when Redis cannot be reached."""
     try:
         queue_for(current_app).enqueue(
-            run_mail_job,
-            raw_message,
-            retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
-            job_timeout=120,
-            failure_ttl=30 * 24 * 3600,
-        )
-    except RedisError as exc:
-        log.warning("mail queue unavailable (%s); sending inline", exc.__class__.__name__)
-        return False
-    return True
-
-
-def enqueue_receiver(receiver, kwargs: dict) -> bool:
-    """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
-    try:
-        queue_for(current_app).enqueue(
-            run_receiver_job,
-            f"{receiver.__module__}:{receiver.__name__}",
-            kwargs,
+            function,
+            *args,
             retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
             job_timeout=120,
             failure_ttl=30 * 24 * 3600,
@@ -67,6 +50,16 @@ def enqueue_receiver(receiver, kwargs: dict) -> bool:
         log.warning("job queue unavailable (%s); running inline", exc.__class__.__name__)
         return False
     return True
+
+
+def enqueue_mail(raw_message: bytes) -> bool:
+    """Queue a rendered message for delivery; False when Redis cannot be reached."""
+    return _enqueue(run_mail_job, raw_message)
+
+
+def enqueue_receiver(receiver, kwargs: dict) -> bool:
+    """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
+    return _enqueue(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
 
 
 def run_receiver_job(path: str, kwargs: dict) -> None:
