@@ -66,53 +66,45 @@ def send_receipt(sender, entry_id: int, **_) -> None:
     )
 
 
-@never_raises
-def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_) -> None:
+def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -> None:
+    """Mail the pledge's supporter (if we know where) with the pledge and its interval word."""
     pledge = db.session.get(Pledge, pledge_id)
     recipient = pledge and _pledge_recipient(pledge)
     if not recipient:
         return
-    send_mail(
-        recipient,
+    interval_word = INTERVAL_WORDS.get(pledge.interval, pledge.interval)
+    send_mail(recipient, subject, template, pledge=pledge, interval_word=interval_word, **context)
+
+
+@never_raises
+def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_) -> None:
+    _mail_about_pledge(
+        pledge_id,
         "Your regular gift has been changed",
         "pledge_changed",
-        pledge=pledge,
         changes=changes or {},
-        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
-        pledge_url=external_url("accounts.pledge", pledge_id=pledge.id),
+        pledge_url=external_url("accounts.pledge", pledge_id=pledge_id),
     )
 
 
 @never_raises
 def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, **_) -> None:
-    pledge = db.session.get(Pledge, pledge_id)
-    recipient = pledge and _pledge_recipient(pledge)
-    if not recipient:
-        return
-    send_mail(
-        recipient,
+    _mail_about_pledge(
+        pledge_id,
         "Your regular gift could not be taken",
         "payment_failed",
-        pledge=pledge,
-        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
-        card_url=external_url("accounts.pledge_card", pledge_id=pledge.id),
+        card_url=external_url("accounts.pledge_card", pledge_id=pledge_id),
         invoice_url=invoice_url,
     )
 
 
 @never_raises
 def send_pledge_cancelled(sender, pledge_id: int, reason: str | None = None, **_) -> None:
-    pledge = db.session.get(Pledge, pledge_id)
-    recipient = pledge and _pledge_recipient(pledge)
-    if not recipient:
-        return
-    send_mail(
-        recipient,
+    _mail_about_pledge(
+        pledge_id,
         "Your regular gift has been cancelled",
         "pledge_cancelled",
-        pledge=pledge,
         reason=reason or "",
-        interval_word=INTERVAL_WORDS.get(pledge.interval, pledge.interval),
         campaign_url=external_url("campaigns.landing"),
     )
 
