@@ -85,3 +85,41 @@ def test_declined_card_shows_the_error_and_counts_nothing(
     assert page.input_value("#amount_other") == "50"
     with app.app_context():
         assert db.session.scalar(select(LedgerEntry.id)) is None
+
+
+def test_during_a_card_testing_attack_a_reader_passes_the_check_without_doing_anything(
+    app, client, desktop, campaign, stripe_sim, served_at_live_url
+):
+    from fundraiser.donations.abuse import Thresholds
+    from tests.helpers import ORIGIN
+
+    original = app.config.get("ABUSE_THRESHOLDS")
+    app.config["ABUSE_THRESHOLDS"] = Thresholds(small_gifts=3, difficulty=10)
+    try:
+        for n in range(4):  # the attack: many tiny checkouts
+            client.post(
+                "/donate",
+                data={
+                    "campaign": campaign,
+                    "amount": "other",
+                    "amount_other": "1",
+                    "currency": "EUR",
+                },  # fmt: skip
+                headers=ORIGIN,
+                environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"},
+            )
+        page = desktop.page
+        challenges: list[str] = []
+        page.on(
+            "response",
+            lambda r: r.url.endswith("/donate") and r.status == 200 and challenges.append(r.url),
+        )
+        page.goto(f"{served_at_live_url}/campaigns/{campaign}")
+        page.locator("label[for=amount-25]").click()
+        page.locator("button.donate-button").click()
+        # The proof-of-work page solves itself and moves on to Stripe's checkout.
+        page.wait_for_url("**/c/pay/**", timeout=20_000)
+    finally:
+        app.config["ABUSE_THRESHOLDS"] = original
+    assert challenges, "the reader was never asked for the proof of work"
+    assert desktop.problems.page_errors == []
