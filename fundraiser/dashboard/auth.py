@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import io
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 import segno
@@ -64,12 +66,30 @@ def qr_code_data_uri(uri: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def totp_matches(secret: str, code: str) -> bool:
-    """A six-digit code from the authenticator app, allowing one step of clock drift."""
+def totp_step(secret: str, code: str) -> int | None:
+    """The time step a six-digit code belongs to (one step of clock drift allowed), or None."""
     digits = "".join((code or "").split())
     if len(digits) != 6 or not digits.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(datetime.now(UTC))
+    for step in (now_step, now_step - 1, now_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
+            return step
+    return None
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    return totp_step(secret, code) is not None
+
+
+def accept_totp(account: Supporter, code: str) -> bool:
+    """A right code not used before: each code signs in once, even within its 30 seconds."""
+    step = totp_step(account.totp_secret or "", code)
+    if step is None or step <= (account.totp_last_step or 0):
         return False
-    return pyotp.TOTP(secret).verify(digits, valid_window=1)
+    account.totp_last_step = step
+    return True
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,7 @@ def finish_enrolment(account: Supporter, secret: str, code: str) -> list[str] | 
     if account.totp_secret or not totp_matches(secret, code):
         return None
     account.totp_secret = secret
+    account.totp_last_step = totp_step(secret, code) or 0
     codes = replace_recovery_codes(account)
     audit.record(audit.staff_actor(account), "staff.totp_enrolled", f"supporter:{account.id}")
     return codes
@@ -145,7 +166,7 @@ def recovery_codes_left(account: Supporter) -> int:
 def check_second_factor(account: Supporter, code: str) -> str | None:
     """ "totp" or "recovery" when the code is right, else None; every attempt is audited."""
     actor = audit.staff_actor(account)
-    if account.totp_secret and totp_matches(account.totp_secret, code):
+    if account.totp_secret and accept_totp(account, code):
         method = "totp"
     elif use_recovery_code(account, code):
         method = "recovery"

@@ -41,6 +41,8 @@ class Supporter(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Base32 TOTP secret once a second factor is enrolled (staff).
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The TOTP time step of the last code accepted; a code is good once (no replay).
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     #: JSON list of argon2 hashes of unused recovery codes.
     totp_recovery_hashes: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 11:47:14.545798
+Create Date: 2026-11-25 12:21:06.785833
 
 """
 from alembic import op
@@ -83,6 +83,7 @@ def upgrade():
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=False),
     sa.Column('totp_recovery_hashes', sa.Text(), nullable=False),
     sa.Column('created_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('deleted_at', fundraiser.models.base.UTCDateTime(timezone=True), nullable=True),

@@ -149,14 +149,24 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app, staff_of)
     )
     response = post_form(client, "/staff/login/code", {"code": staff.code()}, "/staff/login/code")
     assert response.headers["Location"] == "/staff/donations?status=refunded"
-    other = app.test_client()
+    other, colleague = app.test_client(), staff_of("viewer")  # a code signs in only once
     token = csrf_token(other, "/staff/login")
     other.post(
         "/staff/login?next=https://evil.example/",
-        data={"csrf_token": token, "email": staff.email, "password": staff.password},
+        data={"csrf_token": token, "email": colleague.email, "password": colleague.password},
     )
-    response = post_form(other, "/staff/login/code", {"code": staff.code()}, "/staff/login/code")
+    response = post_form(
+        other, "/staff/login/code", {"code": colleague.code()}, "/staff/login/code"
+    )
     assert response.headers["Location"] == "/staff/"
+
+
+def test_a_totp_code_signs_in_only_once(app, staff_of):
+    staff = staff_of("viewer")
+    code = staff.code()
+    assert sign_in(app.test_client(), staff, code=code).status_code == 302
+    replayed = sign_in(app.test_client(), staff, code=code)
+    assert replayed.status_code == 400
 
 
 def test_signing_out_ends_the_staff_session(app, staff_of):
