@@ -101,34 +101,23 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """Each feature registers its blueprint (and any hooks or CLI of its own)."""
+    from fundraiser.accounts import views as accounts
     from fundraiser.campaigns.views import bp as campaigns_bp
+    from fundraiser.dashboard import views as dashboard
+    from fundraiser.donations import views as donations
+    from fundraiser.payments import views as payments
 
     app.register_blueprint(campaigns_bp)
-    for module_name in ("donations", "payments", "accounts", "dashboard"):
-        _register_optional(app, module_name)
-
-
-def _register_optional(app: Flask, module_name: str) -> None:
-    """Register a feature blueprint if its views module exists (features land one by one)."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"fundraiser.{module_name}.views")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"fundraiser.{module_name}.views":
-            raise
-        return
-    module.register(app)
+    for feature in (donations, payments, accounts, dashboard):
+        feature.register(app)
 
 
 def register_cli(app: Flask) -> None:
     from fundraiser.campaigns.cli import campaign_cli
+    from fundraiser.payments.cli import stripe_cli
 
     app.cli.add_command(campaign_cli)
-    try:
-        from fundraiser.payments.cli import stripe_cli
-    except ModuleNotFoundError:
-        return
     app.cli.add_command(stripe_cli)
 
 
