@@ -89,7 +89,7 @@ def _verified_supporter_id(email: str | None) -> int | None:
     )
 
 
-def _email_of(*candidates: str | None) -> str | None:
+def email_of(*candidates: str | None) -> str | None:
     for candidate in candidates:
         if candidate and "@" in candidate:
             return candidate.strip().lower()
@@ -121,7 +121,7 @@ def record_payment(
     fee = balance.get("fee") if isinstance(balance, dict) else None
     billing = charge.get("billing_details") or {}
     intent = context.intent
-    email = _email_of(
+    email = email_of(
         billing.get("email"),
         payment_intent.get("receipt_email"),
         intent.email if intent else None,
@@ -271,7 +271,7 @@ def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge |
     return db.session.scalar(_locked(query) if lock else query)
 
 
-def _pledge_status(subscription: dict) -> PledgeStatus:
+def pledge_status(subscription: dict) -> PledgeStatus:
     status = STRIPE_PLEDGE_STATUS.get(subscription.get("status"), PledgeStatus.INCOMPLETE)
     if status is PledgeStatus.ACTIVE and subscription.get("pause_collection"):
         return PledgeStatus.PAUSED
@@ -293,7 +293,7 @@ def sync_pledge(subscription: dict, actor: str, effects: Effects) -> Pledge | No
         "currency": currency,
         "interval": interval,
         "stripe_item_id": item["id"],
-        "stripe_customer_id": _id_of(subscription.get("customer")),
+        "stripe_customer_id": id_of(subscription.get("customer")),
         "next_payment_at": from_unix(item.get("current_period_end")),
         "paused_until": from_unix(pause.get("resumes_at")),
     }
@@ -301,7 +301,7 @@ def sync_pledge(subscription: dict, actor: str, effects: Effects) -> Pledge | No
     for key, (_old, new) in changes.items():
         setattr(pledge, key, new)
     old_status = pledge.status
-    new_status = _pledge_status(subscription)
+    new_status = pledge_status(subscription)
     if pledge.move_to(new_status):
         changes["status"] = (old_status, new_status.value)
         _on_status_change(pledge, subscription, new_status, effects)
@@ -322,7 +322,7 @@ def _on_status_change(pledge: Pledge, subscription: dict, status: PledgeStatus, 
         effects.cancellations.append((pledge.id, pledge.cancel_reason))
 
 
-def _id_of(value: Any) -> str | None:
+def id_of(value: Any) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
@@ -336,7 +336,7 @@ def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
         "stripe_subscription_id": subscription["id"],
         "campaign_id": campaign.id,
         "intent_id": intent.id if intent else None,
-        "email": _email_of(intent.email if intent else None),
+        "email": email_of(intent.email if intent else None),
         "amount_minor": amount,
         "currency": currency,
         "interval": interval,
@@ -354,7 +354,7 @@ def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
 
 def set_pledge_email(pledge: Pledge, email: str | None) -> None:
     """Fill in the pledge's email (from Checkout's customer details) when we did not have it."""
-    email = _email_of(email)
+    email = email_of(email)
     if email and not pledge.email:
         pledge.email = email
         pledge.supporter_id = pledge.supporter_id or _verified_supporter_id(email)

@@ -43,10 +43,10 @@ def _ours(charge: dict) -> bool:
     metadata = charge.get("metadata") or {}
     if metadata.get("donation_intent") or metadata.get("campaign"):
         return True
-    invoice = gateway.invoice_for_payment_intent(books._id_of(charge["payment_intent"]))
+    invoice = gateway.invoice_for_payment_intent(books.id_of(charge["payment_intent"]))
     if invoice is None:
         return False
-    _subscription, invoice_metadata = events._invoice_subscription(invoice)
+    _subscription, invoice_metadata = events.invoice_subscription(invoice)
     return bool(invoice_metadata.get("campaign") or invoice_metadata.get("donation_intent"))
 
 
@@ -74,7 +74,7 @@ def drift_report(since_days: int = 30) -> DriftReport:
 def _compare_payments(report: DriftReport, since: int) -> None:
     seen_at_stripe: set[str] = set()
     for charge in gateway.iter_charges(since):
-        payment_intent_id = books._id_of(charge.get("payment_intent"))
+        payment_intent_id = books.id_of(charge.get("payment_intent"))
         if charge.get("status") != "succeeded" or not payment_intent_id:
             continue
         seen_at_stripe.add(payment_intent_id)
@@ -95,5 +95,5 @@ def _compare_pledges(report: DriftReport, since: int) -> None:
     }
     for subscription in gateway.iter_subscriptions():
         pledge = pledges.get(subscription["id"])
-        if pledge is not None and pledge.status != books._pledge_status(subscription).value:
+        if pledge is not None and pledge.status != books.pledge_status(subscription).value:
             report.status_mismatches.append((pledge, subscription["status"]))

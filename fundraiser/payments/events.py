@@ -45,8 +45,8 @@ def apply_checkout_session(session: dict, actor: str, effects: Effects) -> Donat
         return None  # a session that isn't ours (another product on the same account)
     details = session.get("customer_details") or {}
     intent.checkout_session_id = intent.checkout_session_id or session["id"]
-    intent.customer_id = books._id_of(session.get("customer")) or intent.customer_id
-    intent.email = intent.email or books._email_of(details.get("email"))
+    intent.customer_id = books.id_of(session.get("customer")) or intent.customer_id
+    intent.email = intent.email or books.email_of(details.get("email"))
     if session.get("status") == "expired":
         intent.move_to(IntentStatus.EXPIRED)
         return intent
@@ -56,7 +56,7 @@ def apply_checkout_session(session: dict, actor: str, effects: Effects) -> Donat
     if session.get("mode") == "subscription" and session.get("subscription"):
         _apply_subscription_checkout(session, intent, actor, effects)
     elif session.get("mode") == "payment" and session.get("payment_intent"):
-        intent.payment_intent_id = books._id_of(session["payment_intent"])
+        intent.payment_intent_id = books.id_of(session["payment_intent"])
         if session.get("payment_status") == "paid":
             payment_intent = gateway.retrieve_payment_intent(intent.payment_intent_id)
             context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
@@ -67,15 +67,15 @@ def apply_checkout_session(session: dict, actor: str, effects: Effects) -> Donat
 def _apply_subscription_checkout(
     session: dict, intent: DonationIntent, actor: str, effects: Effects
 ) -> None:
-    intent.subscription_id = books._id_of(session["subscription"])
+    intent.subscription_id = books.id_of(session["subscription"])
     subscription = gateway.retrieve_subscription(intent.subscription_id)
     pledge = books.sync_pledge(subscription, actor, effects)
     if pledge is None:
         return
     books.set_pledge_email(pledge, intent.email)
-    invoice_id = books._id_of(session.get("invoice")) or subscription.get("latest_invoice")
+    invoice_id = books.id_of(session.get("invoice")) or subscription.get("latest_invoice")
     if session.get("payment_status") == "paid" and invoice_id:
-        _record_invoice_payment(gateway.retrieve_invoice(books._id_of(invoice_id)), actor, effects)
+        record_invoice_payment(gateway.retrieve_invoice(books.id_of(invoice_id)), actor, effects)
 
 
 def on_checkout_completed(event: dict, actor: str, effects: Effects) -> None:
@@ -93,10 +93,10 @@ def on_checkout_async_failed(event: dict, actor: str, effects: Effects) -> None:
 # --- Invoices (recurring payments) -----------------------------------------------------
 
 
-def _invoice_subscription(invoice: dict) -> tuple[str | None, dict]:
+def invoice_subscription(invoice: dict) -> tuple[str | None, dict]:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    return books._id_of(details.get("subscription")), details.get("metadata") or {}
+    return books.id_of(details.get("subscription")), details.get("metadata") or {}
 
 
 def _invoice_payment_intent_id(invoice: dict) -> str | None:
@@ -104,12 +104,12 @@ def _invoice_payment_intent_id(invoice: dict) -> str | None:
     for invoice_payment in payments:
         payment = invoice_payment.get("payment") or {}
         if invoice_payment.get("status") == "paid" and payment.get("payment_intent"):
-            return books._id_of(payment["payment_intent"])
+            return books.id_of(payment["payment_intent"])
     return None
 
 
-def _record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
-    subscription_id, metadata = _invoice_subscription(invoice)
+def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
+    subscription_id, metadata = invoice_subscription(invoice)
     if invoice.get("status") != "paid" or not subscription_id:
         return
     # Lock order everywhere: intent, then pledge, then ledger rows (no deadlocks).
@@ -140,12 +140,12 @@ def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
     """Book the invoice's payment. The pledge's new period and status arrive with
     customer.subscription.updated, which re-fetches the subscription itself."""
     invoice = event["data"]["object"]
-    _record_invoice_payment(gateway.retrieve_invoice(invoice["id"]), actor, effects)
+    record_invoice_payment(gateway.retrieve_invoice(invoice["id"]), actor, effects)
 
 
 def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
     invoice = event["data"]["object"]
-    subscription_id, _ = _invoice_subscription(invoice)
+    subscription_id, _ = invoice_subscription(invoice)
     if not subscription_id:
         return
     pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
@@ -202,7 +202,7 @@ def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effec
     if invoice is None:
         campaign = campaign_by_slug(metadata.get("campaign") or "")
         return PaymentContext(campaign, Frequency.ONE_TIME.value) if campaign else None
-    subscription_id, _ = _invoice_subscription(invoice)
+    subscription_id, _ = invoice_subscription(invoice)
     if not subscription_id:
         return None
     pledge = books.pledge_for_subscription(subscription_id) or books.sync_pledge(
@@ -227,21 +227,21 @@ def book_refunds(payment_intent_id: str | None, charge_id: str, actor: str, effe
 
 def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
     charge = event["data"]["object"]
-    book_refunds(books._id_of(charge.get("payment_intent")), charge["id"], actor, effects)
+    book_refunds(books.id_of(charge.get("payment_intent")), charge["id"], actor, effects)
 
 
 def on_refund_event(event: dict, actor: str, effects: Effects) -> None:
     refund = event["data"]["object"]
-    charge_id = books._id_of(refund["charge"])
-    book_refunds(books._id_of(refund.get("payment_intent")), charge_id, actor, effects)
+    charge_id = books.id_of(refund["charge"])
+    book_refunds(books.id_of(refund.get("payment_intent")), charge_id, actor, effects)
 
 
 def on_dispute_event(event: dict, actor: str, effects: Effects) -> None:
     dispute = event["data"]["object"]
-    payment_intent_id = books._id_of(dispute.get("payment_intent"))
+    payment_intent_id = books.id_of(dispute.get("payment_intent"))
     if not payment_intent_id:
-        charge = gateway.retrieve_charge(books._id_of(dispute["charge"]))
-        payment_intent_id = books._id_of(charge.get("payment_intent"))
+        charge = gateway.retrieve_charge(books.id_of(dispute["charge"]))
+        payment_intent_id = books.id_of(charge.get("payment_intent"))
     payment = (
         ensure_payment_recorded(payment_intent_id, actor, effects) if payment_intent_id else None
     )

@@ -133,5 +133,5 @@ def card_update_url(pledge: Pledge, return_url: str) -> str:
     """Stripe's billing portal, where the supporter replaces the card (never on our pages)."""
     if not pledge.stripe_customer_id:
         subscription = gateway.retrieve_subscription(pledge.stripe_subscription_id)
-        pledge.stripe_customer_id = books._id_of(subscription.get("customer"))
+        pledge.stripe_customer_id = books.id_of(subscription.get("customer"))
     return gateway.billing_portal_url(pledge.stripe_customer_id, return_url)

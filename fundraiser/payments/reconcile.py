@@ -115,14 +115,14 @@ def _session_needs_work(session: dict) -> bool:
     if not _ours(session) or session.get("status") != "complete":
         return False
     if session.get("mode") == "payment":
-        return books.payment_entry(books._id_of(session.get("payment_intent")) or "") is None
-    invoice_id = books._id_of(session.get("invoice"))
+        return books.payment_entry(books.id_of(session.get("payment_intent")) or "") is None
+    invoice_id = books.id_of(session.get("invoice"))
     recorded = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.invoice_id == invoice_id))
     return recorded is None
 
 
 def _invoice_needs_work(invoice: dict) -> bool:
-    subscription_id, metadata = events._invoice_subscription(invoice)
+    subscription_id, metadata = events.invoice_subscription(invoice)
     if not subscription_id or not (metadata.get("campaign") or metadata.get("donation_intent")):
         return False
     recorded = db.session.scalar(
@@ -132,7 +132,7 @@ def _invoice_needs_work(invoice: dict) -> bool:
 
 
 def _charge_needs_work(charge: dict) -> bool:
-    payment_intent_id = books._id_of(charge.get("payment_intent"))
+    payment_intent_id = books.id_of(charge.get("payment_intent"))
     if not payment_intent_id or charge.get("status") != "succeeded":
         return False
     entry = books.payment_entry(payment_intent_id)
@@ -142,7 +142,7 @@ def _charge_needs_work(charge: dict) -> bool:
 
 
 def _repair_charge(charge: dict, effects: Effects) -> None:
-    payment_intent_id = books._id_of(charge["payment_intent"])
+    payment_intent_id = books.id_of(charge["payment_intent"])
     if charge.get("amount_refunded"):
         events.book_refunds(payment_intent_id, charge["id"], ACTOR, effects)
     else:
@@ -155,7 +155,7 @@ def _subscription_needs_work(subscription: dict) -> bool:
     pledge = db.session.scalar(
         select(Pledge).where(Pledge.stripe_subscription_id == subscription["id"])
     )
-    return pledge is None or pledge.status != books._pledge_status(subscription).value
+    return pledge is None or pledge.status != books.pledge_status(subscription).value
 
 
 def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None) -> ReconcileReport:
@@ -177,7 +177,7 @@ def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None)
             report,
             gateway.iter_paid_invoices(since),
             _invoice_needs_work,
-            lambda i, e: events._record_invoice_payment(i, ACTOR, e),
+            lambda i, e: events.record_invoice_payment(i, ACTOR, e),
             tick,
         )
         _sweep(report, gateway.iter_charges(since), _charge_needs_work, _repair_charge, tick)
