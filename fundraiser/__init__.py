@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from fundraiser.config import PROJECT_ROOT, build_config, check_production_config
+from fundraiser.config import PROJECT_ROOT, build_config, check_production_config, sqlalchemy_url
 from fundraiser.observability import init_observability
 
 
@@ -26,6 +26,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_production_config(app.config)
+    _configure_replica(app)
     app.config.setdefault("BUILD_ID", _build_id())
     _prepare_instance(app)
 
@@ -43,6 +44,15 @@ def create_app(config: Mapping | None = None) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
+
+
+def _configure_replica(app: Flask) -> None:
+    """A read replica, when configured, becomes the "replica" bind (see database_routing)."""
+    url = app.config.get("DATABASE_REPLICA_URL")
+    if url:
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds["replica"] = sqlalchemy_url(url)
+        app.config["SQLALCHEMY_BINDS"] = binds
 
 
 def _build_id() -> str:

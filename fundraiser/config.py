@@ -31,7 +31,7 @@ def _env_int(name: str, default: int) -> int:
     return default if value is None else int(value)
 
 
-def _sqlalchemy_url(url: str) -> str:
+def sqlalchemy_url(url: str) -> str:
     """Point plain postgres URLs at psycopg 3, the driver we install."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -57,7 +57,7 @@ def build_config() -> dict:
     return {
         "PRODUCTION": production,
         "SECRET_KEY": _env("SECRET_KEY", None if production else "dev-insecure-key"),
-        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(database_url or sqlite_default),
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url or sqlite_default),
         "DATABASE_REPLICA_URL": _env("DATABASE_REPLICA_URL"),
         "REDIS_URL": _env("REDIS_URL"),
         "BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),

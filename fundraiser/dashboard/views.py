@@ -48,6 +48,7 @@ from fundraiser.dashboard.forms import (
 )
 from fundraiser.dashboard.periods import local_today, reporting_zone
 from fundraiser.dashboard.supporters import supporter_detail, supporters_page
+from fundraiser.database_routing import read_from_replica
 from fundraiser.extensions import db, limiter
 from fundraiser.models import Pledge, Role, Supporter
 from fundraiser.money import format_money, major_units_text
@@ -56,6 +57,14 @@ from fundraiser.security import is_safe_redirect
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff")
 bp.before_request(refuse_undeclared_views)
+
+
+@bp.before_request
+def read_pages_from_the_replica() -> None:
+    """Staff reading figures may use DATABASE_REPLICA_URL; their actions write to the primary."""
+    if request.method == "GET":
+        read_from_replica()
+
 
 #: How long the step between password and code may take.
 PENDING_SECONDS = 10 * 60
