@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from fundraiser.config import PROJECT_ROOT, build_config, check_production_config, sqlalchemy_url
+from fundraiser.config import PROJECT_ROOT, build_config, check_production_config
 from fundraiser.observability import init_observability
 
 
@@ -26,7 +26,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_production_config(app.config)
-    _configure_replica(app)
     app.config.setdefault("BUILD_ID", _build_id())
     _prepare_instance(app)
 
@@ -46,15 +45,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     return app
 
 
-def _configure_replica(app: Flask) -> None:
-    """A read replica, when configured, becomes the "replica" bind (see database_routing)."""
-    url = app.config.get("DATABASE_REPLICA_URL")
-    if url:
-        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
-        binds["replica"] = sqlalchemy_url(url)
-        app.config["SQLALCHEMY_BINDS"] = binds
-
-
 def _build_id() -> str:
     """A fingerprint of templates and static files, so ETags change when the page's code does."""
     digest = hashlib.sha256()
@@ -72,9 +62,11 @@ def _prepare_instance(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from fundraiser.database_routing import configure_replica
     from fundraiser.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    configure_replica(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -8,10 +8,26 @@ did not opt in, use the primary.
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 from flask_sqlalchemy.session import Session
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 
-REPLICA_BIND = "replica"
+from fundraiser.config import sqlalchemy_url
+
+_REPLICA = "fundraiser_replica_engine"
+
+
+def configure_replica(app: Flask) -> None:
+    """An engine for DATABASE_REPLICA_URL, kept outside Flask-SQLAlchemy's binds: the replica
+    has no tables of its own to create or migrate."""
+    url = app.config.get("DATABASE_REPLICA_URL")
+    if url:
+        app.extensions[_REPLICA] = create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+def replica_engine() -> Engine | None:
+    return current_app.extensions.get(_REPLICA)
 
 
 def read_from_replica() -> None:
@@ -26,7 +42,7 @@ class ReplicaRoutingSession(Session):
             and not self._flushing
             and has_request_context()
             and g.get("read_from_replica")
-            and REPLICA_BIND in self._db.engines
+            and (replica := replica_engine()) is not None
         ):
-            return self._db.engines[REPLICA_BIND]
+            return replica
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from fundraiser import create_app
+from fundraiser.database_routing import replica_engine
 from fundraiser.extensions import db
 from tests.dashboard.conftest import sign_in_session
 from tests.dashboard.factories import make_staff
@@ -26,7 +27,7 @@ def test_staff_pages_read_from_the_replica_and_readers_use_the_primary(app, app_
         {**app_config, "DATABASE_REPLICA_URL": app_config["SQLALCHEMY_DATABASE_URI"]}
     )
     with replica_app.app_context():
-        replica, primary = db.engines["replica"], db.engines[None]
+        replica, primary = replica_engine(), db.engines[None]
         assert replica is not primary
         staff = make_staff("admin")
         on_replica, on_primary = count_statements(replica), count_statements(primary)
@@ -45,7 +46,7 @@ def test_staff_pages_read_from_the_replica_and_readers_use_the_primary(app, app_
     b"".join(export.response)
     assert on_primary["write"] > 0 and on_replica["write"] == 0
     with replica_app.app_context():
-        db.engines["replica"].dispose()
+        replica_engine().dispose()
     from fundraiser.extensions import limiter
 
     limiter.init_app(app)  # Flask-Limiter's state is per process: give it back
