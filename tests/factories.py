@@ -7,9 +7,44 @@ from datetime import datetime, timedelta
 
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
-from fundraiser.models import EntryKind, LedgerEntry, utcnow
+from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, utcnow
 
 _counter = itertools.count(1)
+
+
+def payment(
+    campaign: Campaign,
+    amount_minor: int,
+    *,
+    currency: str | None = None,
+    occurred_at: datetime | None = None,
+    fee_minor: int | None = None,
+    frequency: str = "one-time",
+    email: str | None = "donor@example.org",
+    name: str = "",
+    pledge: Pledge | None = None,
+) -> LedgerEntry:
+    """A payment row, as the webhook handler records it."""
+    number = next(_counter)
+    entry = LedgerEntry(
+        stripe_ref=f"pi_factory_{number}",
+        kind=EntryKind.PAYMENT.value,
+        campaign_id=campaign.id,
+        payment_ref=f"pi_factory_{number}",
+        charge_id=f"ch_factory_{number}",
+        invoice_id=f"in_factory_{number}" if pledge else None,
+        pledge_id=pledge.id if pledge else None,
+        frequency=frequency,
+        amount_minor=amount_minor,
+        fee_minor=fee_minor,
+        currency=currency or campaign.currency,
+        donor_email=email,
+        donor_name=name,
+        occurred_at=occurred_at or utcnow() - timedelta(minutes=5),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
 
 
 def add_payment(
@@ -22,22 +57,13 @@ def add_payment(
     fee_minor: int | None = None,
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
-    """A paid gift in the ledger, as the webhook handlers would record it."""
-    campaign = campaign_by_slug(campaign_slug)
-    number = next(_counter)
-    entry = LedgerEntry(
-        stripe_ref=f"pi_factory_{number}",
-        kind=EntryKind.PAYMENT.value,
-        campaign_id=campaign.id,
-        payment_ref=f"pi_factory_{number}",
-        charge_id=f"ch_factory_{number}",
-        frequency=frequency,
-        amount_minor=amount_minor,
-        fee_minor=fee_minor,
-        currency=currency or campaign.currency,
-        donor_email=email or f"donor{number}@example.org",
+    """A paid gift to the campaign `campaign_slug`, from a donor of its own unless given `email`."""
+    return payment(
+        campaign_by_slug(campaign_slug),
+        amount_minor,
+        currency=currency,
         occurred_at=occurred_at or utcnow() - timedelta(minutes=1),
+        fee_minor=fee_minor,
+        frequency=frequency,
+        email=email or f"donor{next(_counter)}@example.org",
     )
-    db.session.add(entry)
-    db.session.commit()
-    return entry

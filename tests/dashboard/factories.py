@@ -12,6 +12,7 @@ import pyotp
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, Supporter, utcnow
 from fundraiser.passwords import hash_password
+from tests.factories import payment  # noqa: F401 - one payment builder for every suite
 
 _numbers = itertools.count(1)
 STAFF_PASSWORD = "correct horse battery staple"
@@ -37,41 +38,6 @@ def make_campaign(
     db.session.add(campaign)
     db.session.commit()
     return campaign
-
-
-def payment(
-    campaign: Campaign,
-    amount_minor: int,
-    *,
-    currency: str | None = None,
-    occurred_at: datetime | None = None,
-    fee_minor: int | None = None,
-    frequency: str = "one-time",
-    email: str | None = "donor@example.org",
-    name: str = "",
-    pledge: Pledge | None = None,
-) -> LedgerEntry:
-    """A payment row, as the webhook handler records it."""
-    number = next(_numbers)
-    entry = LedgerEntry(
-        stripe_ref=f"pi_dash_{number}",
-        kind=EntryKind.PAYMENT.value,
-        campaign_id=campaign.id,
-        payment_ref=f"pi_dash_{number}",
-        charge_id=f"ch_dash_{number}",
-        invoice_id=f"in_dash_{number}" if pledge else None,
-        pledge_id=pledge.id if pledge else None,
-        frequency=frequency,
-        amount_minor=amount_minor,
-        fee_minor=fee_minor,
-        currency=currency or campaign.currency,
-        donor_email=email,
-        donor_name=name,
-        occurred_at=occurred_at or utcnow() - timedelta(minutes=5),
-    )
-    db.session.add(entry)
-    db.session.commit()
-    return entry
 
 
 def movement(
