@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import update
 
+from fundraiser import audit
 from fundraiser.accounts import giving, pledge_actions
 from fundraiser.accounts.services import AccountError
 from fundraiser.extensions import db
 from fundraiser.models import (
-    AuditEntry,
     DonationIntent,
     LedgerEntry,
     PledgeStatus,
@@ -124,13 +123,11 @@ def delete_account(supporter: Supporter) -> None:
     supporter.is_active = False
     supporter.deleted_at = utcnow()
     supporter.session_version += 1
-    db.session.add(
-        AuditEntry(
-            actor=f"supporter:{supporter.id}",
-            action="account.deleted",
-            target=f"supporter:{supporter.id}",
-            detail=json.dumps({"pledges_cancelled": [p.id for p in pledges]}),
-        )
+    audit.record(
+        f"supporter:{supporter.id}",
+        "account.deleted",
+        f"supporter:{supporter.id}",
+        pledges_cancelled=[p.id for p in pledges],
     )
     db.session.flush()
 

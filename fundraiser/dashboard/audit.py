@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from fundraiser.audit import record  # noqa: F401 - staff code writes through audit.record
 from fundraiser.extensions import db
 from fundraiser.models import AuditEntry, Supporter
 
@@ -16,18 +17,6 @@ PAGE_SIZE = 50
 def staff_actor(staff: Supporter) -> str:
     """How a staff member is named in the audit log."""
     return f"staff:{staff.id}"
-
-
-def record(actor: str, action: str, target: str = "", **detail) -> AuditEntry:
-    """Add an audit entry to the session; the caller's commit makes it permanent."""
-    entry = AuditEntry(
-        actor=actor,
-        action=action,
-        target=target,
-        detail=json.dumps(detail, sort_keys=True, default=str),
-    )
-    db.session.add(entry)
-    return entry
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from limits.storage import Storage, storage_from_string
 
+from fundraiser import audit
 from fundraiser.extensions import db
-from fundraiser.models import AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def under_attack() -> bool:
 
 def _attack_started(reason: str) -> None:
     log.warning("card-testing defence on: %s", reason)
-    db.session.add(AuditEntry(actor="system:abuse", action="abuse.attack_started", target=reason))
+    audit.record("system:abuse", "abuse.attack_started", reason)
 
 
 def note_checkout_attempt(address: str, amount_minor: int) -> int:

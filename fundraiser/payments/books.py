@@ -6,18 +6,17 @@ event, the thank-you page racing the webhook, reconcile) changes nothing the sec
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import (
-    AuditEntry,
     Campaign,
     DonationIntent,
     EntryKind,
@@ -57,14 +56,6 @@ class Effects:
 
 def from_unix(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(int(seconds), UTC)
-
-
-def audit(actor: str, action: str, target: str, **detail: Any) -> None:
-    db.session.add(
-        AuditEntry(
-            actor=actor, action=action, target=target, detail=json.dumps(detail, default=str)
-        )
-    )
 
 
 def _locked(query):
