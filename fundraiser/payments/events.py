@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
@@ -29,7 +27,6 @@ RECENT_DECLINE_SECONDS = 600
 class Outcome:
     duplicate: bool
     handled: bool
-    effects: Effects
 
 
 # --- Checkout ------------------------------------------------------------------------
@@ -287,25 +284,24 @@ HANDLERS: dict[str, Handler] = {
 
 def process_event(event: dict, source: str = "webhook") -> Outcome:
     """Record the event id once and apply it, all in the caller's transaction (not committed)."""
-    effects = Effects()
-    try:
-        first_time = insert_if_absent(
-            StripeEvent,
-            {
-                "id": event["id"],
-                "type": event["type"],
-                "stripe_created": int(event.get("created") or 0),
-                "source": source,
-            },
-            ["id"],
-        )
-    except IntegrityError:
-        first_time = False
+    # ON CONFLICT DO NOTHING: a redelivery (or its twin on another worker, which waits for
+    # this transaction) inserts nothing and so does nothing.
+    first_time = insert_if_absent(
+        StripeEvent,
+        {
+            "id": event["id"],
+            "type": event["type"],
+            "stripe_created": int(event.get("created") or 0),
+            "source": source,
+        },
+        ["id"],
+    )
     if not first_time:
-        return Outcome(duplicate=True, handled=False, effects=effects)
+        return Outcome(duplicate=True, handled=False)
     handler = HANDLERS.get(event["type"])
     if handler is None:
-        return Outcome(duplicate=False, handled=False, effects=effects)
+        return Outcome(duplicate=False, handled=False)
+    effects = Effects()
     handler(event, f"stripe:{event['id']}", effects)
     announcements.stage(effects)
-    return Outcome(duplicate=False, handled=True, effects=effects)
+    return Outcome(duplicate=False, handled=True)
