@@ -39,6 +39,9 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     register_security_headers(app)
     app.session_interface = CacheFriendlySessionInterface()
+    from fundraiser.shared_responses import SharedResponses
+
+    app.wsgi_app = SharedResponses(app, app.wsgi_app)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -9,6 +9,7 @@ from fundraiser.campaigns import services
 from fundraiser.database import database_state
 from fundraiser.extensions import db, limiter
 from fundraiser.security import mark_same_for_everyone
+from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
 
@@ -17,6 +18,7 @@ PRESET_AMOUNTS_MAJOR = (5, 10, 25, 50, 100)
 
 def _public_cache(response, max_age: int):
     mark_same_for_everyone()
+    share_response(_snapshot_seconds())
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     response.cache_control.stale_while_revalidate = max_age * 2
