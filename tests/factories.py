@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, utcnow
+from fundraiser.payments import rollups
 
 _counter = itertools.count(1)
 
@@ -42,7 +43,14 @@ def payment(
         donor_name=name,
         occurred_at=occurred_at or utcnow() - timedelta(minutes=5),
     )
+    return book(entry)
+
+
+def book(entry: LedgerEntry) -> LedgerEntry:
+    """Insert a ledger row and count it in the roll-ups, as the books do, then commit."""
     db.session.add(entry)
+    db.session.flush()
+    rollups.add_entry({column.key: getattr(entry, column.key) for column in entry.__table__.c})
     db.session.commit()
     return entry
 

@@ -20,6 +20,7 @@ from fundraiser.models import (
 )
 from fundraiser.money import format_money
 from fundraiser.passwords import verify_password
+from fundraiser.payments import rollups
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -97,12 +98,15 @@ def delete_account(supporter: Supporter) -> None:
             pledge_actions.cancel(supporter, pledge, "account deleted")
     email = supporter.email
     owned = giving.owned_entries_clause(supporter)
+    erased_emails = rollups.donor_emails(owned)
     db.session.execute(
         update(LedgerEntry)
         .where(owned)
         .values(donor_email=None, donor_name="", supporter_id=supporter.id)
         .execution_options(synchronize_session=False)
     )
+    # The donor roll-up must forget the emails too (and count the payments by their ids).
+    rollups.rekey_donors(erased_emails, LedgerEntry.supporter_id == supporter.id)
     for pledge in pledges:
         pledge.email = None
         pledge.supporter_id = supporter.id

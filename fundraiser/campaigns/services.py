@@ -17,7 +17,7 @@ from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, EntryKind, LedgerEntry, OutboundClick, utcnow
+from fundraiser.models import Campaign, LedgerDonor, LedgerTotal, OutboundClick, utcnow
 from fundraiser.money import CURRENCY_RULES, AmountError, parse_amount
 
 CHANNELS = ("paypal", "patreon")
@@ -150,16 +150,16 @@ def campaign_totals(campaign: Campaign) -> Totals:
 
 
 def _ledger_figures(campaign: Campaign) -> tuple[int, int]:
-    in_campaign = (LedgerEntry.campaign_id == campaign.id) & (
-        LedgerEntry.currency == campaign.currency
-    )
+    """Raised and supporters in the campaign's currency, from the ledger's roll-ups (kept in
+    the same transaction as the ledger, so equal to its SUM and count of distinct donors)."""
     raised = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(in_campaign)
+        select(func.coalesce(func.sum(LedgerTotal.amount_minor), 0)).where(
+            LedgerTotal.campaign_id == campaign.id, LedgerTotal.currency == campaign.currency
+        )
     )
-    donor = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
     supporters = db.session.scalar(
-        select(func.count(func.distinct(donor))).where(
-            in_campaign, LedgerEntry.kind == EntryKind.PAYMENT.value
+        select(func.count()).where(
+            LedgerDonor.campaign_id == campaign.id, LedgerDonor.currency == campaign.currency
         )
     )
     return int(raised), int(supporters)

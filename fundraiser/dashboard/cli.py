@@ -1,4 +1,5 @@
-"""`flask staff create|list|disable|reset-2fa`: managing staff accounts from the command line."""
+"""`flask staff create|list|disable|reset-2fa` (staff accounts) and `flask dashboard
+rebuild-rollups` (the dashboard's ledger roll-ups) from the command line."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from fundraiser.dashboard.auth import normalise_email, staff_by_email
 from fundraiser.extensions import db
 from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, password_problem
+from fundraiser.payments import rollups
 
 CLI_ACTOR = "cli"
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
+dashboard_cli = AppGroup("dashboard", help="Maintain the dashboard's figures.")
 
 
 def _read_password(password_file: str | None, email: str) -> str:
@@ -111,3 +114,26 @@ def reset_2fa(email: str) -> None:
     admin.reset_second_factor(member, CLI_ACTOR)
     db.session.commit()
     click.echo(f"Second factor reset for {member.email}.")
+
+
+@dashboard_cli.command("rebuild-rollups")
+@click.option("--check", is_flag=True, help="Only report rows that differ; change nothing.")
+def rebuild_rollups(check: bool) -> None:
+    """Recompute the ledger roll-ups from the ledger (after a bulk load, or to repair them)."""
+    if check:
+        before = rollups.snapshot()
+        rollups.rebuild()
+        differing = rollups.differing_rows(before, rollups.snapshot())
+        db.session.rollback()
+        for table, count in differing.items():
+            click.echo(f"{table}: {count} row(s) differ from the ledger")
+        if any(differing.values()):
+            raise SystemExit(1)
+        click.echo("The roll-ups match the ledger.")
+        return
+    counts = rollups.rebuild()
+    db.session.commit()
+    click.echo(
+        f"Rebuilt from the ledger: {counts.totals} totals, {counts.quarter_hours} quarter hours, "
+        f"{counts.donors} donors, {counts.gift_amounts} gift amounts."
+    )

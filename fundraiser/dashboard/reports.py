@@ -1,17 +1,19 @@
-"""The figures on /staff: ledger sums per currency, pledges, gifts, donors and clicks, in SQL."""
+"""The figures on /staff: ledger sums per currency (from the roll-ups), pledges, gifts, donors
+and clicks, in SQL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from bisect import bisect_right
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select, true
+from sqlalchemy import and_, case, false, func, literal, or_, select, true
 
 from fundraiser.dashboard.periods import (
     Period,
-    day_range_bounds,
     headline_periods,
+    local_midnight,
     month_start,
     reporting_zone,
 )
@@ -19,12 +21,17 @@ from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
     EntryKind,
+    LedgerDonor,
     LedgerEntry,
+    LedgerGiftAmount,
+    LedgerQuarterHour,
+    LedgerTotal,
     OutboundClick,
     Pledge,
     PledgeStatus,
     utcnow,
 )
+from fundraiser.models.rollup import first_quarter_from, quarter_of, quarter_start
 
 DISPUTE_KINDS = (
     EntryKind.DISPUTE_OPENED.value,
@@ -85,60 +92,127 @@ def _sum_if(condition, value):
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def _period_columns(period: Period) -> list:
-    in_period = true() if period.start is None else LedgerEntry.occurred_at >= period.start
-    kind = LedgerEntry.kind
+# --- Headline figures from the roll-ups ----------------------------------------------------
+#
+# The roll-ups (fundraiser.models.rollup) are kept in step with the ledger in the same
+# transaction, so they give the same figures as summing the ledger, without reading it:
+# "all time" comes from ledger_totals, a period's whole quarter hours from
+# ledger_quarter_hours, and the few minutes before a period's first whole quarter hour (the
+# rolling 7 and 30 days start mid-quarter) from the ledger itself, by its time index.
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """The columns of a ledger-shaped source that the period figures add up."""
+
+    table: Any
+    kind: Any
+    frequency: Any
+    amount: Any
+    fee: Any
+    entries: Any
+
+
+def _rollup_sums(model) -> _Sums:
+    return _Sums(
+        model, model.kind, model.frequency, model.amount_minor, model.fee_minor, model.entries
+    )
+
+
+_TOTALS = _rollup_sums(LedgerTotal)
+_QUARTERS = _rollup_sums(LedgerQuarterHour)
+_LEDGER = _Sums(
+    LedgerEntry,
+    LedgerEntry.kind,
+    LedgerEntry.frequency,
+    LedgerEntry.amount_minor,
+    func.coalesce(LedgerEntry.fee_minor, 0),
+    literal(1),
+)
+_FIGURES_WIDTH = len(fields(PeriodFigures))
+
+
+def _period_columns(source: _Sums, in_period) -> list:
+    """PeriodFigures' fields, in order, as conditional sums over `source`."""
+    kind = source.kind
     payment = and_(in_period, kind == EntryKind.PAYMENT.value)
     return [
-        _sum_if(payment, LedgerEntry.amount_minor),
-        _sum_if(and_(payment, LedgerEntry.frequency == ONE_OFF), LedgerEntry.amount_minor),
-        _sum_if(and_(payment, LedgerEntry.frequency != ONE_OFF), LedgerEntry.amount_minor),
-        _sum_if(in_period, func.coalesce(LedgerEntry.fee_minor, 0)),
-        _sum_if(and_(in_period, kind == EntryKind.REFUND.value), -LedgerEntry.amount_minor),
-        _sum_if(and_(in_period, kind.in_(DISPUTE_KINDS)), -LedgerEntry.amount_minor),
-        _sum_if(payment, 1),
+        _sum_if(payment, source.amount),
+        _sum_if(and_(payment, source.frequency == ONE_OFF), source.amount),
+        _sum_if(and_(payment, source.frequency != ONE_OFF), source.amount),
+        _sum_if(in_period, source.fee),
+        _sum_if(and_(in_period, kind == EntryKind.REFUND.value), -source.amount),
+        _sum_if(and_(in_period, kind.in_(DISPUTE_KINDS)), -source.amount),
+        _sum_if(payment, source.entries),
     ]
 
 
-def _campaign_filter(campaign_id: int | None):
-    return true() if campaign_id is None else LedgerEntry.campaign_id == campaign_id
+def _campaign_filter(campaign_id: int | None, table: Any = LedgerEntry):
+    return true() if campaign_id is None else table.campaign_id == campaign_id
+
+
+def _add_sums(
+    totals: dict[str, list[int]], source: _Sums, conditions: list, where, campaign_id
+) -> None:
+    """Add `source`'s sums under each period's condition into totals[currency]."""
+    columns = [column for condition in conditions for column in _period_columns(source, condition)]
+    query = (
+        select(source.table.currency, *columns)
+        .where(where, _campaign_filter(campaign_id, source.table))
+        .group_by(source.table.currency)
+    )
+    for currency, *values in db.session.execute(query):
+        cell = totals.setdefault(currency, [0] * len(columns))
+        for index, value in enumerate(values):
+            cell[index] += int(value)
 
 
 def period_figures(
     periods: list[Period], campaign_id: int | None = None
 ) -> dict[str, dict[str, PeriodFigures]]:
-    """{currency: {period key: figures}} in one pass over the ledger (conditional sums)."""
-    columns = [column for period in periods for column in _period_columns(period)]
-    query = (
-        select(LedgerEntry.currency, *columns)
-        .where(_campaign_filter(campaign_id))
-        .group_by(LedgerEntry.currency)
-        .order_by(LedgerEntry.currency)
-    )
-    width = len(_period_columns(periods[0])) if periods else 0
-    result: dict[str, dict[str, PeriodFigures]] = {}
-    for currency, *values in db.session.execute(query):
-        numbers = [int(v) for v in values]
-        result[currency] = {
+    """{currency: {period key: figures}}: one small query per source (see above)."""
+    first_whole = {p.key: first_quarter_from(p.start) for p in periods if p.start is not None}
+    edges = {
+        p.key: (p.start, quarter_start(first_whole[p.key]))
+        for p in periods
+        if p.start is not None and quarter_start(first_whole[p.key]) != p.start
+    }
+    totals: dict[str, list[int]] = {}
+    if any(p.start is None for p in periods):
+        all_time = [true() if p.start is None else false() for p in periods]
+        _add_sums(totals, _TOTALS, all_time, true(), campaign_id)
+    if first_whole:
+        whole = [
+            false() if p.start is None else LedgerQuarterHour.quarter >= first_whole[p.key]
+            for p in periods
+        ]
+        since = LedgerQuarterHour.quarter >= min(first_whole.values())
+        _add_sums(totals, _QUARTERS, whole, since, campaign_id)
+    if edges:
+        at = LedgerEntry.occurred_at
+        windows = {key: and_(at >= start, at < end) for key, (start, end) in edges.items()}
+        in_edge = [windows.get(p.key, false()) for p in periods]
+        # Every kind named, so PostgreSQL walks ix_ledger_kind_time for each one.
+        where = and_(LedgerEntry.kind.in_(list(EntryKind)), or_(*windows.values()))
+        _add_sums(totals, _LEDGER, in_edge, where, campaign_id)
+    width = _FIGURES_WIDTH
+    return {
+        currency: {
             period.key: PeriodFigures(*numbers[i * width : (i + 1) * width])
             for i, period in enumerate(periods)
         }
-    return result
-
-
-def _donor_key():
-    # A donor whose email was erased still counts once, by their payment.
-    return func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+        for currency, numbers in sorted(totals.items())
+    }
 
 
 def supporter_counts(campaign_id: int | None = None) -> tuple[int, dict[str, int]]:
-    """Distinct donors overall and per currency (payments only)."""
-    where = and_(LedgerEntry.kind == EntryKind.PAYMENT.value, _campaign_filter(campaign_id))
-    overall = db.session.scalar(select(func.count(func.distinct(_donor_key()))).where(where))
+    """Distinct donors overall and per currency (payments only; an erased email counts once
+    per payment): rows of ledger_donors."""
+    where = _campaign_filter(campaign_id, LedgerDonor)
+    distinct_donors = func.count(func.distinct(LedgerDonor.donor_key))
+    overall = db.session.scalar(select(distinct_donors).where(where))
     rows = db.session.execute(
-        select(LedgerEntry.currency, func.count(func.distinct(_donor_key())))
-        .where(where)
-        .group_by(LedgerEntry.currency)
+        select(LedgerDonor.currency, distinct_donors).where(where).group_by(LedgerDonor.currency)
     )
     return int(overall or 0), {currency: int(count) for currency, count in rows}
 
@@ -152,51 +226,50 @@ def round_half_up(numerator: int, denominator: int) -> int:
 
 def gift_stats(campaign_id: int | None = None) -> dict[str, tuple[int, int, int]]:
     """{currency: (count, average, median)} of payments, in minor units rounded half up."""
-    where = and_(LedgerEntry.kind == EntryKind.PAYMENT.value, _campaign_filter(campaign_id))
     rows = db.session.execute(
-        select(LedgerEntry.currency, func.count(), func.sum(LedgerEntry.amount_minor))
-        .where(where)
-        .group_by(LedgerEntry.currency)
+        select(
+            LedgerTotal.currency, func.sum(LedgerTotal.entries), func.sum(LedgerTotal.amount_minor)
+        )
+        .where(
+            LedgerTotal.kind == EntryKind.PAYMENT.value,
+            _campaign_filter(campaign_id, LedgerTotal),
+        )
+        .group_by(LedgerTotal.currency)
     ).all()
-    medians = _medians(where, {currency: int(count) for currency, count, _ in rows})
+    medians = _medians(campaign_id)
     return {
         currency: (int(count), round_half_up(int(total), int(count)), medians.get(currency, 0))
         for currency, count, total in rows
     }
 
 
-def _medians(where, counts: dict[str, int]) -> dict[str, int]:
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.execute(
-            select(
-                LedgerEntry.currency,
-                func.percentile_cont(0.5).within_group(LedgerEntry.amount_minor),
-            )
-            .where(where)
-            .group_by(LedgerEntry.currency)
-        )
-        # percentile_cont answers in double precision: a whole number or a half, exactly.
-        return {
-            currency: int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-            for currency, value in rows
-        }
-    return {currency: _portable_median(where, currency, n) for currency, n in counts.items()}
+def _medians(campaign_id: int | None) -> dict[str, int]:
+    """The exact median payment per currency, from how many payments there were of each amount:
+    the middle one, or the two middle ones averaged (as percentile_cont(0.5) does)."""
+    amounts = LedgerGiftAmount.amount_minor
+    rows = db.session.execute(
+        select(LedgerGiftAmount.currency, amounts, func.sum(LedgerGiftAmount.payments))
+        .where(_campaign_filter(campaign_id, LedgerGiftAmount))
+        .group_by(LedgerGiftAmount.currency, amounts)
+        .order_by(LedgerGiftAmount.currency, amounts)
+    )
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for currency, amount, payments in rows:
+        histograms.setdefault(currency, []).append((int(amount), int(payments)))
+    return {currency: _median(histogram) for currency, histogram in histograms.items()}
 
 
-def _portable_median(where, currency: str, count: int) -> int:
-    """The middle one or two amounts by ORDER BY … LIMIT/OFFSET (SQLite has no percentile)."""
+def _median(histogram: list[tuple[int, int]]) -> int:
+    """The median of ascending (amount, how many) pairs, rounded half up."""
+    count = sum(n for _, n in histogram)
     if count == 0:
         return 0
-    middle = list(
-        db.session.scalars(
-            select(LedgerEntry.amount_minor)
-            .where(where, LedgerEntry.currency == currency)
-            .order_by(LedgerEntry.amount_minor)
-            .offset((count - 1) // 2)
-            .limit(1 if count % 2 else 2)
-        )
-    )
-    return round_half_up(sum(middle), len(middle))
+    middle = ((count - 1) // 2, count // 2)  # 0-based; the same position when count is odd
+    found, seen = [], 0
+    for amount, n in histogram:
+        found += [amount for position in middle if seen <= position < seen + n]
+        seen += n
+    return round_half_up(sum(found), 2)
 
 
 def monthly_recurring_revenue(campaign_id: int | None = None) -> dict[str, int]:
@@ -271,74 +344,58 @@ class DayTotal:
         return self.one_off_minor + self.recurring_minor
 
 
-def _local_day_bucket():
-    """A SQL expression naming each row's local day (PostgreSQL) or its UTC quarter hour (SQLite).
-
-    SQLite has no time zones, so rows are grouped by UTC quarter hour (every real UTC
-    offset is a whole number of quarter hours) and folded into local days in Python; the
-    number of groups depends on the range, not on how many rows the ledger holds.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        zone = reporting_zone().key
-        return func.to_char(func.timezone(zone, LedgerEntry.occurred_at), "YYYY-MM-DD"), False
-    minute = func.cast(func.strftime("%M", LedgerEntry.occurred_at), db.Integer)
-    quarter = func.printf("%02d", (minute // 15) * 15, type_=db.String)
-    hour = func.strftime("%Y-%m-%d %H:", LedgerEntry.occurred_at, type_=db.String)
-    return hour.concat(quarter), True
-
-
 def daily_totals(
     first: date, last: date, campaign_id: int | None = None
 ) -> dict[str, list[DayTotal]]:
-    """Payments per local day and currency, split one-off/recurring, every day of the range."""
-    start, end = day_range_bounds(first, last)
-    bucket, needs_folding = _local_day_bucket()
-    is_one_off = LedgerEntry.frequency == ONE_OFF
+    """Payments per local day and currency, split one-off/recurring, every day of the range.
+
+    Summed per UTC quarter hour from the roll-up and folded into local days here: a quarter
+    hour never straddles a local midnight (see QUARTER_SECONDS), so this is exact.
+    """
+    zone = reporting_zone()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    # The first quarter hour of each day, and of the day after the range.
+    starts = [quarter_of(local_midnight(day, zone)) for day in [*days, last + timedelta(days=1)]]
+    is_one_off = LedgerQuarterHour.frequency == ONE_OFF
     query = (
         select(
-            LedgerEntry.currency,
-            bucket.label("bucket"),
-            _sum_if(is_one_off, LedgerEntry.amount_minor),
-            _sum_if(~is_one_off, LedgerEntry.amount_minor),
+            LedgerQuarterHour.currency,
+            LedgerQuarterHour.quarter,
+            _sum_if(is_one_off, LedgerQuarterHour.amount_minor),
+            _sum_if(~is_one_off, LedgerQuarterHour.amount_minor),
         )
         .where(
-            LedgerEntry.kind == EntryKind.PAYMENT.value,
-            LedgerEntry.occurred_at >= start,
-            LedgerEntry.occurred_at < end,
-            _campaign_filter(campaign_id),
+            LedgerQuarterHour.quarter >= starts[0],
+            LedgerQuarterHour.quarter < starts[-1],
+            LedgerQuarterHour.kind == EntryKind.PAYMENT.value,
+            _campaign_filter(campaign_id, LedgerQuarterHour),
         )
-        # By the label: PostgreSQL would not match a repeated expression with its own parameters.
-        .group_by(LedgerEntry.currency, literal_column("bucket"))
+        .group_by(LedgerQuarterHour.currency, LedgerQuarterHour.quarter)
     )
-    zone = reporting_zone()
-    sums: dict[str, dict[date, list[int]]] = {}
-    for currency, key, one_off, recurring in db.session.execute(query):
-        if needs_folding:
-            instant = datetime.strptime(key, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-            day = instant.astimezone(zone).date()
-        else:
-            day = date.fromisoformat(key)
-        cell = sums.setdefault(currency, {}).setdefault(day, [0, 0])
+    sums: dict[str, list[list[int]]] = {}
+    for currency, quarter, one_off, recurring in db.session.execute(query):
+        cells = sums.setdefault(currency, [[0, 0] for _ in days])
+        cell = cells[bisect_right(starts, quarter) - 1]
         cell[0] += int(one_off)
         cell[1] += int(recurring)
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return {
-        currency: [DayTotal(d, *per_day.get(d, (0, 0))) for d in days]
-        for currency, per_day in sorted(sums.items())
+        currency: [DayTotal(day, *cell) for day, cell in zip(days, cells, strict=True)]
+        for currency, cells in sorted(sums.items())
     }
 
 
 def top_days(campaign: Campaign, limit: int = 5) -> list[DayTotal]:
     """The campaign's best local days in its own currency, from its first gift to today."""
-    first_at = db.session.scalar(
-        select(func.min(LedgerEntry.occurred_at)).where(
-            LedgerEntry.campaign_id == campaign.id, LedgerEntry.kind == EntryKind.PAYMENT.value
+    first_quarter = db.session.scalar(
+        select(func.min(LedgerQuarterHour.quarter)).where(
+            LedgerQuarterHour.campaign_id == campaign.id,
+            LedgerQuarterHour.kind == EntryKind.PAYMENT.value,
         )
     )
-    if first_at is None:
+    if first_quarter is None:
         return []
     zone = reporting_zone()
-    first = first_at.astimezone(zone).date()
+    first = quarter_start(first_quarter).astimezone(zone).date()
     last = max(utcnow().astimezone(zone).date(), first)
     days = daily_totals(first, last, campaign.id).get(campaign.currency, [])
     ranked = sorted((d for d in days if d.total_minor), key=lambda d: (-d.total_minor, d.day))

@@ -30,7 +30,7 @@ from fundraiser.dashboard.access import (
     staff_required,
 )
 from fundraiser.dashboard.chart import build_chart
-from fundraiser.dashboard.cli import staff_cli
+from fundraiser.dashboard.cli import dashboard_cli, staff_cli
 from fundraiser.dashboard.donations import donation_detail, donations_page, known_currencies
 from fundraiser.dashboard.forms import (
     CancelPledgeForm,
@@ -75,6 +75,7 @@ MAX_CODE_ATTEMPTS = 5
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(dashboard_cli)
 
 
 @bp.after_request

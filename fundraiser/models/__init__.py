@@ -7,6 +7,12 @@ from fundraiser.models.events import AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
+from fundraiser.models.rollup import (
+    LedgerDonor,
+    LedgerGiftAmount,
+    LedgerQuarterHour,
+    LedgerTotal,
+)
 from fundraiser.models.supporter import Role, Supporter
 from fundraiser.models.tokens import UsedToken
 
@@ -18,7 +24,11 @@ __all__ = [
     "EntryKind",
     "Frequency",
     "IntentStatus",
+    "LedgerDonor",
     "LedgerEntry",
+    "LedgerGiftAmount",
+    "LedgerQuarterHour",
+    "LedgerTotal",
     "OutboundClick",
     "Pledge",
     "PledgeStatus",

@@ -27,6 +27,7 @@ from fundraiser.models import (
     PledgeStatus,
     Supporter,
 )
+from fundraiser.payments import rollups
 
 INTERVAL_FREQUENCY = {"month": Frequency.MONTHLY.value, "year": Frequency.YEARLY.value}
 STRIPE_PLEDGE_STATUS = {
@@ -144,6 +145,7 @@ def record_payment(
         intent.move_to(IntentStatus.PAID)  # whoever books the payment, the intent is paid
     if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
         return None
+    rollups.add_entry(values)
     entry = db.session.scalar(
         select(LedgerEntry).where(LedgerEntry.stripe_ref == values["stripe_ref"])
     )
@@ -186,6 +188,7 @@ def record_refund(refund: dict, payment: LedgerEntry, actor: str, effects: Effec
     values["occurred_at"] = from_unix(refund.get("created")) or datetime.now(UTC)
     if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
         return False
+    rollups.add_entry(values)
     audit(
         actor,
         "refund.recorded",
@@ -219,6 +222,7 @@ def record_dispute_step(dispute: dict, payment: LedgerEntry, actor: str, effects
         values = _movement(payment, ref, step_kind, step_amount)
         values["occurred_at"] = from_unix(dispute.get("created")) or datetime.now(UTC)
         if insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+            rollups.add_entry(values)
             audit(actor, f"dispute.{step_kind.value}", dispute["id"], amount_minor=step_amount)
             changed = True
     if changed:

@@ -17,6 +17,7 @@ from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, Pledge, Supporter, utcnow
 from fundraiser.passwords import hash_password
+from tests.factories import book
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -224,6 +225,4 @@ def add_follow_up(payment: LedgerEntry, kind: str, amount_minor: int, ref: str) 
         supporter_id=payment.supporter_id,
         occurred_at=payment.occurred_at + timedelta(days=1),
     )
-    db.session.add(entry)
-    db.session.commit()
-    return entry
+    return book(entry)

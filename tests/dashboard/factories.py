@@ -12,7 +12,7 @@ import pyotp
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, Supporter, utcnow
 from fundraiser.passwords import hash_password
-from tests.factories import payment  # noqa: F401 - one payment builder for every suite
+from tests.factories import book, payment  # noqa: F401 - one payment builder for every suite
 
 _numbers = itertools.count(1)
 STAFF_PASSWORD = "correct horse battery staple"
@@ -68,9 +68,7 @@ def movement(
         donor_email=paid.donor_email,
         occurred_at=occurred_at or utcnow() - timedelta(minutes=1),
     )
-    db.session.add(entry)
-    db.session.commit()
-    return entry
+    return book(entry)
 
 
 def refund(paid: LedgerEntry, amount_minor: int, **kwargs) -> LedgerEntry:

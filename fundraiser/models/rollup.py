@@ -1,0 +1,95 @@
+"""Roll-ups of the ledger: sums and counts kept in step with it, so figures need no full scan.
+
+Written only by `fundraiser.payments.rollups`, in the transaction that writes the ledger row,
+and rebuildable from the ledger at any time (`flask dashboard rebuild-rollups`); the ledger
+stays the single source of truth.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fundraiser.models.base import Base
+
+#: Width of a time bucket. Every UTC offset in use today is a whole number of quarter
+#: hours (India +5:30, Nepal +5:45, Chatham +12:45), so a UTC quarter hour lies inside one
+#: local day in any reporting time zone; hourly buckets would straddle midnight in the
+#: half-hour zones and put gifts on the wrong day.
+QUARTER_SECONDS = 15 * 60
+_QUARTER = timedelta(seconds=QUARTER_SECONDS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def quarter_of(moment: datetime) -> int:
+    """The UTC quarter hour a moment falls in (LedgerQuarterHour.quarter)."""
+    return (moment - _EPOCH) // _QUARTER
+
+
+def first_quarter_from(moment: datetime) -> int:
+    """The first quarter hour starting at or after `moment` (its own if it starts one)."""
+    return -((_EPOCH - moment) // _QUARTER)
+
+
+def quarter_start(quarter: int) -> datetime:
+    return _EPOCH + quarter * _QUARTER
+
+
+class LedgerTotal(Base):
+    """All-time sums per campaign, currency, kind and frequency (a handful of rows)."""
+
+    __tablename__ = "ledger_totals"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    #: An EntryKind value.
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: Ledger rows counted here.
+    entries: Mapped[int] = mapped_column(BigInteger)
+    #: Sum of their signed amounts, minor units.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: Sum of their known fees, minor units.
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerQuarterHour(Base):
+    """The same sums per UTC quarter hour, for periods and per-day charts in any time zone."""
+
+    __tablename__ = "ledger_quarter_hours"
+
+    #: Unix time // QUARTER_SECONDS of the rows' occurred_at: an integer is the same on
+    #: every backend, where a timestamp's text form on SQLite would have to match exactly.
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(10), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerDonor(Base):
+    """Each donor once per campaign and currency: supporter counts are row counts."""
+
+    __tablename__ = "ledger_donors"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    #: The payment's donor_email, or its payment_ref once the email is erased (so an erased
+    #: donor still counts, once per payment, as the dashboard always has).
+    donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class LedgerGiftAmount(Base):
+    """How many payments there were of each amount: exact medians from a few thousand rows."""
+
+    __tablename__ = "ledger_gift_amounts"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payments: Mapped[int] = mapped_column(BigInteger)

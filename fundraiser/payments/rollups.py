@@ -1,0 +1,203 @@
+"""Keeping the ledger's roll-ups (fundraiser.models.rollup) in step with the ledger.
+
+`add_entry` is called by the books right after each ledger row is inserted, in the same
+transaction, so a roll-up can never count a row the ledger does not hold (or miss one).
+Each roll-up row is an atomic upsert (`… ON CONFLICT DO UPDATE SET n = n + excluded.n`),
+so concurrent writers never lose an increment. `rebuild` recomputes everything from the
+ledger, for repairs and after bulk loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, cast, delete, func, insert, literal_column, select, text, true
+
+from fundraiser.database import dialect_insert, insert_if_absent
+from fundraiser.extensions import db
+from fundraiser.models import (
+    EntryKind,
+    LedgerDonor,
+    LedgerEntry,
+    LedgerGiftAmount,
+    LedgerQuarterHour,
+    LedgerTotal,
+)
+from fundraiser.models.rollup import QUARTER_SECONDS, quarter_of
+
+ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerGiftAmount)
+SUMS = ("entries", "amount_minor", "fee_minor")
+
+
+def add_entry(values: Mapping) -> None:
+    """Count one just-inserted ledger row (the values given to its INSERT) in every roll-up."""
+    group = {
+        "campaign_id": values["campaign_id"],
+        "currency": values["currency"],
+        "kind": values["kind"],
+        "frequency": values["frequency"],
+    }
+    sums = {
+        "entries": 1,
+        "amount_minor": values["amount_minor"],
+        "fee_minor": values.get("fee_minor") or 0,
+    }
+    _increment(LedgerTotal, group, sums)
+    _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+    if values["kind"] != EntryKind.PAYMENT.value:
+        return
+    per_currency = {"campaign_id": values["campaign_id"], "currency": values["currency"]}
+    donor = values.get("donor_email") or values["payment_ref"]
+    insert_if_absent(LedgerDonor, {**per_currency, "donor_key": donor}, _key_of(LedgerDonor))
+    amount = {**per_currency, "amount_minor": values["amount_minor"]}
+    _increment(LedgerGiftAmount, amount, {"payments": 1})
+
+
+def add_fee(values: Mapping, fee_minor: int) -> None:
+    """Count a fee learnt after its ledger row was counted (see books.record_fee)."""
+    group = {key: values[key] for key in ("campaign_id", "currency", "kind", "frequency")}
+    # Zero increments keep the INSERT half of the upsert valid (NOT NULL is checked first).
+    sums = {"entries": 0, "amount_minor": 0, "fee_minor": fee_minor}
+    _increment(LedgerTotal, group, sums)
+    _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+
+
+def add_fee(values: Mapping, fee_minor: int) -> None:
+    """Count a fee filled in later on a ledger row already counted (values: its group columns
+    and occurred_at, as in add_entry)."""
+    group = {key: values[key] for key in ("campaign_id", "currency", "kind", "frequency")}
+    sums = {"entries": 0, "amount_minor": 0, "fee_minor": fee_minor}
+    _increment(LedgerTotal, group, sums)
+    _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+
+
+def _key_of(model) -> list[str]:
+    return [column.name for column in model.__table__.primary_key.columns]
+
+
+def _increment(model, key: dict, increments: dict) -> None:
+    statement = dialect_insert(model).values(**key, **increments)
+    statement = statement.on_conflict_do_update(
+        index_elements=_key_of(model),
+        set_={name: getattr(model, name) + statement.excluded[name] for name in increments},
+    )
+    db.session.execute(statement)
+
+
+# --- Erasure ---------------------------------------------------------------------------------
+
+
+def donor_emails(entries) -> list[str]:
+    """The donor emails on the ledger rows `entries` (a WHERE clause) selects."""
+    query = select(LedgerEntry.donor_email).where(entries, LedgerEntry.donor_email.is_not(None))
+    return list(db.session.scalars(query.distinct()))
+
+
+def rekey_donors(emails: Iterable[str], erased) -> None:
+    """After donor emails were erased from the ledger rows `erased` selects: no donor row keeps
+    those emails, and each payment is counted by what the ledger now holds (its email if
+    other rows still have it, else its payment_ref)."""
+    emails = list(emails)
+    if emails:
+        db.session.execute(delete(LedgerDonor).where(LedgerDonor.donor_key.in_(emails)))
+    rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
+    _insert_donors(rows, skip_existing=True)
+
+
+# --- Rebuilding from the ledger -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildCounts:
+    totals: int
+    quarter_hours: int
+    donors: int
+    gift_amounts: int
+
+
+def rebuild() -> RebuildCounts:
+    """Empty the roll-ups and recompute them from the ledger with INSERT … SELECT.
+
+    On PostgreSQL the ledger is locked against writers meanwhile (SHARE mode: readers go on),
+    so a payment landing during the rebuild is counted exactly once; SQLite has one writer.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE ledger_entries IN SHARE MODE"))
+    for model in ROLLUPS:
+        db.session.execute(delete(model))
+    group = [
+        LedgerEntry.campaign_id,
+        LedgerEntry.currency,
+        LedgerEntry.kind,
+        LedgerEntry.frequency,
+    ]
+    names = ["campaign_id", "currency", "kind", "frequency"]
+    _insert_sums(LedgerTotal, names, group)
+    _insert_sums(LedgerQuarterHour, ["quarter", *names], [_quarter_expression(), *group])
+    _insert_donors(true(), skip_existing=False)
+    amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
+    db.session.execute(
+        insert(LedgerGiftAmount).from_select(
+            ["campaign_id", "currency", "amount_minor", "payments"],
+            select(*amount, func.count())
+            .where(LedgerEntry.kind == EntryKind.PAYMENT.value)
+            .group_by(*amount),
+        )
+    )
+    return RebuildCounts(*(_count(model) for model in ROLLUPS))
+
+
+def snapshot() -> dict[str, set[tuple]]:
+    """Every roll-up row, per table (to compare before and after a rebuild)."""
+    return {
+        model.__tablename__: set(db.session.execute(select(model.__table__)).tuples())
+        for model in ROLLUPS
+    }
+
+
+def differing_rows(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) -> dict[str, int]:
+    """Per table, rows in one snapshot and not the other (a changed row counts twice)."""
+    return {table: len(before[table] ^ after[table]) for table in before}
+
+
+def _quarter_expression():
+    """LedgerEntry.occurred_at as a quarter number, in SQL (as quarter_of does in Python).
+
+    The width is written into the SQL, not bound: GROUP BY must repeat the expression
+    exactly, and PostgreSQL does not match two different parameters as the same.
+    """
+    width = literal_column(str(QUARTER_SECONDS))
+    if db.session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", LedgerEntry.occurred_at)
+        return cast(func.floor(seconds / width), Integer)
+    # SQLite keeps UTC text; %s reads it as Unix seconds, and integer division floors.
+    return cast(func.strftime(literal_column("'%s'"), LedgerEntry.occurred_at), Integer) / width
+
+
+def _insert_sums(model, names: list[str], group: list) -> None:
+    sums = [
+        func.count(),
+        func.sum(LedgerEntry.amount_minor),
+        func.sum(func.coalesce(LedgerEntry.fee_minor, 0)),
+    ]
+    query = select(*group, *sums).group_by(*group)
+    db.session.execute(insert(model).from_select([*names, *SUMS], query))
+
+
+def _insert_donors(rows, skip_existing: bool) -> None:
+    key = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+    query = (
+        select(LedgerEntry.campaign_id, LedgerEntry.currency, key)
+        .where(LedgerEntry.kind == EntryKind.PAYMENT.value, rows)
+        .distinct()
+    )
+    columns = ["campaign_id", "currency", "donor_key"]
+    statement = dialect_insert(LedgerDonor).from_select(columns, query)
+    if skip_existing:
+        statement = statement.on_conflict_do_nothing(index_elements=_key_of(LedgerDonor))
+    db.session.execute(statement)
+
+
+def _count(model) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)))
