@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -13,11 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import fundraiser.models  # noqa: F401 - every model on the metadata
 from fundraiser.extensions import db
+from fundraiser.models import Campaign, LedgerEntry
 from tests.conftest import REPO_ROOT
 
 
@@ -43,9 +45,13 @@ def empty_database_url(tmp_path):
 def flask_db(url: str, *args: str) -> subprocess.CompletedProcess:
     """Run `flask db …` as an operator would, against `url` (and in its own process, so
     Alembic's logging setup does not reconfigure this test run's loggers)."""
+    return flask_command(url, "db", *args)
+
+
+def flask_command(url: str, *args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"DATABASE_URL": url, "FLASK_APP": "app", "APP_ENV": "", "FLASK_ENV": ""}
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "db", *args],
+        [sys.executable, "-m", "flask", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -105,3 +111,50 @@ def test_migrations_downgrade_back_to_an_empty_database(empty_database_url):
             assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_rollups_migration_fills_them_from_the_existing_ledger(empty_database_url):
+    """0002 backfills the roll-ups with what `flask dashboard rebuild-rollups` would write."""
+    flask_db(empty_database_url, "upgrade", "0001_initial")
+    # Just before a quarter hour ends: SQLite's own time functions would round it into the next.
+    at = datetime(2026, 3, 10, 18, 14, 59, 999999, tzinfo=UTC)
+    row = {"kind": "payment", "campaign_id": 1, "frequency": "one-time", "currency": "EUR"}
+    rows = [
+        {**row, "stripe_ref": "pi_1", "amount_minor": 2500, "fee_minor": 60, "donor_email": "a@x"},
+        {**row, "stripe_ref": "pi_2", "amount_minor": 1000, "fee_minor": None,
+         "donor_email": "a@x"},
+        {**row, "stripe_ref": "pi_3", "amount_minor": 1000, "fee_minor": 30, "donor_email": None},
+        {**row, "stripe_ref": "re_1", "kind": "refund", "amount_minor": -500, "fee_minor": None,
+         "donor_email": "a@x", "payment_ref": "pi_1"},
+    ]  # fmt: skip
+    engine = engine_for(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                Campaign.__table__.insert(),
+                {"slug": "appeal", "title": "Appeal", "body_markdown": "", "appeal_markdown": "",
+                 "photo_caption": "", "goal_minor": 1, "currency": "EUR", "is_open": True,
+                 "is_default": True, "content_version": 1, "created_at": at, "updated_at": at},
+            )  # fmt: skip
+            connection.execute(
+                LedgerEntry.__table__.insert(),
+                [
+                    {"payment_ref": r["stripe_ref"], "donor_name": "", "occurred_at": at,
+                     "created_at": at, **r}
+                    for r in rows
+                ],
+            )  # fmt: skip
+        flask_db(empty_database_url, "upgrade")
+        with engine.connect() as connection:
+            totals = connection.execute(
+                text("SELECT kind, entries, amount_minor, fee_minor FROM ledger_totals")
+            ).all()
+            quarters = connection.execute(text("SELECT DISTINCT quarter FROM ledger_quarter_hours"))
+            donors = connection.execute(text("SELECT count(*) FROM ledger_donors")).scalar()
+            assert sorted(totals) == [("payment", 3, 4500, 90), ("refund", 1, -500, 0)]
+            assert [q for (q,) in quarters] == [int(at.timestamp()) // 900]
+            assert donors == 2  # a@x, and pi_3 by its payment id
+    finally:
+        engine.dispose()
+    checked = flask_command(empty_database_url, "dashboard", "rebuild-rollups", "--check")
+    assert "match the ledger" in checked.stdout

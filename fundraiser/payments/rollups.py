@@ -9,10 +9,22 @@ ledger, for repairs and after bulk loads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, cast, delete, func, insert, literal_column, select, text, true
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+)
 
 from fundraiser.database import dialect_insert, insert_if_absent
 from fundraiser.extensions import db
@@ -55,15 +67,6 @@ def add_entry(values: Mapping) -> None:
 
 
 def add_fee(values: Mapping, fee_minor: int) -> None:
-    """Count a fee learnt after its ledger row was counted (see books.record_fee)."""
-    group = {key: values[key] for key in ("campaign_id", "currency", "kind", "frequency")}
-    # Zero increments keep the INSERT half of the upsert valid (NOT NULL is checked first).
-    sums = {"entries": 0, "amount_minor": 0, "fee_minor": fee_minor}
-    _increment(LedgerTotal, group, sums)
-    _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
-
-
-def add_fee(values: Mapping, fee_minor: int) -> None:
     """Count a fee filled in later on a ledger row already counted (values: its group columns
     and occurred_at, as in add_entry)."""
     group = {key: values[key] for key in ("campaign_id", "currency", "kind", "frequency")}
@@ -77,12 +80,22 @@ def _key_of(model) -> list[str]:
 
 
 def _increment(model, key: dict, increments: dict) -> None:
-    statement = dialect_insert(model).values(**key, **increments)
-    statement = statement.on_conflict_do_update(
+    dialect = db.session.get_bind().dialect.name
+    statement = _increment_statement(model, dialect, tuple(key), tuple(increments))
+    db.session.execute(statement, {**key, **increments})
+
+
+@functools.cache
+def _increment_statement(model, dialect: str, key: tuple, increments: tuple):
+    """Built once per shape with bound parameters: SQLAlchemy then finds it compiled at once
+    (a new statement per call cost more Python time than the database spent on it)."""
+    statement = dialect_insert(model, dialect).values(
+        {column: bindparam(column) for column in (*key, *increments)}
+    )
+    return statement.on_conflict_do_update(
         index_elements=_key_of(model),
         set_={name: getattr(model, name) + statement.excluded[name] for name in increments},
     )
-    db.session.execute(statement)
 
 
 # --- Erasure ---------------------------------------------------------------------------------
@@ -151,7 +164,7 @@ def rebuild() -> RebuildCounts:
 def snapshot() -> dict[str, set[tuple]]:
     """Every roll-up row, per table (to compare before and after a rebuild)."""
     return {
-        model.__tablename__: set(db.session.execute(select(model.__table__)).tuples())
+        model.__tablename__: {tuple(row) for row in db.session.execute(select(model.__table__))}
         for model in ROLLUPS
     }
 
@@ -171,8 +184,10 @@ def _quarter_expression():
     if db.session.get_bind().dialect.name == "postgresql":
         seconds = func.extract("epoch", LedgerEntry.occurred_at)
         return cast(func.floor(seconds / width), Integer)
-    # SQLite keeps UTC text; %s reads it as Unix seconds, and integer division floors.
-    return cast(func.strftime(literal_column("'%s'"), LedgerEntry.occurred_at), Integer) / width
+    # SQLite keeps UTC text ("2026-03-10 18:14:59.999999"); %s reads it as Unix seconds but
+    # rounds the fraction to milliseconds (18:15:00), so only the whole seconds are read.
+    whole_seconds = func.substr(LedgerEntry.occurred_at, 1, 19)
+    return cast(func.strftime(literal_column("'%s'"), whole_seconds), Integer) // width
 
 
 def _insert_sums(model, names: list[str], group: list) -> None:

@@ -22,7 +22,8 @@ SUMS = "count(*), sum(amount_minor), sum(coalesce(fee_minor, 0))"
 # Unix time // 900 of occurred_at: fundraiser.payments.rollups.quarter_of, in SQL.
 QUARTER = {
     "postgresql": "CAST(floor(extract(epoch from occurred_at) / 900) AS INTEGER)",
-    "sqlite": "CAST(strftime('%s', occurred_at) AS INTEGER) / 900",
+    # Whole seconds only: SQLite rounds a fraction like .999999 up to the next second.
+    "sqlite": "CAST(strftime('%s', substr(occurred_at, 1, 19)) AS INTEGER) / 900",
 }
 
 
