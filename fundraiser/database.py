@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import functools
+
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from fundraiser.extensions import db
 
 
-def dialect_insert(model):
+def dialect_insert(model, dialect: str | None = None):
     """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite."""
-    name = db.session.get_bind().dialect.name
+    name = dialect or db.session.get_bind().dialect.name
     module = postgresql if name == "postgresql" else sqlite
     return module.insert(model)
 
 
 def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; returns True when this call inserted the row."""
-    statement = (
-        dialect_insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(getattr(model, conflict_columns[0]))
+    statement = _insert_if_absent_statement(
+        model, db.session.get_bind().dialect.name, tuple(values), tuple(conflict_columns)
     )
     # RETURNING, not rowcount: psycopg reports -1 for these statements.
-    return db.session.execute(statement).first() is not None
+    return db.session.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_if_absent_statement(model, dialect: str, columns: tuple, conflict: tuple):
+    """Built once per shape with bound parameters, so SQLAlchemy's compiled-statement cache
+    finds it at once instead of walking a new statement's values on every call."""
+    return (
+        dialect_insert(model, dialect)
+        .values({column: bindparam(column) for column in columns})
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(getattr(model, conflict[0]))
+    )
 
 
 def database_state() -> tuple[bool, str]:

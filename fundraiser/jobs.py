@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import click
@@ -60,6 +61,34 @@ def enqueue_mail(raw_message: bytes) -> bool:
 def enqueue_receiver(receiver, kwargs: dict) -> bool:
     """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
     return _enqueue(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
+
+
+def in_background(receiver):
+    """A signal receiver that runs in an RQ job when Redis is configured (here otherwise, or
+    when the queue can't be reached). Receivers run after a commit, so a failure is logged,
+    never raised: RQ retries it, and inline it is left for reconcile or the next event."""
+
+    @functools.wraps(receiver)
+    def wrapper(sender, **kwargs):
+        if current_app.config.get("REDIS_URL") and enqueue_receiver(receiver, kwargs):
+            return
+        run_safely(receiver, kwargs)
+
+    return wrapper
+
+
+def run_safely(receiver, kwargs: dict) -> None:
+    try:
+        receiver(None, **kwargs)
+    except Exception:
+        log.exception("receiver %s failed for %r", receiver.__name__, kwargs)
+        _roll_back()
+
+
+def _roll_back() -> None:
+    from fundraiser.extensions import db
+
+    db.session.rollback()
 
 
 def run_receiver_job(path: str, kwargs: dict) -> None:

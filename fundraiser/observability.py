@@ -179,6 +179,8 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    # stripe-python logs two INFO lines per API call; our own lines say what mattered.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
     if log_format != "json":
         return
     for handler in list(root.handlers):

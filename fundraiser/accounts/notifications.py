@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-
-from flask import current_app
 
 from fundraiser import jobs
 from fundraiser.extensions import db
@@ -18,30 +15,6 @@ log = logging.getLogger(__name__)
 INTERVAL_WORDS = {"month": "monthly", "year": "yearly"}
 
 
-def never_raises(receiver):
-    """A receiver runs after the payment is committed: its failure is logged, never raised.
-
-    With Redis configured the whole receiver (looking up, rendering, sending) runs in an RQ
-    job, so a webhook request does not spend its time on mail; without Redis, or when the
-    queue can't be reached, it runs here.
-    """
-
-    @functools.wraps(receiver)
-    def wrapper(sender, **kwargs):
-        if current_app.config.get("REDIS_URL") and jobs.enqueue_receiver(receiver, kwargs):
-            return
-        run_safely(receiver, kwargs)
-
-    return wrapper
-
-
-def run_safely(receiver, kwargs: dict) -> None:
-    try:
-        receiver(None, **kwargs)
-    except Exception:
-        log.exception("mail receiver %s failed for %r", receiver.__name__, kwargs)
-
-
 def _pledge_recipient(pledge: Pledge) -> str | None:
     if pledge.email:
         return pledge.email
@@ -51,7 +24,7 @@ def _pledge_recipient(pledge: Pledge) -> str | None:
     return None
 
 
-@never_raises
+@jobs.in_background  # with Redis, rendering and sending happen in a job
 def send_receipt(sender, entry_id: int, **_) -> None:
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or not entry.donor_email:
@@ -76,7 +49,7 @@ def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -
     send_mail(recipient, subject, template, pledge=pledge, interval_word=interval_word, **context)
 
 
-@never_raises
+@jobs.in_background
 def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_) -> None:
     _mail_about_pledge(
         pledge_id,
@@ -87,7 +60,7 @@ def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_
     )
 
 
-@never_raises
+@jobs.in_background
 def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, **_) -> None:
     _mail_about_pledge(
         pledge_id,
@@ -98,7 +71,7 @@ def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, 
     )
 
 
-@never_raises
+@jobs.in_background
 def send_pledge_cancelled(sender, pledge_id: int, reason: str | None = None, **_) -> None:
     _mail_about_pledge(
         pledge_id,

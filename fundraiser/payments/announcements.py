@@ -72,6 +72,7 @@ def _announce(effects: Effects, app: Flask) -> None:
         (signals.pledge_cancelled, {"pledge_id": p, "reason": r}) for p, r in effects.cancellations
     ]
     sends += [(signals.payment_declined, {"payment_intent_id": i}) for i in effects.declines]
+    sends += [(signals.payment_fee_unknown, {"entry_id": i}) for i in effects.unknown_fees]
     for signal, kwargs in sends:
         try:
             signal.send(app, **kwargs)

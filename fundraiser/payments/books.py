@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
@@ -53,6 +53,7 @@ class Effects:
     failed_payments: list[tuple[int, str | None]] = field(default_factory=list)
     cancellations: list[tuple[int, str]] = field(default_factory=list)
     declines: list[str] = field(default_factory=list)
+    unknown_fees: list[int] = field(default_factory=list)
 
 
 def from_unix(seconds: int | None) -> datetime | None:
@@ -102,43 +103,90 @@ class PaymentContext:
     invoice_id: str | None = None
 
 
-def record_payment(
-    payment_intent: dict, context: PaymentContext, actor: str, effects: Effects
-) -> LedgerEntry | None:
-    """Write the ledger row for a succeeded payment intent once; later calls are no-ops."""
+@dataclass(frozen=True)
+class ChargeFacts:
+    """A succeeded payment as the ledger keeps it, from whichever Stripe objects told us."""
+
+    payment_intent_id: str
+    charge_id: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime | None
+    #: None while Stripe's balance transaction isn't known to us (see payments.fees).
+    fee_minor: int | None
+    email: str | None
+    name: str
+
+
+def charge_facts(payment_intent: dict) -> ChargeFacts | None:
+    """From a payment intent retrieved with its charge and the charge's balance transaction."""
     charge = payment_intent.get("latest_charge")
     if payment_intent.get("status") != "succeeded" or not isinstance(charge, dict):
         return None
     balance = charge.get("balance_transaction")
-    fee = balance.get("fee") if isinstance(balance, dict) else None
     billing = charge.get("billing_details") or {}
+    return ChargeFacts(
+        payment_intent_id=payment_intent["id"],
+        charge_id=charge["id"],
+        amount_minor=int(charge["amount"]),
+        currency=charge["currency"].upper(),
+        occurred_at=from_unix(charge.get("created")),
+        fee_minor=balance.get("fee") if isinstance(balance, dict) else None,
+        email=email_of(billing.get("email"), payment_intent.get("receipt_email")),
+        name=billing.get("name") or "",
+    )
+
+
+def invoice_charge_facts(invoice: dict, payment_intent: dict) -> ChargeFacts | None:
+    """From a paid invoice and its payment intent, whose charge is only an id (no fee yet)."""
+    charge_id = id_of(payment_intent.get("latest_charge"))
+    if payment_intent.get("status") != "succeeded" or not charge_id:
+        return None
+    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    return ChargeFacts(
+        payment_intent_id=payment_intent["id"],
+        charge_id=charge_id,
+        amount_minor=int(payment_intent["amount_received"]),
+        currency=payment_intent["currency"].upper(),
+        occurred_at=from_unix(paid_at or payment_intent.get("created")),
+        fee_minor=None,
+        email=email_of(invoice.get("customer_email"), payment_intent.get("receipt_email")),
+        name=invoice.get("customer_name") or "",
+    )
+
+
+def record_payment(
+    facts: ChargeFacts | None, context: PaymentContext, actor: str, effects: Effects
+) -> LedgerEntry | None:
+    """Write the ledger row for a succeeded payment once; later calls are no-ops."""
+    if facts is None:
+        return None
     intent = context.intent
     email = email_of(
-        billing.get("email"),
-        payment_intent.get("receipt_email"),
+        facts.email,
         intent.email if intent else None,
         context.pledge.email if context.pledge else None,
     )
-    name = (billing.get("name") or (intent.name if intent else "") or "")[:200]
+    name = (facts.name or (intent.name if intent else "") or "")[:200]
     if intent and intent.anonymous:
         name = ""
     values = {
-        "stripe_ref": payment_intent["id"],
+        "stripe_ref": facts.payment_intent_id,
         "kind": EntryKind.PAYMENT.value,
         "campaign_id": context.campaign.id,
-        "payment_ref": payment_intent["id"],
-        "charge_id": charge["id"],
+        "payment_ref": facts.payment_intent_id,
+        "charge_id": facts.charge_id,
         "invoice_id": context.invoice_id,
         "pledge_id": context.pledge.id if context.pledge else None,
         "intent_id": intent.id if intent else None,
         "frequency": context.frequency,
-        "amount_minor": int(charge["amount"]),
-        "fee_minor": fee,
-        "currency": charge["currency"].upper(),
+        "amount_minor": facts.amount_minor,
+        "fee_minor": facts.fee_minor,
+        "currency": facts.currency,
         "donor_email": email,
         "donor_name": name,
         "supporter_id": _verified_supporter_id(email),
-        "occurred_at": from_unix(charge.get("created")) or datetime.now(UTC),
+        "occurred_at": facts.occurred_at or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
     if intent:
@@ -152,14 +200,38 @@ def record_payment(
     audit(
         actor,
         "payment.recorded",
-        payment_intent["id"],
+        facts.payment_intent_id,
         amount_minor=entry.amount_minor,
         currency=entry.currency,
         campaign=context.campaign.slug,
     )
     effects.payments.append(entry.id)
     effects.campaigns.add(entry.campaign_id)
+    if entry.fee_minor is None:
+        effects.unknown_fees.append(entry.id)
     return entry
+
+
+def record_fee(entry_id: int, fee_minor: int, actor: str) -> bool:
+    """Stripe's fee on a payment booked before it was known; only ever set once."""
+    filled = db.session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.id == entry_id, LedgerEntry.fee_minor.is_(None))
+        .values(fee_minor=fee_minor)
+        .returning(
+            LedgerEntry.stripe_ref,
+            LedgerEntry.campaign_id,
+            LedgerEntry.currency,
+            LedgerEntry.kind,
+            LedgerEntry.frequency,
+            LedgerEntry.occurred_at,
+        )
+    ).first()
+    if filled is None:
+        return False
+    rollups.add_fee(filled._asdict(), fee_minor)
+    audit(actor, "payment.fee_recorded", filled.stripe_ref, fee_minor=fee_minor)
+    return True
 
 
 def payment_entry(payment_ref: str) -> LedgerEntry | None:

@@ -57,7 +57,7 @@ def apply_checkout_session(session: dict, actor: str, effects: Effects) -> Donat
         if session.get("payment_status") == "paid":
             payment_intent = gateway.retrieve_payment_intent(intent.payment_intent_id)
             context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-            books.record_payment(payment_intent, context, actor, effects)
+            books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
     return intent
 
 
@@ -96,13 +96,27 @@ def invoice_subscription(invoice: dict) -> tuple[str | None, dict]:
     return books.id_of(details.get("subscription")), details.get("metadata") or {}
 
 
-def _invoice_payment_intent_id(invoice: dict) -> str | None:
+def _paid_invoice_payment(invoice: dict) -> dict | str | None:
+    """The payment intent (expanded, or its id) that paid the invoice, if one did."""
     payments = (invoice.get("payments") or {}).get("data") or []
     for invoice_payment in payments:
         payment = invoice_payment.get("payment") or {}
         if invoice_payment.get("status") == "paid" and payment.get("payment_intent"):
-            return books.id_of(payment["payment_intent"])
+            return payment["payment_intent"]
     return None
+
+
+def _invoice_charge_facts(invoice: dict) -> books.ChargeFacts | None:
+    """From the invoice alone when its payment intent came expanded (the webhook's one call);
+    otherwise the payment intent is fetched with its charge and fee."""
+    if not invoice.get("payments"):
+        invoice = gateway.retrieve_invoice(invoice["id"])
+    payment_intent = _paid_invoice_payment(invoice)
+    if isinstance(payment_intent, dict):
+        return books.invoice_charge_facts(invoice, payment_intent)
+    if payment_intent is None:
+        return None  # a zero-amount or void invoice moves no money
+    return books.charge_facts(gateway.retrieve_payment_intent(books.id_of(payment_intent)))
 
 
 def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
@@ -117,16 +131,13 @@ def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
         if pledge is None:
             return
     books.set_pledge_email(pledge, invoice.get("customer_email"))
-    if not invoice.get("payments"):
-        invoice = gateway.retrieve_invoice(invoice["id"])
-    payment_intent_id = _invoice_payment_intent_id(invoice)
-    if payment_intent_id is None:
-        return  # a zero-amount or void invoice moves no money
-    payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
+    facts = _invoice_charge_facts(invoice)
+    if facts is None:
+        return
     frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
     intent = locked_intent or pledge_intent(pledge)
     context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
-    books.record_payment(payment_intent, context, actor, effects)
+    books.record_payment(facts, context, actor, effects)
 
 
 def pledge_intent(pledge) -> DonationIntent | None:
@@ -137,7 +148,7 @@ def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
     """Book the invoice's payment. The pledge's new period and status arrive with
     customer.subscription.updated, which re-fetches the subscription itself."""
     invoice = event["data"]["object"]
-    record_invoice_payment(gateway.retrieve_invoice(invoice["id"]), actor, effects)
+    record_invoice_payment(gateway.retrieve_paid_invoice(invoice["id"]), actor, effects)
 
 
 def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
@@ -171,7 +182,7 @@ def on_payment_intent_succeeded(event: dict, actor: str, effects: Effects) -> No
     payment_intent = gateway.retrieve_payment_intent(event["data"]["object"]["id"])
     intent.payment_intent_id = payment_intent["id"]
     context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-    books.record_payment(payment_intent, context, actor, effects)
+    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
 
 
 # --- Refunds and disputes --------------------------------------------------------------
@@ -186,7 +197,7 @@ def ensure_payment_recorded(payment_intent_id: str, actor: str, effects: Effects
     context = _context_for_payment_intent(payment_intent, actor, effects)
     if context is None:
         return None
-    books.record_payment(payment_intent, context, actor, effects)
+    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
     return books.payment_entry(payment_intent_id)
 
 

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import stripe
 from flask import current_app
@@ -54,11 +55,23 @@ def _client() -> stripe.StripeClient:
 
 
 def _call(method, *args, idempotency_key: str | None = None, **params) -> dict[str, Any]:
-    """Call the API; map Stripe's errors onto ours and return a plain dict."""
+    """Call the API through a resource service; return a plain dict."""
     options = {"idempotency_key": idempotency_key} if idempotency_key else None
     params = {key: value for key, value in params.items() if value is not None}
+    return _translated(lambda: method(*args, params=params or None, options=options)).to_dict()
+
+
+def _get(path: str, *ids: str, **params) -> dict[str, Any]:
+    """GET an object and read Stripe's JSON as it came: the same request as a service's
+    retrieve, without building StripeObjects (a third of a call's CPU on a large invoice)."""
+    url = path.format(*(quote(object_id, safe="") for object_id in ids))
+    return _translated(lambda: _client().raw_request("get", url, **params)).data
+
+
+def _translated(request):
+    """Run one API request, mapping Stripe's errors onto ours."""
     try:
-        result = method(*args, params=params or None, options=options)
+        return request()
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         raise PaymentsUnavailable(str(exc.user_message or exc)) from exc
     except stripe.CardError as exc:
@@ -69,7 +82,6 @@ def _call(method, *args, idempotency_key: str | None = None, **params) -> dict[s
         if exc.http_status is not None and exc.http_status < 500:
             raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
         raise PaymentsUnavailable("Stripe is not answering right now.") from exc
-    return result.to_dict()
 
 
 # --- Checkout -------------------------------------------------------------------------
@@ -129,19 +141,23 @@ def expire_checkout_session(session_id: str) -> dict[str, Any]:
 
 def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
     """The payment intent with its charge and the charge's balance transaction (for the fee)."""
-    return _call(
-        _client().v1.payment_intents.retrieve,
-        payment_intent_id,
-        expand=["latest_charge.balance_transaction"],
+    return _get(
+        "/v1/payment_intents/{}", payment_intent_id, expand=["latest_charge.balance_transaction"]
     )
 
 
 def retrieve_charge(charge_id: str) -> dict[str, Any]:
-    return _call(_client().v1.charges.retrieve, charge_id, expand=["balance_transaction"])
+    return _get("/v1/charges/{}", charge_id, expand=["balance_transaction"])
 
 
 def retrieve_invoice(invoice_id: str) -> dict[str, Any]:
-    return _call(_client().v1.invoices.retrieve, invoice_id, expand=["payments"])
+    return _get("/v1/invoices/{}", invoice_id, expand=["payments"])
+
+
+def retrieve_paid_invoice(invoice_id: str) -> dict[str, Any]:
+    """The invoice with its payments' payment intents, in one call (Stripe expands at most
+    four levels, so each intent's charge is only an id: the fee is looked up afterwards)."""
+    return _get("/v1/invoices/{}", invoice_id, expand=["payments.data.payment.payment_intent"])
 
 
 def invoice_for_payment_intent(payment_intent_id: str) -> dict[str, Any] | None:
@@ -188,7 +204,7 @@ def create_refund(
 
 
 def retrieve_subscription(subscription_id: str) -> dict[str, Any]:
-    return _call(_client().v1.subscriptions.retrieve, subscription_id)
+    return _get("/v1/subscriptions/{}", subscription_id)
 
 
 def modify_subscription(subscription_id: str, idempotency_key: str, **params) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, Pledge, ReconcileRun, StripeEvent, utcnow
-from fundraiser.payments import announcements, books, events, gateway
+from fundraiser.payments import announcements, books, events, fees, gateway
 from fundraiser.payments.books import Effects
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,16 @@ def _charge_needs_work(charge: dict) -> bool:
     entry = books.payment_entry(payment_intent_id)
     if entry is None:
         return _ours(charge) or bool(charge.get("amount_refunded"))
+    if entry.fee_minor is None:
+        return True
     return books.refunded_so_far(payment_intent_id) != int(charge.get("amount_refunded") or 0)
 
 
 def _repair_charge(charge: dict, effects: Effects) -> None:
     payment_intent_id = books.id_of(charge["payment_intent"])
+    entry = books.payment_entry(payment_intent_id)
+    if entry is not None and entry.fee_minor is None:
+        fees.fill_fee(entry.id)
     if charge.get("amount_refunded"):
         events.book_refunds(payment_intent_id, charge["id"], ACTOR, effects)
     else:

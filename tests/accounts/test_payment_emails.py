@@ -68,4 +68,4 @@ def test_mail_trouble_never_reaches_the_payment_code(app, campaign, mailbox, cap
             signals.payment_recorded.send(app, entry_id=entry.id)
         finally:
             app.config["MAIL_OUTBOX"] = outbox
-    assert "mail receiver send_receipt failed" in caplog.text
+    assert "receiver send_receipt failed" in caplog.text

@@ -71,10 +71,21 @@ class ApiRequest:
 # -- expansion ------------------------------------------------------------------------------
 
 
+#: Stripe expands at most this many levels (``data.invoice.subscription.default_source``).
+MAX_EXPAND_DEPTH = 4
+
+
 def expand(sim: Simulator, obj: JSON, paths: list[str]) -> JSON:
     """A copy of ``obj`` with ``expand[]`` paths replaced by the objects they name."""
     if not paths:
         return obj
+    for path in paths:
+        if path.count(".") >= MAX_EXPAND_DEPTH:
+            raise StripeError(
+                f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
+                f"Property: {path}",
+                param="expand",
+            )
     result = copy.deepcopy(obj)
     for path in paths:
         _expand_path(sim, result, path.split("."), path)

@@ -1,0 +1,35 @@
+"""Stripe's fee on a payment that was booked before the fee was known.
+
+A renewal is booked from its invoice in one Stripe call, where the charge's balance transaction
+(the fee) is a level deeper than Stripe expands; for some payment methods it does not exist yet
+at that moment anyway. Such a row is written with no fee, and the fee is looked up after the
+commit: in an RQ job when Redis is configured, inline otherwise. `flask stripe reconcile` fills
+in any that are still missing.
+"""
+
+from __future__ import annotations
+
+from fundraiser.extensions import db
+from fundraiser.jobs import in_background
+from fundraiser.models import LedgerEntry
+from fundraiser.payments import books, gateway
+
+ACTOR = "stripe:fees"
+
+
+def fill_fee(entry_id: int) -> bool:
+    """Look up and record the fee of one payment row; False if there is nothing to record yet."""
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.fee_minor is not None or not entry.charge_id:
+        return False
+    balance = gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
+    if not isinstance(balance, dict):
+        return False  # not settled yet; reconcile tries again
+    return books.record_fee(entry_id, int(balance["fee"]), ACTOR)
+
+
+@in_background
+def fill_fee_later(sender, entry_id: int, **_) -> None:
+    """Receiver of `payment_fee_unknown`."""
+    fill_fee(entry_id)
+    db.session.commit()
