@@ -60,6 +60,9 @@ def build_config() -> dict:
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url or sqlite_default),
         "DATABASE_REPLICA_URL": _env("DATABASE_REPLICA_URL"),
         "REDIS_URL": _env("REDIS_URL"),
+        # "queue": the webhook records each event and an RQ worker applies it; "inline": the
+        # webhook applies it before answering. Unset: "queue" when REDIS_URL is set.
+        "WEBHOOK_APPLY": _env("WEBHOOK_APPLY"),
         "BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
         "PAYPAL_DONATE_URL": _env(

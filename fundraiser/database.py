@@ -23,8 +23,10 @@ def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
     statement = _insert_if_absent_statement(
         model, db.session.get_bind().dialect.name, tuple(values), tuple(conflict_columns)
     )
-    # RETURNING, not rowcount: psycopg reports -1 for these statements.
-    return db.session.execute(statement, values).first() is not None
+    # RETURNING, not rowcount: psycopg reports -1 for these statements. Through the session's
+    # connection: a statement with parameters given to Session.execute takes the ORM's bulk
+    # insert path, several times slower for one row.
+    return db.session.connection().execute(statement, values).first() is not None
 
 
 @functools.cache

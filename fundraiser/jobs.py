@@ -37,7 +37,7 @@ def queue_for(app: Flask) -> Queue:
     return Queue(name, connection=redis_connection(app.config["REDIS_URL"]))
 
 
-def _enqueue(function, *args) -> bool:
+def enqueue_call(function, *args) -> bool:
     """Queue a job with the mail retry schedule; False when Redis cannot be reached."""
     try:
         queue_for(current_app).enqueue(
@@ -55,12 +55,12 @@ def _enqueue(function, *args) -> bool:
 
 def enqueue_mail(raw_message: bytes) -> bool:
     """Queue a rendered message for delivery; False when Redis cannot be reached."""
-    return _enqueue(run_mail_job, raw_message)
+    return enqueue_call(run_mail_job, raw_message)
 
 
 def enqueue_receiver(receiver, kwargs: dict) -> bool:
     """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
-    return _enqueue(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
+    return enqueue_call(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
 
 
 def in_background(receiver):

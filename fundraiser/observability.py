@@ -52,7 +52,7 @@ REQUEST_SECONDS = Histogram(
 WEBHOOK_EVENTS = Counter(
     "fundraiser_webhook_events_total",
     "Stripe webhook deliveries by event type and outcome "
-    "(handled, ignored, duplicate, failed, rejected).",
+    "(handled, ignored, duplicate, failed, rejected, queued).",
     ["type", "outcome"],
 )
 WEBHOOK_LAG = Histogram(
@@ -66,7 +66,7 @@ RECONCILE_RESULTS = Counter(
     ["result"],
 )
 
-WEBHOOK_OUTCOMES = {"handled", "ignored", "duplicate", "failed", "rejected"}
+WEBHOOK_OUTCOMES = {"handled", "ignored", "duplicate", "failed", "rejected", "queued"}
 
 
 def init_observability(app: Flask) -> None:
@@ -212,6 +212,8 @@ def webhook_outcome(outcome) -> str:
     """Our label for payments.events.Outcome."""
     if outcome.duplicate:
         return "duplicate"
+    if outcome.queued:
+        return "queued"
     return "handled" if outcome.handled else "ignored"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -21,6 +21,10 @@ class StripeEvent(Base):
     #: "webhook" or "reconcile".
     source: Mapped[str] = mapped_column(String(12), default="webhook")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When its handler ran; None while a received event waits for a worker (payments.queue).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: The verified event, kept only until it is applied.
+    payload: Mapped[dict | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

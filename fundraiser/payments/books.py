@@ -60,7 +60,7 @@ def from_unix(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(int(seconds), UTC)
 
 
-def _locked(query):
+def locked(query):
     """Lock the row (PostgreSQL) and refresh it: another worker may just have changed it."""
     return query.with_for_update().execution_options(populate_existing=True)
 
@@ -69,7 +69,7 @@ def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIn
     if not public_id:
         return None
     query = select(DonationIntent).where(DonationIntent.public_id == public_id)
-    return db.session.scalar(_locked(query) if lock else query)
+    return db.session.scalar(locked(query) if lock else query)
 
 
 def _verified_supporter_id(email: str | None) -> int | None:
@@ -335,7 +335,7 @@ def _subscription_amount(subscription: dict) -> tuple[int, str, str, dict]:
 
 def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge | None:
     query = select(Pledge).where(Pledge.stripe_subscription_id == subscription_id)
-    return db.session.scalar(_locked(query) if lock else query)
+    return db.session.scalar(locked(query) if lock else query)
 
 
 def pledge_status(subscription: dict) -> PledgeStatus:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fundraiser.extensions import db
 from fundraiser.models import (
@@ -13,6 +13,7 @@ from fundraiser.models import (
     LedgerEntry,
     Pledge,
     ReconcileRun,
+    StripeEvent,
     WebhookFailure,
     utcnow,
 )
@@ -29,6 +30,9 @@ class DriftReport:
     #: (pledge, Stripe's status) where they differ.
     status_mismatches: list[tuple[Pledge, str]] = field(default_factory=list)
     failed_webhooks: list[WebhookFailure] = field(default_factory=list)
+    #: Events received and not yet applied by a worker (WEBHOOK_APPLY=queue), and the oldest.
+    pending_events: int = 0
+    oldest_pending_at: datetime | None = None
     last_reconcile: ReconcileRun | None = None
     last_successful_reconcile: ReconcileRun | None = None
     stripe_error: str | None = None
@@ -60,6 +64,11 @@ def drift_report(since_days: int = 30) -> DriftReport:
             .order_by(WebhookFailure.failed_at.desc()).limit(100)
         )
     )  # fmt: skip
+    report.pending_events, report.oldest_pending_at = db.session.execute(
+        select(func.count(), func.min(StripeEvent.received_at)).where(
+            StripeEvent.applied_at.is_(None)
+        )
+    ).one()
     runs = select(ReconcileRun).order_by(ReconcileRun.started_at.desc()).limit(1)
     report.last_reconcile = db.session.scalar(runs)
     report.last_successful_reconcile = db.session.scalar(runs.where(ReconcileRun.status == "ok"))

@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
-from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent
+from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
 from fundraiser.payments import announcements, books, gateway
 from fundraiser.payments.books import Effects, PaymentContext
 
@@ -27,6 +29,8 @@ RECENT_DECLINE_SECONDS = 600
 class Outcome:
     duplicate: bool
     handled: bool
+    #: Recorded for a worker to apply, not applied yet.
+    queued: bool = False
 
 
 # --- Checkout ------------------------------------------------------------------------
@@ -297,22 +301,48 @@ def process_event(event: dict, source: str = "webhook") -> Outcome:
     """Record the event id once and apply it, all in the caller's transaction (not committed)."""
     # ON CONFLICT DO NOTHING: a redelivery (or its twin on another worker, which waits for
     # this transaction) inserts nothing and so does nothing.
-    first_time = insert_if_absent(
-        StripeEvent,
-        {
-            "id": event["id"],
-            "type": event["type"],
-            "stripe_created": int(event.get("created") or 0),
-            "source": source,
-        },
-        ["id"],
-    )
-    if not first_time:
+    if not _record(event, source, applied=True):
         return Outcome(duplicate=True, handled=False)
+    return Outcome(duplicate=False, handled=_apply(event))
+
+
+def receive_event(event: dict) -> bool:
+    """Record a verified event for a worker to apply (payments.event_queue); True the first
+    time. The caller commits before acknowledging, so an acknowledged event is never lost."""
+    return _record(event, "webhook", applied=False)
+
+
+def apply_received_event(event_id: str) -> Outcome:
+    """Apply a received event once: its row is locked, and a second caller finds it applied.
+    In the caller's transaction (not committed)."""
+    row = db.session.scalar(books.locked(select(StripeEvent).where(StripeEvent.id == event_id)))
+    if row is None or row.applied_at is not None or row.payload is None:
+        return Outcome(duplicate=True, handled=False)
+    event = row.payload
+    row.applied_at = utcnow()
+    row.payload = None
+    return Outcome(duplicate=False, handled=_apply(event))
+
+
+def _record(event: dict, source: str, applied: bool) -> bool:
+    now = utcnow()
+    values = {
+        "id": event["id"],
+        "type": event["type"],
+        "stripe_created": int(event.get("created") or 0),
+        "source": source,
+        "received_at": now,
+        "applied_at": now if applied else None,
+        "payload": None if applied else event,
+    }
+    return insert_if_absent(StripeEvent, values, ["id"])
+
+
+def _apply(event: dict) -> bool:
     handler = HANDLERS.get(event["type"])
     if handler is None:
-        return Outcome(duplicate=False, handled=False)
+        return False
     effects = Effects()
     handler(event, f"stripe:{event['id']}", effects)
     announcements.stage(effects)
-    return Outcome(duplicate=False, handled=True)
+    return True

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, Pledge, ReconcileRun, StripeEvent, utcnow
-from fundraiser.payments import announcements, books, events, fees, gateway
+from fundraiser.payments import announcements, books, event_queue, events, fees, gateway
 from fundraiser.payments.books import Effects
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,9 @@ def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None)
     db.session.add(run)
     db.session.commit()
     report = ReconcileReport()
+    applied, failed = event_queue.apply_pending()
+    report.events_applied += applied
+    report.failures += failed
     try:
         replay_events(since, report, tick)
         _sweep(

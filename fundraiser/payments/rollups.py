@@ -31,14 +31,15 @@ from fundraiser.extensions import db
 from fundraiser.models import (
     EntryKind,
     LedgerDonor,
+    LedgerDonorKey,
     LedgerEntry,
     LedgerGiftAmount,
     LedgerQuarterHour,
     LedgerTotal,
 )
-from fundraiser.models.rollup import QUARTER_SECONDS, quarter_of
+from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
 
-ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerGiftAmount)
+ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerDonorKey, LedgerGiftAmount)
 SUMS = ("entries", "amount_minor", "fee_minor")
 
 
@@ -61,7 +62,11 @@ def add_entry(values: Mapping) -> None:
         return
     per_currency = {"campaign_id": values["campaign_id"], "currency": values["currency"]}
     donor = values.get("donor_email") or values["payment_ref"]
-    insert_if_absent(LedgerDonor, {**per_currency, "donor_key": donor}, _key_of(LedgerDonor))
+    if insert_if_absent(LedgerDonor, {**per_currency, "donor_key": donor}, _key_of(LedgerDonor)):
+        # New to this campaign and currency; perhaps to the currency, or to us altogether.
+        for currency in (values["currency"], ANY_CURRENCY):
+            row = {"currency": currency, "donor_key": donor}
+            insert_if_absent(LedgerDonorKey, row, _key_of(LedgerDonorKey))
     amount = {**per_currency, "amount_minor": values["amount_minor"]}
     _increment(LedgerGiftAmount, amount, {"payments": 1})
 
@@ -82,7 +87,7 @@ def _key_of(model) -> list[str]:
 def _increment(model, key: dict, increments: dict) -> None:
     dialect = db.session.get_bind().dialect.name
     statement = _increment_statement(model, dialect, tuple(key), tuple(increments))
-    db.session.execute(statement, {**key, **increments})
+    db.session.connection().execute(statement, {**key, **increments})  # see insert_if_absent
 
 
 @functools.cache
@@ -113,7 +118,8 @@ def rekey_donors(emails: Iterable[str], erased) -> None:
     other rows still have it, else its payment_ref)."""
     emails = list(emails)
     if emails:
-        db.session.execute(delete(LedgerDonor).where(LedgerDonor.donor_key.in_(emails)))
+        for model in (LedgerDonor, LedgerDonorKey):
+            db.session.execute(delete(model).where(model.donor_key.in_(emails)))
     rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
     _insert_donors(rows, skip_existing=True)
 
@@ -126,6 +132,7 @@ class RebuildCounts:
     totals: int
     quarter_hours: int
     donors: int
+    donor_keys: int
     gift_amounts: int
 
 
@@ -201,17 +208,22 @@ def _insert_sums(model, names: list[str], group: list) -> None:
 
 
 def _insert_donors(rows, skip_existing: bool) -> None:
+    """Donor rows for the payments `rows` selects, in both donor roll-ups."""
     key = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
-    query = (
-        select(LedgerEntry.campaign_id, LedgerEntry.currency, key)
-        .where(LedgerEntry.kind == EntryKind.PAYMENT.value, rows)
-        .distinct()
-    )
-    columns = ["campaign_id", "currency", "donor_key"]
-    statement = dialect_insert(LedgerDonor).from_select(columns, query)
-    if skip_existing:
-        statement = statement.on_conflict_do_nothing(index_elements=_key_of(LedgerDonor))
-    db.session.execute(statement)
+    payments = (LedgerEntry.kind == EntryKind.PAYMENT.value) & rows
+    any_currency = literal_column(f"'{ANY_CURRENCY}'")
+    inserts = [
+        (LedgerDonor, select(LedgerEntry.campaign_id, LedgerEntry.currency, key)),
+        (LedgerDonorKey, select(LedgerEntry.currency, key)),
+        (LedgerDonorKey, select(any_currency, key)),
+    ]
+    for model, query in inserts:
+        statement = dialect_insert(model).from_select(
+            _key_of(model), query.where(payments).distinct()
+        )
+        if skip_existing:
+            statement = statement.on_conflict_do_nothing(index_elements=_key_of(model))
+        db.session.execute(statement)
 
 
 def _count(model) -> int:

@@ -9,9 +9,8 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from fundraiser.database import is_outage, retrying
 from fundraiser.extensions import csrf, db, limiter
-from fundraiser.models import WebhookFailure
 from fundraiser.observability import record_webhook, webhook_outcome
-from fundraiser.payments import events, gateway
+from fundraiser.payments import event_queue, events, gateway
 
 log = logging.getLogger(__name__)
 # What handlers raise on a signed event whose payload isn't shaped as its type promises, or
@@ -43,13 +42,9 @@ def stripe_webhook():
         record_webhook(None, "rejected")
         return jsonify(error="invalid webhook", reason=str(exc)), 400
 
-    def apply_and_commit():
-        result = events.process_event(event)
-        db.session.commit()
-        return result
-
+    receive = _record_for_worker if event_queue.enabled() else _apply_inline
     try:
-        outcome = retrying(apply_and_commit)
+        outcome = receive(event)
     except Exception as exc:
         db.session.rollback()
         if isinstance(exc, MALFORMED_EVENT_ERRORS):
@@ -60,18 +55,33 @@ def stripe_webhook():
         if isinstance(exc, OperationalError) and is_outage(exc):
             raise  # the error handler answers 503; Stripe retries
         log.exception("webhook handler failed for %s %s", event["type"], event["id"])
-        _remember_failure(event, exc)
+        event_queue.remember_failure(event["id"], exc, event["type"])
         return jsonify(error="handler failed", reason="will be retried"), 500
     record_webhook(event, webhook_outcome(outcome))
-    return jsonify(received=True, duplicate=outcome.duplicate, handled=outcome.handled)
+    return jsonify(
+        received=True, duplicate=outcome.duplicate, handled=outcome.handled, queued=outcome.queued
+    )
 
 
-def _remember_failure(event: dict, error: Exception) -> None:
-    """Keep the failed delivery for the drift report (best effort, in its own transaction)."""
-    try:
-        db.session.add(
-            WebhookFailure(event_id=event["id"], event_type=event["type"], error=repr(error)[:2000])
-        )
+def _apply_inline(event: dict) -> events.Outcome:
+    def apply_and_commit():
+        outcome = events.process_event(event)
         db.session.commit()
-    except Exception:  # noqa: BLE001 - the database may be the thing that failed
-        db.session.rollback()
+        return outcome
+
+    return retrying(apply_and_commit)
+
+
+def _record_for_worker(event: dict) -> events.Outcome:
+    """Commit the event, then queue it; if Redis can't take it, apply it here and now."""
+
+    def record_and_commit():
+        first_time = events.receive_event(event)
+        db.session.commit()
+        return first_time
+
+    if not retrying(record_and_commit):
+        return events.Outcome(duplicate=True, handled=False)
+    if event_queue.enqueue(event["id"]):
+        return events.Outcome(duplicate=False, handled=False, queued=True)
+    return event_queue.apply_now(event["id"])

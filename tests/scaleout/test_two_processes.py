@@ -84,6 +84,16 @@ class Cluster:
     stripe: object  # the simulator handle
     cache_prefix: str
 
+    def pending_events(self) -> int:
+        from fundraiser.extensions import db
+        from fundraiser.models import StripeEvent
+
+        with self.app.app_context():
+            query = select(func.count()).where(StripeEvent.applied_at.is_(None))
+            count = db.session.scalar(query)
+            db.session.remove()
+        return count
+
     def ledger_rows(self, **where) -> int:
         from fundraiser.extensions import db
         from fundraiser.models import LedgerEntry
@@ -145,6 +155,29 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
+        self.log.close()
+
+
+class WorkerProcess:
+    """`flask worker`: the RQ worker that applies queued webhook events and sends mail."""
+
+    def __init__(self, env: dict, overrides: dict, log_path: Path) -> None:
+        self.log_path = log_path
+        app_spec = f"fundraiser:create_app({overrides!r})"
+        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "flask", "--app", app_spec, "worker", "--simple"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
         self.log.close()
 
 
@@ -220,9 +253,10 @@ def cluster(database_url, tmp_path_factory):
     processes = [
         AppProcess(_free_port(), env, overrides, folder / f"app-{n}.log") for n in ("a", "b")
     ]
+    processes.append(WorkerProcess(env, overrides, folder / "worker.log"))
     try:
         deadline = time.monotonic() + 20
-        for process in processes:
+        for process in processes[:2]:
             process.wait_ready(deadline)
         yield Cluster(processes[0].url, processes[1].url, local, stripe, prefix)
     finally:
@@ -235,6 +269,13 @@ def cluster(database_url, tmp_path_factory):
         keys = list(connection.scan_iter(f"*{prefix}*"))
         if keys:
             connection.delete(*keys)
+
+
+def _wait_until(condition, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time limit"
+        time.sleep(0.05)
 
 
 def _csrf_token(session: requests.Session, url: str, address: str) -> str:
@@ -377,7 +418,10 @@ def test_same_event_sent_to_both_processes_at_once_counts_once(cluster):
             if e["id"] == event["id"]
         ]
         assert sorted(first_times) == [False, True]
-    assert cluster.ledger_rows(invoice_id=events[0]["data"]["object"]["id"]) == 1
+    invoice_id = events[0]["data"]["object"]["id"]
+    _wait_until(lambda: cluster.ledger_rows(invoice_id=invoice_id) == 1)  # the worker applies
+    _wait_until(lambda: cluster.pending_events() == 0)
+    assert cluster.ledger_rows(invoice_id=invoice_id) == 1
 
     from fundraiser.extensions import db
 

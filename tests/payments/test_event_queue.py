@@ -1,0 +1,129 @@
+"""With Redis the webhook records each event and a worker applies it; nothing lost or doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import func, select, update
+
+from fundraiser.extensions import db
+from fundraiser.models import LedgerEntry, StripeEvent, WebhookFailure, utcnow
+from fundraiser.payments.drift import drift_report
+from tests.helpers import post_event, sim_control
+from tests.payments.conftest import REDIS, start_pledge
+
+
+@pytest.fixture
+def renewal_event(app, client, campaign, stripe_sim, queued_app):
+    """A paid renewal's invoice.paid that nobody has delivered to us yet."""
+    subscription_id = start_pledge(app, client, campaign, stripe_sim)
+    stripe_sim.sim.faults.update({"drop_webhooks": 100_000})
+    sim_control(stripe_sim, f"subscriptions/{subscription_id}/advance", outcome="paid")
+    stripe_sim.flush()
+    queued_app.config["STRIPE_API_BASE"] = stripe_sim.url
+    return stripe_sim.sim.events("invoice.paid")[-1]
+
+
+def queue_of(app) -> Queue:
+    return Queue(app.config["RQ_QUEUE"], connection=Redis.from_url(REDIS))
+
+
+def work(app) -> None:
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])
+    assert result.exit_code == 0, result.output
+
+
+def stored(event_id: str) -> StripeEvent:
+    db.session.rollback()
+    return db.session.get(StripeEvent, event_id)
+
+
+def renewals_of(invoice_id: str) -> int:
+    db.session.rollback()
+    query = select(func.count()).where(LedgerEntry.invoice_id == invoice_id)
+    return db.session.scalar(query)
+
+
+def test_the_event_is_kept_then_applied_once_by_the_worker(queued_app, renewal_event):
+    invoice_id = renewal_event["data"]["object"]["id"]
+    webhook = queued_app.test_client()
+    first = post_event(webhook, renewal_event)
+    again = post_event(webhook, renewal_event)
+    assert first.get_json()["queued"] is True
+    assert again.get_json() == {"received": True, "duplicate": True, "handled": False,
+                                "queued": False}  # fmt: skip
+    assert len(queue_of(queued_app).get_job_ids()) == 1
+    with queued_app.app_context():
+        row = stored(renewal_event["id"])
+        assert row.applied_at is None and row.payload["id"] == renewal_event["id"]
+        assert renewals_of(invoice_id) == 0
+        assert drift_report().pending_events == 1
+    work(queued_app)
+    with queued_app.app_context():
+        row = stored(renewal_event["id"])
+        assert row.applied_at is not None and row.payload is None
+        assert renewals_of(invoice_id) == 1
+        assert drift_report().pending_events == 0
+    post_event(webhook, renewal_event)
+    work(queued_app)
+    with queued_app.app_context():
+        assert renewals_of(invoice_id) == 1
+
+
+def test_when_redis_refuses_the_job_the_event_is_applied_in_the_request(queued_app, renewal_event):
+    queued_app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    response = post_event(queued_app.test_client(), renewal_event)
+    assert response.get_json()["handled"] is True and response.get_json()["queued"] is False
+    with queued_app.app_context():
+        assert stored(renewal_event["id"]).applied_at is not None
+        assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
+
+
+def test_inline_can_be_chosen_with_redis_configured(queued_app, renewal_event):
+    queued_app.config["WEBHOOK_APPLY"] = "inline"
+    response = post_event(queued_app.test_client(), renewal_event)
+    assert response.get_json()["handled"] is True
+    jobs = [queue_of(queued_app).fetch_job(i) for i in queue_of(queued_app).get_job_ids()]
+    assert jobs and all("apply_event_job" not in repr(job.args) for job in jobs)
+    assert all(not job.func_name.endswith("apply_event_job") for job in jobs)
+
+
+def test_reconcile_applies_an_event_whose_job_was_lost(queued_app, renewal_event):
+    post_event(queued_app.test_client(), renewal_event)
+    queue_of(queued_app).empty()  # Redis restarted without its data
+    runner = queued_app.test_cli_runner()
+    with queued_app.app_context():
+        runner.invoke(args=["stripe", "reconcile"])
+        assert stored(renewal_event["id"]).applied_at is None  # a worker may still be on it
+        db.session.execute(update(StripeEvent).values(received_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+    result = runner.invoke(args=["stripe", "reconcile"])
+    assert result.exit_code == 0, result.output
+    with queued_app.app_context():
+        assert stored(renewal_event["id"]).applied_at is not None
+        assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
+
+
+def test_a_worker_failure_is_recorded_and_the_event_waits_for_a_retry(
+    queued_app, renewal_event, stripe_sim
+):
+    post_event(queued_app.test_client(), renewal_event)
+    stripe_sim.sim.faults.update({"down": True})
+    try:
+        work(queued_app)
+    finally:
+        stripe_sim.sim.faults.update({"down": False})
+    with queued_app.app_context():
+        assert stored(renewal_event["id"]).applied_at is None
+        failure = db.session.scalar(select(WebhookFailure))
+        assert failure.event_id == renewal_event["id"] and failure.event_type == "invoice.paid"
+        assert renewals_of(renewal_event["data"]["object"]["id"]) == 0
+    [job_id] = queue_of(queued_app).scheduled_job_registry.get_job_ids()  # RQ retries it
+    queue_of(queued_app).enqueue_job(queue_of(queued_app).fetch_job(job_id))  # due now
+    work(queued_app)
+    with queued_app.app_context():
+        assert stored(renewal_event["id"]).applied_at is not None
+        assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
