@@ -135,5 +135,6 @@ def rebuild_rollups(check: bool) -> None:
     db.session.commit()
     click.echo(
         f"Rebuilt from the ledger: {counts.totals} totals, {counts.quarter_hours} quarter hours, "
-        f"{counts.donors} donors, {counts.gift_amounts} gift amounts."
+        f"{counts.donors} donors ({counts.donor_keys} donor keys), "
+        f"{counts.gift_amounts} gift amounts."
     )

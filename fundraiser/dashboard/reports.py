@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, literal, or_, select, true
+from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
 
 from fundraiser.dashboard.periods import (
     Period,
@@ -22,6 +22,7 @@ from fundraiser.models import (
     Campaign,
     EntryKind,
     LedgerDonor,
+    LedgerDonorKey,
     LedgerEntry,
     LedgerGiftAmount,
     LedgerQuarterHour,
@@ -31,7 +32,12 @@ from fundraiser.models import (
     PledgeStatus,
     utcnow,
 )
-from fundraiser.models.rollup import first_quarter_from, quarter_of, quarter_start
+from fundraiser.models.rollup import (
+    ANY_CURRENCY,
+    first_quarter_from,
+    quarter_of,
+    quarter_start,
+)
 
 DISPUTE_KINDS = (
     EntryKind.DISPUTE_OPENED.value,
@@ -101,114 +107,118 @@ def _sum_if(condition, value):
 # rolling 7 and 30 days start mid-quarter) from the ledger itself, by its time index.
 
 
-@dataclass(frozen=True)
-class _Sums:
-    """The columns of a ledger-shaped source that the period figures add up."""
-
-    table: Any
-    kind: Any
-    frequency: Any
-    amount: Any
-    fee: Any
-    entries: Any
-
-
-def _rollup_sums(model) -> _Sums:
-    return _Sums(
-        model, model.kind, model.frequency, model.amount_minor, model.fee_minor, model.entries
-    )
-
-
-_TOTALS = _rollup_sums(LedgerTotal)
-_QUARTERS = _rollup_sums(LedgerQuarterHour)
-_LEDGER = _Sums(
-    LedgerEntry,
-    LedgerEntry.kind,
-    LedgerEntry.frequency,
-    LedgerEntry.amount_minor,
-    func.coalesce(LedgerEntry.fee_minor, 0),
-    literal(1),
-)
-_FIGURES_WIDTH = len(fields(PeriodFigures))
-
-
-def _period_columns(source: _Sums, in_period) -> list:
-    """PeriodFigures' fields, in order, as conditional sums over `source`."""
-    kind = source.kind
-    payment = and_(in_period, kind == EntryKind.PAYMENT.value)
-    return [
-        _sum_if(payment, source.amount),
-        _sum_if(and_(payment, source.frequency == ONE_OFF), source.amount),
-        _sum_if(and_(payment, source.frequency != ONE_OFF), source.amount),
-        _sum_if(in_period, source.fee),
-        _sum_if(and_(in_period, kind == EntryKind.REFUND.value), -source.amount),
-        _sum_if(and_(in_period, kind.in_(DISPUTE_KINDS)), -source.amount),
-        _sum_if(payment, source.entries),
-    ]
-
-
 def _campaign_filter(campaign_id: int | None, table: Any = LedgerEntry):
     return true() if campaign_id is None else table.campaign_id == campaign_id
 
 
-def _add_sums(
-    totals: dict[str, list[int]], source: _Sums, conditions: list, where, campaign_id
-) -> None:
-    """Add `source`'s sums under each period's condition into totals[currency]."""
-    columns = [column for condition in conditions for column in _period_columns(source, condition)]
-    query = (
-        select(source.table.currency, *columns)
-        .where(where, _campaign_filter(campaign_id, source.table))
-        .group_by(source.table.currency)
-    )
-    for currency, *values in db.session.execute(query):
-        cell = totals.setdefault(currency, [0] * len(columns))
-        for index, value in enumerate(values):
-            cell[index] += int(value)
+def _grouped_sums(table, entries, fee, *where, band=None) -> Select:
+    """(currency, kind, frequency[, band], entries, amount, fee) rows of a ledger-shaped table."""
+    groups = [table.currency, table.kind, table.frequency, *([band] if band is not None else [])]
+    sums = [func.sum(entries), func.sum(table.amount_minor), func.sum(fee)]
+    return select(*groups, *sums).where(*where).group_by(*groups)
+
+
+def _add(figures: list[int], kind: str, frequency: str, entries, amount, fee) -> None:
+    """Add one group of ledger rows to PeriodFigures' fields (outflows as positive numbers)."""
+    amount = int(amount)
+    if kind == EntryKind.PAYMENT.value:
+        figures[0] += amount
+        figures[1 if frequency == ONE_OFF else 2] += amount
+        figures[6] += int(entries)
+    elif kind == EntryKind.REFUND.value:
+        figures[4] -= amount
+    elif kind in DISPUTE_KINDS:
+        figures[5] -= amount
+    figures[3] += int(fee)
 
 
 def period_figures(
     periods: list[Period], campaign_id: int | None = None
 ) -> dict[str, dict[str, PeriodFigures]]:
-    """{currency: {period key: figures}}: one small query per source (see above)."""
-    first_whole = {p.key: first_quarter_from(p.start) for p in periods if p.start is not None}
-    edges = {
-        p.key: (p.start, quarter_start(first_whole[p.key]))
-        for p in periods
-        if p.start is not None and quarter_start(first_whole[p.key]) != p.start
-    }
-    totals: dict[str, list[int]] = {}
-    if any(p.start is None for p in periods):
-        all_time = [true() if p.start is None else false() for p in periods]
-        _add_sums(totals, _TOTALS, all_time, true(), campaign_id)
-    if first_whole:
-        whole = [
-            false() if p.start is None else LedgerQuarterHour.quarter >= first_whole[p.key]
-            for p in periods
-        ]
-        since = LedgerQuarterHour.quarter >= min(first_whole.values())
-        _add_sums(totals, _QUARTERS, whole, since, campaign_id)
-    if edges:
-        at = LedgerEntry.occurred_at
-        windows = {key: and_(at >= start, at < end) for key, (start, end) in edges.items()}
-        in_edge = [windows.get(p.key, false()) for p in periods]
-        # Every kind named, so PostgreSQL walks ix_ledger_kind_time for each one.
-        where = and_(LedgerEntry.kind.in_(list(EntryKind)), or_(*windows.values()))
-        _add_sums(totals, _LEDGER, in_edge, where, campaign_id)
-    width = _FIGURES_WIDTH
+    """{currency: {period key: figures}}, from at most four small queries (see above)."""
+    sums: dict[str, dict[str, list[int]]] = {}
+
+    def add(currency: str, key: str, *group) -> None:
+        if currency not in sums:
+            sums[currency] = {p.key: [0] * len(fields(PeriodFigures)) for p in periods}
+        _add(sums[currency][key], *group)
+
+    all_time = [p.key for p in periods if p.start is None]
+    if all_time:
+        query = _grouped_sums(
+            LedgerTotal,
+            LedgerTotal.entries,
+            LedgerTotal.fee_minor,
+            _campaign_filter(campaign_id, LedgerTotal),
+        )
+        for currency, *group in db.session.execute(query):
+            for key in all_time:
+                add(currency, key, *group)
+    starting = [p for p in periods if p.start is not None]
+    if starting:
+        _add_quarter_hours(starting, campaign_id, add)
+    for period in starting:
+        _add_first_minutes(period, campaign_id, add)
     return {
-        currency: {
-            period.key: PeriodFigures(*numbers[i * width : (i + 1) * width])
-            for i, period in enumerate(periods)
-        }
-        for currency, numbers in sorted(totals.items())
+        currency: {key: PeriodFigures(*figures) for key, figures in cells.items()}
+        for currency, cells in sorted(sums.items())
     }
+
+
+def _add_quarter_hours(periods: list[Period], campaign_id: int | None, add) -> None:
+    """Whole quarter hours from each period's first one on. Periods are nested (each runs to
+    now), so rows are grouped by band: the latest period start they are on or after."""
+    first = {p.key: first_quarter_from(p.start) for p in periods}
+    starts = sorted(set(first.values()), reverse=True)
+    quarter = LedgerQuarterHour.quarter
+    # Numbers written into the SQL: GROUP BY must repeat the CASE exactly (see rollups).
+    written = {start: literal_column(str(int(start))) for start in starts}
+    band = case(*((quarter >= written[start], written[start]) for start in starts))
+    query = _grouped_sums(
+        LedgerQuarterHour,
+        LedgerQuarterHour.entries,
+        LedgerQuarterHour.fee_minor,
+        quarter >= starts[-1],
+        _campaign_filter(campaign_id, LedgerQuarterHour),
+        band=band,
+    )
+    for currency, kind, frequency, band_start, *values in db.session.execute(query):
+        for key, start in first.items():
+            if band_start >= start:
+                add(currency, key, kind, frequency, *values)
+
+
+def _add_first_minutes(period: Period, campaign_id: int | None, add) -> None:
+    """The ledger rows between a period's start and its first whole quarter hour."""
+    end = quarter_start(first_quarter_from(period.start))
+    if end == period.start:
+        return
+    at = LedgerEntry.occurred_at
+    query = _grouped_sums(
+        LedgerEntry,
+        literal(1),
+        func.coalesce(LedgerEntry.fee_minor, 0),
+        # Every kind named, so PostgreSQL walks ix_ledger_kind_time once per kind.
+        LedgerEntry.kind.in_(list(EntryKind)),
+        at >= period.start,
+        at < end,
+        _campaign_filter(campaign_id),
+    )
+    for currency, *group in db.session.execute(query):
+        add(currency, period.key, *group)
 
 
 def supporter_counts(campaign_id: int | None = None) -> tuple[int, dict[str, int]]:
     """Distinct donors overall and per currency (payments only; an erased email counts once
-    per payment): rows of ledger_donors."""
-    where = _campaign_filter(campaign_id, LedgerDonor)
+    per payment). All campaigns: a count per currency of the donor-key roll-up's rows; one
+    campaign: distinct keys among its (fewer) donor rows."""
+    if campaign_id is None:
+        rows = db.session.execute(
+            select(LedgerDonorKey.currency, func.count()).group_by(LedgerDonorKey.currency)
+        )
+        counts = {currency: int(count) for currency, count in rows}
+        return counts.pop(ANY_CURRENCY, 0), counts
+    where = LedgerDonor.campaign_id == campaign_id
     distinct_donors = func.count(func.distinct(LedgerDonor.donor_key))
     overall = db.session.scalar(select(distinct_donors).where(where))
     rows = db.session.execute(
@@ -374,8 +384,9 @@ def daily_totals(
     )
     sums: dict[str, list[list[int]]] = {}
     for currency, quarter, one_off, recurring in db.session.execute(query):
-        cells = sums.setdefault(currency, [[0, 0] for _ in days])
-        cell = cells[bisect_right(starts, quarter) - 1]
+        if currency not in sums:
+            sums[currency] = [[0, 0] for _ in days]
+        cell = sums[currency][bisect_right(starts, quarter) - 1]
         cell[0] += int(one_off)
         cell[1] += int(recurring)
     return {

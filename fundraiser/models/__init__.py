@@ -9,6 +9,7 @@ from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
     LedgerDonor,
+    LedgerDonorKey,
     LedgerGiftAmount,
     LedgerQuarterHour,
     LedgerTotal,
@@ -25,6 +26,7 @@ __all__ = [
     "Frequency",
     "IntentStatus",
     "LedgerDonor",
+    "LedgerDonorKey",
     "LedgerEntry",
     "LedgerGiftAmount",
     "LedgerQuarterHour",

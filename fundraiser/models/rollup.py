@@ -84,6 +84,20 @@ class LedgerDonor(Base):
     donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
 
 
+#: LedgerDonorKey.currency of the rows that count a donor once whatever the currency.
+ANY_CURRENCY = "*"
+
+
+class LedgerDonorKey(Base):
+    """Each donor once per currency, and once more under ANY_CURRENCY, whatever the campaign:
+    the dashboard's supporter counts are counts of these rows, read from the primary key."""
+
+    __tablename__ = "ledger_donor_keys"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
 class LedgerGiftAmount(Base):
     """How many payments there were of each amount: exact medians from a few thousand rows."""
 

@@ -1,4 +1,4 @@
-"""Ledger roll-ups (totals, quarter hours, donors, gift amounts), filled from the existing ledger
+"""Ledger roll-ups (totals, quarter hours, donors, donor keys, gift amounts), filled from the existing ledger
 
 Revision ID: 0002_ledger_rollups
 Revises: 0001_initial
@@ -58,6 +58,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_ledger_donors_campaign_id_campaigns')),
     sa.PrimaryKeyConstraint('campaign_id', 'currency', 'donor_key', name=op.f('pk_ledger_donors'))
     )
+    op.create_table('ledger_donor_keys',
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('donor_key', sa.String(length=320), nullable=False),
+    sa.PrimaryKeyConstraint('currency', 'donor_key', name=op.f('pk_ledger_donor_keys'))
+    )
     op.create_table('ledger_gift_amounts',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
@@ -83,6 +88,15 @@ def backfill(quarter: str) -> None:
         "SELECT DISTINCT campaign_id, currency, coalesce(donor_email, payment_ref) "
         "FROM ledger_entries WHERE kind = 'payment'"
     )
+    # Each donor once per currency, and once under '*' (any currency).
+    op.execute(
+        "INSERT INTO ledger_donor_keys (currency, donor_key) "
+        "SELECT DISTINCT currency, donor_key FROM ledger_donors"
+    )
+    op.execute(
+        "INSERT INTO ledger_donor_keys (currency, donor_key) "
+        "SELECT DISTINCT '*', donor_key FROM ledger_donors"
+    )
     op.execute(
         "INSERT INTO ledger_gift_amounts (campaign_id, currency, amount_minor, payments) "
         "SELECT campaign_id, currency, amount_minor, count(*) FROM ledger_entries "
@@ -92,6 +106,7 @@ def backfill(quarter: str) -> None:
 
 def downgrade():
     op.drop_table('ledger_gift_amounts')
+    op.drop_table('ledger_donor_keys')
     op.drop_table('ledger_donors')
     op.drop_table('ledger_quarter_hours')
     op.drop_table('ledger_totals')
