@@ -10,15 +10,21 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from fundraiser.dashboard.donations import DonationFilter, iter_donations
+from sqlalchemy import Numeric, Select, Text, case, cast, func, literal, select
+
+from fundraiser.dashboard.donations import DonationFilter, donation_select, iter_donations
 from fundraiser.dashboard.periods import reporting_zone
 from fundraiser.dashboard.supporters import iter_supporters
-from fundraiser.money import to_decimal
+from fundraiser.extensions import db
+from fundraiser.models import LedgerTotal
+from fundraiser.money import CURRENCY_RULES, decimals, to_decimal
 
 #: Characters that make a spreadsheet treat a cell as a formula (or hide one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Rows written per chunk sent to the client.
 CHUNK_ROWS = 500
+#: Rows per chunk on PostgreSQL's COPY path (rows arrive ready-made; bigger chunks, fewer writes).
+COPY_CHUNK_ROWS = 2000
 
 DONATION_COLUMNS = (
     "payment_ref",
@@ -152,8 +158,93 @@ def _as_datetime(value) -> datetime | None:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
-def donations_csv(donation_filter: DonationFilter) -> Iterator[str]:
+def donations_csv(donation_filter: DonationFilter) -> Iterator[str] | Iterator[bytes]:
+    """The donations CSV; on PostgreSQL written by the server itself (COPY), same bytes."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return copy_csv(donation_copy_select(donation_filter))
     return csv_lines(DONATION_COLUMNS, donation_rows(donation_filter))
+
+
+# --- PostgreSQL: COPY (SELECT …) TO STDOUT ---------------------------------------------------
+#
+# Building a million CSV lines in Python costs ~40 µs a row; PostgreSQL's COPY writes them in a
+# fraction of that. Every cell is formatted in SQL exactly as the Python path formats it (the
+# test compares the bytes): text neutralised against formulas, empty text as NULL (COPY would
+# quote an empty string), times as text, the amount in major units. COPY's CSV quoting is
+# RFC 4180 like Python's csv module (a cell is quoted if it holds a comma, a quote, CR or LF).
+
+
+def _cell(text):
+    """A text cell as neutralise() writes it: formula starts get a leading apostrophe."""
+    formula = func.substr(text, 1, 1).in_(FORMULA_STARTS)
+    return func.nullif(case((formula, literal("'").concat(text)), else_=text), "")
+
+
+def _major_units(amount, currency):
+    """str(to_decimal(amount, currency)): "12.50", or "500" for yen, per currency's decimals
+    (every currency in the books or that we take; any other is read with two, as Babel does)."""
+    booked = db.session.scalars(select(LedgerTotal.currency).distinct())
+    places = {code: decimals(code) for code in {*booked, *CURRENCY_RULES}}
+
+    def major(n: int):
+        return cast(func.round(cast(amount, Numeric) / 10**n, n), Text) if n else cast(amount, Text)
+
+    others = major(2)
+    branches = [(currency == code, major(n)) for code, n in sorted(places.items()) if n != 2]
+    return case(*branches, else_=others) if branches else others
+
+
+def donation_copy_select(donation_filter: DonationFilter) -> Select:
+    """The donations export as one SELECT whose columns are the CSV's cells."""
+    rows = donation_select(donation_filter).order_by(None).subquery("donations")
+    c = rows.c
+    utc = func.timezone("UTC", c.occurred_at)
+    local = func.timezone(reporting_zone().key, c.occurred_at)
+    cells = [
+        _cell(c.payment_ref),
+        _cell(func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+        _cell(func.to_char(local, "YYYY-MM-DD")),
+        _cell(c.campaign),
+        _cell(c.donor_email),
+        _cell(c.donor_name),
+        _cell(c.frequency),
+        _cell(c.status),
+        _cell(c.currency),
+        c.amount_minor,
+        c.fee_minor,
+        c.refunded_minor,
+        c.disputed_minor,
+        c.net_minor,
+        _cell(_major_units(c.amount_minor, c.currency)),
+        _cell(c.charge_id),
+        _cell(c.invoice_id),
+        _cell(c.subscription_id),
+    ]
+    labelled = [cell.label(name) for cell, name in zip(cells, DONATION_COLUMNS, strict=True)]
+    return select(*labelled).order_by(c.occurred_at.desc(), c.id.desc())
+
+
+def copy_csv(statement: Select) -> Iterator[bytes]:
+    """Stream `COPY (statement) TO STDOUT` as CSV with a header, in chunks of rows.
+
+    COPY ends lines with LF; the export's lines end with CRLF. libpq hands over exactly one
+    row per read, so each row's final LF is swapped (an LF inside a quoted cell is kept).
+    """
+    connection = db.session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:
+        chunk: list[bytes] = []
+        for row in copy:
+            chunk.append(bytes(row[:-1]))
+            if len(chunk) == COPY_CHUNK_ROWS:
+                yield b"\r\n".join(chunk) + b"\r\n"
+                chunk = []
+        if chunk:
+            yield b"\r\n".join(chunk) + b"\r\n"
 
 
 def supporters_csv(text: str = "") -> Iterator[str]:
