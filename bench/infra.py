@@ -222,6 +222,30 @@ def gunicorn(
         _stop(process)
 
 
+@contextlib.contextmanager
+def rq_workers(spec: str, env: dict, folder: Path, count: int) -> Iterator[list]:
+    """`flask worker --burst --simple` processes: each stops once the queue is empty."""
+    command = [sys.executable, "-m", "flask", "--app", spec, "worker", "--burst", "--simple"]
+    processes = []
+    try:
+        for n in range(count):
+            with open(folder / f"rq-worker-{n}.log", "wb") as log:
+                processes.append(
+                    subprocess.Popen(  # noqa: S603
+                        command,
+                        cwd=REPO,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        yield processes
+    finally:
+        for process in processes:
+            _stop(process, signal.SIGTERM)
+
+
 def app_spec(prefix: str) -> str:
     """The production app, with this run's own Redis key prefixes and job queue."""
     overrides = {
@@ -379,6 +403,12 @@ def postgres_pids() -> list[int]:
             if stat.read_text().strip() == "postgres":
                 pids.append(int(stat.parent.name))
     return pids
+
+
+def redis_pids() -> list[int]:
+    """The local redis-server's pid(s), for CPU accounting."""
+    found = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
 
 
 def best_of(rounds: int, runs: dict) -> dict[str, Load]:

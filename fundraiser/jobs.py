@@ -10,7 +10,7 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry, SimpleWorker, Worker
+from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,18 @@ def in_background(receiver):
 
     @functools.wraps(receiver)
     def wrapper(sender, **kwargs):
-        if current_app.config.get("REDIS_URL") and enqueue_receiver(receiver, kwargs):
+        queue = current_app.config.get("REDIS_URL") and not in_a_job()
+        if queue and enqueue_receiver(receiver, kwargs):
             return
         run_safely(receiver, kwargs)
 
     return wrapper
+
+
+def in_a_job() -> bool:
+    """Whether this code already runs in a worker's job (a job of its own would only add an
+    RQ round trip: ~3.5 ms of CPU and ~10 ms of waiting)."""
+    return get_current_job() is not None
 
 
 def run_safely(receiver, kwargs: dict) -> None:

@@ -52,17 +52,27 @@ def _sender_domain(sender: str) -> str:
 
 
 def send_mail(to: str, subject: str, template_name: str, **context) -> None:
-    """Render now; deliver in a background job when Redis is configured, inline otherwise.
+    """Render now; deliver in a background job when Redis is configured (at once when this is
+    a job already, queued if that fails), inline otherwise. If the queue can't be reached it
+    is delivered inline: it is never dropped."""
+    from fundraiser import jobs
 
-    If the queue cannot be reached the mail is delivered inline: it is never dropped.
-    """
     message = build_message(to, subject, template_name, **context)
     if current_app.config.get("REDIS_URL"):
-        from fundraiser import jobs
-
-        if jobs.enqueue_mail(message.as_bytes()):
+        if jobs.in_a_job() and _delivered(message):
+            return
+        if jobs.enqueue_mail(message.as_bytes()):  # a job of its own retries the delivery
             return
     deliver_inline(message)
+
+
+def _delivered(message: EmailMessage) -> bool:
+    try:
+        deliver(message)
+    except (OSError, smtplib.SMTPException):
+        log.warning("mail delivery failed; queued to be tried again", exc_info=True)
+        return False
+    return True
 
 
 def deliver(message: EmailMessage) -> None:

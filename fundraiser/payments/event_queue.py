@@ -1,12 +1,18 @@
-"""Stripe events acknowledged at once and applied by an RQ worker (WEBHOOK_APPLY=queue).
+"""Stripe events acknowledged at once and applied by RQ workers (WEBHOOK_APPLY=queue).
 
 At month start every pledge renews within minutes and Stripe delivers each renewal's events
 at once. Applying one means Stripe calls and a dozen statements; recording one is a single
 INSERT. So with Redis configured the webhook records the verified event (payload included),
-commits, queues its id and answers 200, and workers on any host apply events as fast as they
-can. Nothing acknowledged can be lost: the event row is committed before the answer, and
-events whose job vanished (Redis restarted) are applied by `apply_pending`, which reconcile
-runs. Applying is idempotent (the row is locked and marked applied in the same transaction).
+commits, wakes the appliers and answers 200; workers on any host then apply events as fast
+as they can.
+
+The table is the queue, not Redis: an RQ job costs ~3.5 ms of CPU and ~10 ms of round trips
+of its own, more than many events take to apply, so a job drains every waiting event rather
+than one. A request queues a drain only when none is due (a Redis flag set with NX, cleared
+by the drain before each look at the table, so an event committed meanwhile is either seen
+by that look or queues a drain of its own). Several drains share the work row by row
+(FOR UPDATE SKIP LOCKED). Nothing acknowledged can be lost: the row is committed before the
+answer, the flag expires if its job is lost, and reconcile applies anything left waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from fundraiser import jobs
@@ -26,6 +33,10 @@ from fundraiser.payments import announcements, events
 log = logging.getLogger(__name__)
 #: A received event this old with no worker done with it is applied by reconcile instead.
 PENDING_GRACE = timedelta(minutes=1)
+#: A queued drain's flag lapses after this, in case its job was lost with Redis.
+DRAIN_FLAG_SECONDS = 30
+#: Events looked up per query by a drain.
+DRAIN_BATCH = 200
 
 
 def enabled() -> bool:
@@ -35,26 +46,72 @@ def enabled() -> bool:
     return mode == "queue"
 
 
-def enqueue(event_id: str) -> bool:
-    """Queue the event for a worker; False when Redis can't be reached."""
-    return jobs.enqueue_call(apply_event_job, event_id)
+def _flag_key() -> str:
+    return current_app.config.get("RQ_QUEUE", "fundraiser") + ":events-drain-due"
 
 
-def apply_event_job(event_id: str) -> None:
-    """The RQ job: apply one received event; a failure is recorded and RQ tries again."""
+def wake_appliers() -> bool:
+    """Make sure a drain is queued (one Redis SET when one already is); False when Redis can't
+    be reached, so the caller applies the event itself."""
+    try:
+        connection = jobs.redis_connection(current_app.config["REDIS_URL"])
+        if not connection.set(_flag_key(), "1", nx=True, ex=DRAIN_FLAG_SECONDS):
+            return True
+    except RedisError as exc:
+        log.warning("job queue unavailable (%s); applying inline", exc.__class__.__name__)
+        return False
+    return jobs.enqueue_call(drain_job)
+
+
+class EventsNotApplied(RuntimeError):
+    """Some events failed (they are in the drift report); RQ runs the drain again later."""
+
+
+def drain_job() -> None:
+    """The RQ job: apply waiting events until none is left."""
     with jobs.job_app().app_context():
-        try:
-            apply_now(event_id)
-        except Exception as exc:
-            remember_failure(event_id, exc)
-            raise
+        _applied, failed = drain()
+    if failed:
+        raise EventsNotApplied(f"{failed} event(s) could not be applied")
 
 
-def apply_now(event_id: str) -> events.Outcome:
+def drain(batch_size: int = DRAIN_BATCH) -> tuple[int, int]:
+    """Apply every waiting event, oldest first, each in its own transaction: (applied, failed).
+    An event that fails is tried once per drain."""
+    applied, failed = 0, set()
+    while True:
+        jobs.redis_connection(current_app.config["REDIS_URL"]).delete(_flag_key())
+        waiting = _waiting(batch_size, skip=failed)
+        if not waiting:
+            return applied, len(failed)
+        for event_id in waiting:
+            try:
+                apply_now(event_id, skip_locked=True)
+                applied += 1
+            except Exception as exc:  # noqa: BLE001 - kept for the drift report; on with the rest
+                log.exception("event %s could not be applied", event_id)
+                remember_failure(event_id, exc)
+                failed.add(event_id)
+
+
+def _waiting(limit: int, received_before=None, skip: set[str] = frozenset()) -> list[str]:
+    query = select(StripeEvent.id).where(StripeEvent.applied_at.is_(None))
+    if received_before is not None:
+        query = query.where(StripeEvent.received_at < received_before)
+    if skip:
+        query = query.where(StripeEvent.id.not_in(skip))
+    ids = db.session.scalars(
+        query.order_by(StripeEvent.stripe_created, StripeEvent.id).limit(limit)
+    ).all()
+    db.session.rollback()
+    return list(ids)
+
+
+def apply_now(event_id: str, skip_locked: bool = False) -> events.Outcome:
     """Apply a received event and commit, then announce what changed."""
 
     def apply_and_commit():
-        outcome = events.apply_received_event(event_id)
+        outcome = events.apply_received_event(event_id, skip_locked)
         db.session.commit()
         return outcome
 
@@ -69,15 +126,8 @@ def apply_now(event_id: str) -> events.Outcome:
 
 def apply_pending(grace: timedelta = PENDING_GRACE) -> tuple[int, int]:
     """Apply every event received over `grace` ago and not applied: (applied, failed)."""
-    cutoff = utcnow() - grace
-    pending = db.session.scalars(
-        select(StripeEvent.id)
-        .where(StripeEvent.applied_at.is_(None), StripeEvent.received_at < cutoff)
-        .order_by(StripeEvent.stripe_created, StripeEvent.id)
-    ).all()
-    db.session.rollback()
     applied = failed = 0
-    for event_id in pending:
+    for event_id in _waiting(100_000, received_before=utcnow() - grace):
         try:
             apply_now(event_id)
             applied += 1

@@ -312,10 +312,13 @@ def receive_event(event: dict) -> bool:
     return _record(event, "webhook", applied=False)
 
 
-def apply_received_event(event_id: str) -> Outcome:
-    """Apply a received event once: its row is locked, and a second caller finds it applied.
-    In the caller's transaction (not committed)."""
-    row = db.session.scalar(books.locked(select(StripeEvent).where(StripeEvent.id == event_id)))
+def apply_received_event(event_id: str, skip_locked: bool = False) -> Outcome:
+    """Apply a received event once: its row is locked, and a second caller finds it applied
+    (or, with skip_locked, passes it by while another holds it). In the caller's transaction
+    (not committed)."""
+    query = select(StripeEvent).where(StripeEvent.id == event_id)
+    query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
+    row = db.session.scalar(query)
     if row is None or row.applied_at is not None or row.payload is None:
         return Outcome(duplicate=True, handled=False)
     event = row.payload

@@ -73,7 +73,9 @@ def _apply_inline(event: dict) -> events.Outcome:
 
 
 def _record_for_worker(event: dict) -> events.Outcome:
-    """Commit the event, then queue it; if Redis can't take it, apply it here and now."""
+    """Commit the event, then wake the workers; if Redis can't be reached, apply it now."""
+    if event["type"] not in events.HANDLERS:
+        return _apply_inline(event)  # nothing to do but record it
 
     def record_and_commit():
         first_time = events.receive_event(event)
@@ -82,6 +84,6 @@ def _record_for_worker(event: dict) -> events.Outcome:
 
     if not retrying(record_and_commit):
         return events.Outcome(duplicate=True, handled=False)
-    if event_queue.enqueue(event["id"]):
+    if event_queue.wake_appliers():
         return events.Outcome(duplicate=False, handled=False, queued=True)
     return event_queue.apply_now(event["id"])

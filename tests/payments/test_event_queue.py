@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, StripeEvent, WebhookFailure, utcnow
+from fundraiser.payments import events
 from fundraiser.payments.drift import drift_report
 from tests.helpers import post_event, sim_control
 from tests.payments.conftest import REDIS, start_pledge
@@ -126,4 +127,24 @@ def test_a_worker_failure_is_recorded_and_the_event_waits_for_a_retry(
     work(queued_app)
     with queued_app.app_context():
         assert stored(renewal_event["id"]).applied_at is not None
+        assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
+
+
+def test_one_drain_applies_a_burst_and_ignored_types_need_no_worker(
+    queued_app, renewal_event, stripe_sim
+):
+    # The advance moved the simulator's clock a month on: the renewal's events are the newest.
+    renewal = [e for e in stripe_sim.sim.events() if e["created"] >= renewal_event["created"] - 60]
+    webhook = queued_app.test_client()
+    answers = {event["type"]: post_event(webhook, event).get_json() for event in renewal}
+    assert answers["invoice.paid"]["queued"] is True
+    ignored = [t for t in answers if t not in events.HANDLERS]
+    assert ignored and all(answers[t]["queued"] is False for t in ignored)
+    assert len(queue_of(queued_app).get_job_ids()) == 1  # one drain for the whole burst
+    with queued_app.app_context():
+        waiting = drift_report().pending_events
+        assert waiting == sum(1 for t in answers if t in events.HANDLERS)
+    work(queued_app)
+    with queued_app.app_context():
+        assert drift_report().pending_events == 0
         assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
