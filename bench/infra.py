@@ -223,9 +223,12 @@ def gunicorn(
 
 
 @contextlib.contextmanager
-def rq_workers(spec: str, env: dict, folder: Path, count: int) -> Iterator[list]:
-    """`flask worker --burst --simple` processes: each stops once the queue is empty."""
-    command = [sys.executable, "-m", "flask", "--app", spec, "worker", "--burst", "--simple"]
+def rq_workers(
+    spec: str, env: dict, folder: Path, count: int, burst: bool = True
+) -> Iterator[list]:
+    """`flask worker --simple` processes (with --burst each stops once the queue is empty)."""
+    command = [sys.executable, "-m", "flask", "--app", spec, "worker", "--simple"]
+    command += ["--burst"] if burst else []
     processes = []
     try:
         for n in range(count):

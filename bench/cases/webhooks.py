@@ -123,7 +123,9 @@ def run(quick: bool = False) -> list[Row]:
     ensure_database()
     app = local_app()
     reset_database(app)
-    prefix = f"bench-{secrets.token_hex(3)}:"
+    # Each mode its own job queue: the inline run's follow-ups (fee, receipt) are not the
+    # queued run's drain.
+    inline_prefix, prefix = (f"bench-{secrets.token_hex(3)}:" for _ in range(2))
     folder = workdir("webhooks")
     spec = app_spec(prefix)
     try:
@@ -134,17 +136,22 @@ def run(quick: bool = False) -> list[Row]:
                 base = wrk(hello.url + "/", CONNECTIONS, 3 if quick else 10)
             inline_rows, queued_rows = sim.subscriptions[:count], sim.subscriptions[count:]
             inline, inline_cpu = _post_all(
-                spec, {**env, "WEBHOOK_APPLY": "inline"}, folder, _signed(inline_rows), sim
+                app_spec(inline_prefix),
+                {**env, "WEBHOOK_APPLY": "inline"},
+                folder,
+                _signed(inline_rows),
+                sim,
             )
             queued, queued_cpu = _post_all(
                 spec, {**env, "WEBHOOK_APPLY": "queue"}, folder, _signed(queued_rows), sim
             )
             drain_seconds, drain_cpu = _drain(spec, env, folder, sim, count)
     finally:
+        empty_job_queue(inline_prefix)
         empty_job_queue(prefix)
     invoices = [s["invoice"] for s in sim.subscriptions]
     rows_found, distinct, events = ledger_check(app, invoices)
-    fees_missing = fees_missing_for(app, invoices)
+    fees_missing = fees_missing_for(app, [s["invoice"] for s in queued_rows])
     exactly_once = rows_found == distinct == 2 * count
     return [
         _rate_row("inline", inline, base, count, _ms_each(inline_cpu, count), ">= 300 ev/s"),
@@ -170,7 +177,7 @@ def run(quick: bool = False) -> list[Row]:
             met=exactly_once and fees_missing == 0,
             note=(
                 f"{rows_found} rows, {distinct} distinct invoices, {events} events recorded,"
-                f" {fees_missing} without their fee"
+                f" {fees_missing} of the queued run's without their fee"
             ),
         ),
     ]

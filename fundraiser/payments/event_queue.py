@@ -77,13 +77,16 @@ def drain_job() -> None:
 
 def drain(batch_size: int = DRAIN_BATCH) -> tuple[int, int]:
     """Apply every waiting event, oldest first, each in its own transaction: (applied, failed).
-    An event that fails is tried once per drain."""
-    applied, failed = 0, set()
+    An event that fails is tried once per drain. Facing a full batch, a drain queues one more
+    drain, which may queue another: a backlog spreads over the workers that are free."""
+    applied, failed, helped = 0, set(), False
     while True:
         jobs.redis_connection(current_app.config["REDIS_URL"]).delete(_flag_key())
         waiting = _waiting(batch_size, skip=failed)
         if not waiting:
             return applied, len(failed)
+        if len(waiting) == batch_size and not helped:
+            helped = wake_appliers()  # a backlog: another worker can share it (SKIP LOCKED)
         for event_id in waiting:
             try:
                 apply_now(event_id, skip_locked=True)
