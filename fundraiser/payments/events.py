@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from fundraiser import jobs
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
@@ -111,12 +112,14 @@ def _paid_invoice_payment(invoice: dict) -> dict | str | None:
 
 
 def _invoice_charge_facts(invoice: dict) -> books.ChargeFacts | None:
-    """From the invoice alone when its payment intent came expanded (the webhook's one call);
-    otherwise the payment intent is fetched with its charge and fee."""
+    """From the invoice alone when its payment intent came expanded (the webhook's one call;
+    the fee follows after the commit); otherwise, or in a worker already, where a second
+    call costs less than booking the fee in a transaction of its own, the payment intent is
+    fetched with its charge and fee."""
     if not invoice.get("payments"):
         invoice = gateway.retrieve_invoice(invoice["id"])
     payment_intent = _paid_invoice_payment(invoice)
-    if isinstance(payment_intent, dict):
+    if isinstance(payment_intent, dict) and not jobs.in_a_job():
         return books.invoice_charge_facts(invoice, payment_intent)
     if payment_intent is None:
         return None  # a zero-amount or void invoice moves no money

@@ -14,7 +14,7 @@ from fundraiser.models import LedgerEntry, StripeEvent, WebhookFailure, utcnow
 from fundraiser.payments import events
 from fundraiser.payments.drift import drift_report
 from tests.helpers import post_event, sim_control
-from tests.payments.conftest import REDIS, start_pledge
+from tests.payments.conftest import REDIS, renewal_rows, start_pledge
 
 
 @pytest.fixture
@@ -87,9 +87,22 @@ def test_inline_can_be_chosen_with_redis_configured(queued_app, renewal_event):
     queued_app.config["WEBHOOK_APPLY"] = "inline"
     response = post_event(queued_app.test_client(), renewal_event)
     assert response.get_json()["handled"] is True
+    with queued_app.app_context():
+        [renewal] = [
+            r for r in renewal_rows() if r.invoice_id == renewal_event["data"]["object"]["id"]
+        ]
+        assert renewal.fee_minor is None  # looked up after the answer, by a worker
     jobs = [queue_of(queued_app).fetch_job(i) for i in queue_of(queued_app).get_job_ids()]
-    assert jobs and all("apply_event_job" not in repr(job.args) for job in jobs)
-    assert all(not job.func_name.endswith("apply_event_job") for job in jobs)
+    assert sorted(job.args[0].rsplit(":", 1)[1] for job in jobs) == [
+        "fill_fee_later",
+        "send_receipt",
+    ]
+    work(queued_app)
+    with queued_app.app_context():
+        [renewal] = [
+            r for r in renewal_rows() if r.invoice_id == renewal_event["data"]["object"]["id"]
+        ]
+        assert renewal.fee_minor is not None and renewal.fee_minor > 0
 
 
 def test_reconcile_applies_an_event_whose_job_was_lost(queued_app, renewal_event):
