@@ -80,20 +80,18 @@ def test_request_ids_are_taken_when_sane_and_replaced_when_not(client, campaign,
     assert len(forged.headers["X-Request-ID"]) == 32
 
 
-def test_query_strings_head_and_posts_always_reach_flask(client, campaign, sharing, flask_log):
-    client.get("/")
-    client.get("/?utm_source=share")
-    client.head("/")
-    client.post("/")
-    assert len(flask_log()) == 4
-
-
-def test_pages_that_are_not_shared_are_never_kept(client, campaign, sharing, flask_log):
-    client.get("/account/login")
-    client.get("/account/login")
-    client.get("/healthz")
-    client.get("/healthz")
-    assert len(flask_log()) == 4
+@pytest.mark.parametrize(
+    "requests",
+    [
+        [("GET", "/"), ("GET", "/?utm_source=share"), ("HEAD", "/"), ("POST", "/")],
+        [("GET", "/account/login")] * 2 + [("GET", "/healthz")] * 2,  # pages not shared
+    ],
+    ids=["query-head-post", "not-shared"],
+)
+def test_these_always_reach_flask(client, campaign, sharing, flask_log, requests):
+    for method, path in requests:
+        client.open(path, method=method)
+    assert len(flask_log()) == len(requests)
 
 
 def test_a_signed_in_reader_gets_the_shared_page_and_keeps_their_session(
