@@ -236,6 +236,12 @@ def copy_csv(statement: Select) -> Iterator[bytes]:
     )
     sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)"
     driver = connection.connection.driver_connection
+    with driver.cursor() as cursor:
+        # For this transaction only: price random reads as on SSD or cache (the default, 4,
+        # assumes spinning disks). PostgreSQL then walks ix_ledger_kind_time backwards, rows
+        # already newest first, instead of sorting a million formatted rows on disk (9 s →
+        # 7 s for 1M rows on the bench box).
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
     with driver.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:
         chunk: list[bytes] = []
         for row in copy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -25,6 +25,15 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_campaign_time", "campaign_id", "occurred_at"),
         Index("ix_ledger_kind_time", "kind", "occurred_at"),
+        # Refunds and dispute steps only, with what the donations table sums: a payment's
+        # adjustments are an index-only lookup, not a scan of a million payments.
+        Index(
+            "ix_ledger_adjustments",
+            "payment_ref",
+            postgresql_include=["kind", "amount_minor", "fee_minor"],
+            postgresql_where=text("kind <> 'payment'"),
+            sqlite_where=text("kind <> 'payment'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,4 @@
-"""Ledger roll-ups (totals, quarter hours, donors, donor keys, gift amounts), filled from the existing ledger
+"""Ledger roll-ups (totals, quarter hours, donors, donor keys, gift amounts), filled from the existing ledger; a partial covering index of refunds and dispute steps by payment
 
 Revision ID: 0002_ledger_rollups
 Revises: 0001_initial
@@ -71,6 +71,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_ledger_gift_amounts_campaign_id_campaigns')),
     sa.PrimaryKeyConstraint('campaign_id', 'currency', 'amount_minor', name=op.f('pk_ledger_gift_amounts'))
     )
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_ledger_adjustments', ['payment_ref'], unique=False,
+            postgresql_include=['kind', 'amount_minor', 'fee_minor'],
+            postgresql_where=sa.text("kind <> 'payment'"),
+            sqlite_where=sa.text("kind <> 'payment'"),
+        )
     backfill(QUARTER[op.get_bind().dialect.name])
 
 
@@ -105,6 +112,8 @@ def backfill(quarter: str) -> None:
 
 
 def downgrade():
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_adjustments')
     op.drop_table('ledger_gift_amounts')
     op.drop_table('ledger_donor_keys')
     op.drop_table('ledger_donors')
