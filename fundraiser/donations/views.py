@@ -121,6 +121,7 @@ def thanks():
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
         abort(404, description="We couldn't find that donation.")
+
     def confirm_and_commit():
         found = services.confirm_checkout(session_id)
         db.session.commit()
