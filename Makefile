@@ -69,7 +69,7 @@ lint: install-test
 audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
-# Every case, ~15 min, 127.0.0.1 only; BENCH_ARGS="landing --quick" for one case, briefly.
+# Every case, ~25 min (the renewal storm is most of it), 127.0.0.1 only; BENCH_ARGS="landing --quick" for one case, briefly.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
