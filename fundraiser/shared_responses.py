@@ -55,6 +55,17 @@ def _key(environ) -> str | None:
     return f"{_PREFIX}{environ.get('wsgi.url_scheme')}://{host}{environ.get('PATH_INFO', '')}"
 
 
+def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
+    """A 200 or 304 that sets no cookie and doesn't vary by one: the view's promise checked."""
+    if status[:3] not in {"200", "304"}:
+        return False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie" or (lowered == "vary" and "cookie" in value.lower()):
+            return False
+    return True
+
+
 def _etag_of(headers: list[tuple[str, str]]) -> str | None:
     for name, value in headers:
         if name.lower() == "etag":
@@ -106,7 +117,7 @@ class SharedResponses:
 
         body_iterable = self.wsgi_app(environ, capturing_start_response)
         seconds = environ.get(SHARE_FOR, 0)
-        if not seconds or not captured or captured[0][:3] not in {"200", "304"}:
+        if not seconds or not captured or not _shareable(*captured):
             return body_iterable
         try:
             body = b"".join(body_iterable)

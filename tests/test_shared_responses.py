@@ -9,6 +9,7 @@ import pytest
 from fundraiser.cache import snapshots
 from fundraiser.campaigns import services
 from fundraiser.extensions import db
+from fundraiser.shared_responses import _shareable
 from tests.accounts.conftest import login, make_supporter
 from tests.factories import add_payment
 
@@ -113,3 +114,18 @@ def test_nothing_is_kept_when_snapshots_are_off(app, client, campaign, flask_log
     client.get("/")
     client.get("/")
     assert len(flask_log()) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "kept"),
+    [
+        ("200 OK", [("ETag", '"a"')], True),
+        ("304 NOT MODIFIED", [("ETag", '"a"')], True),
+        ("404 NOT FOUND", [], False),
+        ("200 OK", [("Set-Cookie", "session=x")], False),
+        ("200 OK", [("Vary", "Accept-Encoding, Cookie")], False),
+    ],
+)
+def test_only_cookie_free_successes_are_kept(status, headers, kept):
+    # The session interface already strips cookies from shared pages; this is the last check.
+    assert _shareable(status, headers) is kept

@@ -17,6 +17,7 @@ answer, the flag expires if its job is lost, and reconcile applies anything left
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -60,7 +61,11 @@ def wake_appliers() -> bool:
     except RedisError as exc:
         log.warning("job queue unavailable (%s); applying inline", exc.__class__.__name__)
         return False
-    return jobs.enqueue_call(drain_job)
+    if jobs.enqueue_call(drain_job):
+        return True
+    with contextlib.suppress(RedisError):  # or the flag would hold back the next events' drain
+        connection.delete(_flag_key())
+    return False
 
 
 class EventsNotApplied(RuntimeError):
