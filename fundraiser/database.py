@@ -20,24 +20,34 @@ def dialect_insert(model, dialect: str | None = None):
 
 def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; returns True when this call inserted the row."""
-    statement = _insert_if_absent_statement(
-        model, db.session.get_bind().dialect.name, tuple(values), tuple(conflict_columns)
+    return insert_new(model, values, conflict_columns, conflict_columns[0]) is not None
+
+
+def insert_new(model, values: dict, conflict_columns: list[str], returning: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING `returning`: its value (say, the new id)
+    when this call inserted the row, None when the row was there already."""
+    statement = _insert_new_statement(
+        model,
+        db.session.get_bind().dialect.name,
+        tuple(values),
+        tuple(conflict_columns),
+        returning,
     )
     # RETURNING, not rowcount: psycopg reports -1 for these statements. Through the session's
     # connection: a statement with parameters given to Session.execute takes the ORM's bulk
     # insert path, several times slower for one row.
-    return db.session.connection().execute(statement, values).first() is not None
+    return db.session.connection().execute(statement, values).scalar()
 
 
 @functools.cache
-def _insert_if_absent_statement(model, dialect: str, columns: tuple, conflict: tuple):
+def _insert_new_statement(model, dialect: str, columns: tuple, conflict: tuple, returning: str):
     """Built once per shape with bound parameters, so SQLAlchemy's compiled-statement cache
     finds it at once instead of walking a new statement's values on every call."""
     return (
         dialect_insert(model, dialect)
         .values({column: bindparam(column) for column in columns})
         .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(getattr(model, conflict[0]))
+        .returning(getattr(model, returning))
     )
 
 

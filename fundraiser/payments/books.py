@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import insert_if_absent
+from fundraiser.database import insert_if_absent, insert_new
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -157,8 +157,8 @@ def invoice_charge_facts(invoice: dict, payment_intent: dict) -> ChargeFacts | N
 
 def record_payment(
     facts: ChargeFacts | None, context: PaymentContext, actor: str, effects: Effects
-) -> LedgerEntry | None:
-    """Write the ledger row for a succeeded payment once; later calls are no-ops."""
+) -> int | None:
+    """Write the ledger row for a succeeded payment once (its id); later calls are no-ops."""
     if facts is None:
         return None
     intent = context.intent
@@ -191,25 +191,23 @@ def record_payment(
     }
     if intent:
         intent.move_to(IntentStatus.PAID)  # whoever books the payment, the intent is paid
-    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+    entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
+    if entry_id is None:
         return None
     rollups.add_entry(values)
-    entry = db.session.scalar(
-        select(LedgerEntry).where(LedgerEntry.stripe_ref == values["stripe_ref"])
-    )
     audit(
         actor,
         "payment.recorded",
         facts.payment_intent_id,
-        amount_minor=entry.amount_minor,
-        currency=entry.currency,
+        amount_minor=facts.amount_minor,
+        currency=facts.currency,
         campaign=context.campaign.slug,
     )
-    effects.payments.append(entry.id)
-    effects.campaigns.add(entry.campaign_id)
-    if entry.fee_minor is None:
-        effects.unknown_fees.append(entry.id)
-    return entry
+    effects.payments.append(entry_id)
+    effects.campaigns.add(context.campaign.id)
+    if facts.fee_minor is None:
+        effects.unknown_fees.append(entry_id)
+    return entry_id
 
 
 def record_fee(entry_id: int, fee_minor: int, actor: str) -> bool:
