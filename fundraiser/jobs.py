@@ -85,17 +85,14 @@ def in_a_job() -> bool:
 
 
 def run_safely(receiver, kwargs: dict) -> None:
+    """Run a receiver here; a failure is logged and its transaction rolled back."""
+    from fundraiser.extensions import db
+
     try:
         receiver(None, **kwargs)
     except Exception:
         log.exception("receiver %s failed for %r", receiver.__name__, kwargs)
-        _roll_back()
-
-
-def _roll_back() -> None:
-    from fundraiser.extensions import db
-
-    db.session.rollback()
+        db.session.rollback()
 
 
 def run_receiver_job(path: str, kwargs: dict) -> None:

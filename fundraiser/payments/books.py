@@ -60,9 +60,10 @@ def from_unix(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(int(seconds), UTC)
 
 
-def locked(query):
-    """Lock the row (PostgreSQL) and refresh it: another worker may just have changed it."""
-    return query.with_for_update().execution_options(populate_existing=True)
+def locked(query, skip_locked: bool = False):
+    """Lock the row (PostgreSQL) and refresh it: another worker may just have changed it.
+    With skip_locked, a row another transaction holds is passed by instead of waited for."""
+    return query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
 
 
 def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIntent | None:

@@ -92,14 +92,7 @@ def drain(batch_size: int = DRAIN_BATCH) -> tuple[int, int]:
             return applied, len(failed)
         if len(waiting) == batch_size and not helped:
             helped = wake_appliers()  # a backlog: another worker can share it (SKIP LOCKED)
-        for event_id in waiting:
-            try:
-                apply_now(event_id, skip_locked=True)
-                applied += 1
-            except Exception as exc:  # noqa: BLE001 - kept for the drift report; on with the rest
-                log.exception("event %s could not be applied", event_id)
-                remember_failure(event_id, exc)
-                failed.add(event_id)
+        applied += _apply_each(waiting, failed, skip_locked=True)
 
 
 def _waiting(limit: int, received_before=None, skip: set[str] = frozenset()) -> list[str]:
@@ -134,16 +127,24 @@ def apply_now(event_id: str, skip_locked: bool = False) -> events.Outcome:
 
 def apply_pending(grace: timedelta = PENDING_GRACE) -> tuple[int, int]:
     """Apply every event received over `grace` ago and not applied: (applied, failed)."""
-    applied = failed = 0
-    for event_id in _waiting(100_000, received_before=utcnow() - grace):
+    failed: set[str] = set()
+    applied = _apply_each(_waiting(100_000, received_before=utcnow() - grace), failed)
+    return applied, len(failed)
+
+
+def _apply_each(event_ids: list[str], failed: set[str], skip_locked: bool = False) -> int:
+    """Apply each event in its own transaction; the ids that fail are added to `failed` (and
+    kept for the drift report) and the rest go on. Returns how many were applied."""
+    applied = 0
+    for event_id in event_ids:
         try:
-            apply_now(event_id)
+            apply_now(event_id, skip_locked)
             applied += 1
         except Exception as exc:  # noqa: BLE001 - kept for the drift report; on with the rest
-            log.exception("pending event %s could not be applied", event_id)
+            log.exception("event %s could not be applied", event_id)
             remember_failure(event_id, exc)
-            failed += 1
-    return applied, failed
+            failed.add(event_id)
+    return applied
 
 
 def remember_failure(event_id: str, error: Exception, event_type: str | None = None) -> None:

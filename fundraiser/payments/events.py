@@ -320,8 +320,7 @@ def apply_received_event(event_id: str, skip_locked: bool = False) -> Outcome:
     (or, with skip_locked, passes it by while another holds it). In the caller's transaction
     (not committed)."""
     query = select(StripeEvent).where(StripeEvent.id == event_id)
-    query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
-    row = db.session.scalar(query)
+    row = db.session.scalar(books.locked(query, skip_locked))
     if row is None or row.applied_at is not None or row.payload is None:
         return Outcome(duplicate=True, handled=False)
     event = row.payload
