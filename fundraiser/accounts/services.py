@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
@@ -38,11 +41,12 @@ def supporter_by_email(email: str) -> Supporter | None:
     )
 
 
-def register(email: str, password: str) -> None:
+def register(email: str, password: str) -> str:
     """Create an unverified account and send the link; answer identically if the email is taken.
 
     A taken address gets a "someone tried to register" note instead, so the page the visitor
-    sees never tells whether an account exists.
+    sees never tells whether an account exists. Returns the registration proof for this
+    browser's session (see `registration_proof`), made the same way in every branch.
     """
     problem = password_problem(password, email)
     if problem:
@@ -57,7 +61,7 @@ def register(email: str, password: str) -> None:
             sign_in_url=external_url("accounts.login"),
             reset_url=external_url("accounts.reset_request"),
         )
-        return
+        return registration_proof(email, password_hash)
     if existing is not None:
         # Unverified: the newest registration's password wins and older links stop working,
         # so whoever controls the mailbox ends up with the password they chose last.
@@ -68,6 +72,24 @@ def register(email: str, password: str) -> None:
         db.session.add(supporter)
     db.session.flush()
     send_verification(supporter)
+    return registration_proof(email, password_hash)
+
+
+def registration_proof(email: str, password_hash: str | None) -> str:
+    """What the registering browser keeps: proof that it chose the account's current password.
+
+    Keyed with the secret and bound to the hash (new salt on every registration), so it
+    reveals nothing and stops matching as soon as anyone registers the address again.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"registered\x1f{email}\x1f{password_hash or ''}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _chose_the_password(supporter: Supporter, proof: str | None) -> bool:
+    if not proof or not supporter.password_hash or not supporter.email:
+        return False
+    return hmac.compare_digest(proof, registration_proof(supporter.email, supporter.password_hash))
 
 
 def send_verification(supporter: Supporter) -> None:
@@ -81,32 +103,53 @@ def send_verification(supporter: Supporter) -> None:
     )
 
 
-def verify_email(token: str) -> Supporter:
-    """Spend a verification link; raises LinkError if it is expired, used or tampered with."""
+def check_verification_link(token: str) -> Supporter:
+    return read_link_token(token, "verify").supporter
+
+
+def verify_email(token: str, proof: str | None = None) -> Supporter:
+    """Spend a verification link; raises LinkError if it is expired, used or tampered with.
+
+    `proof` is the registering browser's `registration_proof`, if this is that browser.
+    """
     claims = spend_link_token(token, "verify")
-    mark_verified(claims.supporter)
+    mark_verified(claims.supporter, password_proven=_chose_the_password(claims.supporter, proof))
     return claims.supporter
 
 
-def mark_verified(supporter: Supporter) -> None:
+def mark_verified(supporter: Supporter, password_proven: bool) -> None:
     """Record that the mailbox is theirs and bring in gifts made earlier with this email.
 
+    Anyone can register an address with a password of their choosing, so a password set
+    before verification survives only when the verifier proved they chose it
+    (`password_proven`); otherwise the mailbox owner signs in by link and sets their own.
     Ends every earlier session: whoever might have signed in before the mailbox was proven
     must not see the giving history that now appears.
     """
     if supporter.is_verified:
         return
+    if not password_proven:
+        supporter.password_hash = None
     supporter.email_verified_at = utcnow()
     supporter.session_version += 1
     giving.link_donations(supporter)
 
 
 def authenticate(email: str, password: str) -> Supporter | None:
-    """The supporter with this email and password, or None; costs the same either way."""
+    """The supporter with this email and password, or None; costs the same either way.
+
+    An unconfirmed account cannot sign in with its password (AccountError says so): the
+    password may have been chosen by someone who merely typed the address in.
+    """
     supporter = supporter_by_email(email)
     password_hash = supporter.password_hash if supporter else None
     if not verify_password(password_hash, password) or supporter is None:
         return None
+    if not supporter.is_verified:
+        raise AccountError(
+            "Please confirm your email address first: open the link we emailed you, "
+            "or email yourself a sign-in link."
+        )
     if needs_rehash(supporter.password_hash):
         supporter.password_hash = hash_password(password)
     return supporter
@@ -140,7 +183,7 @@ def reset_password(token: str, password: str) -> Supporter:
     spend_link_token(token, "reset")
     supporter.password_hash = hash_password(password)
     supporter.session_version += 1
-    mark_verified(supporter)  # the link reached their mailbox: that proves it
+    mark_verified(supporter, password_proven=True)  # the mailbox holder just chose it
     return supporter
 
 
@@ -167,10 +210,13 @@ def check_sign_in_link(token: str) -> Supporter:
     return read_link_token(token, "magic").supporter
 
 
-def use_sign_in_link(token: str) -> LinkClaims:
-    """Spend a sign-in link; it also proves the mailbox, so it verifies the account."""
+def use_sign_in_link(token: str, proof: str | None = None) -> LinkClaims:
+    """Spend a sign-in link; it also proves the mailbox, so it verifies the account.
+
+    A password set before that survives only in the browser that registered it (`proof`).
+    """
     claims = spend_link_token(token, "magic")
-    mark_verified(claims.supporter)
+    mark_verified(claims.supporter, password_proven=_chose_the_password(claims.supporter, proof))
     return claims
 
 

@@ -16,6 +16,8 @@ def load_supporter(session_id: str) -> Supporter | None:
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or not supporter.is_active or supporter.deleted_at is not None:
         return None
+    if not supporter.is_verified:
+        return None  # nobody is signed in to an account whose mailbox is unproven
     if supporter.session_version != version:
         return None
     return supporter

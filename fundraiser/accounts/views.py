@@ -45,6 +45,8 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 SITE_NAME = "Socialist World"
 CHECK_EMAIL_REASONS = {"register", "reset", "magic", "delete"}
+#: Session key: this browser's proof that it chose the password of the account it registered.
+REGISTRATION_PROOF = "registration_proof"
 
 
 def register(app: Flask) -> None:
@@ -105,11 +107,12 @@ def register_page():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            services.register(form.email.data, form.password.data)
+            proof = services.register(form.email.data, form.password.data)
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
+            session[REGISTRATION_PROOF] = proof
             return redirect(url_for(".check_email", reason="register"))
     return render_template("accounts/register.html", form=form), _status(form)
 
@@ -121,19 +124,31 @@ def check_email(reason: str):
     return render_template("accounts/check_email.html", reason=reason)
 
 
-@bp.get("/verify/<token>")
+@bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
+    """GET only shows a button, so mail scanners that open links confirm nothing."""
     try:
-        supporter = services.verify_email(token)
+        services.check_verification_link(token)
+    except LinkError as exc:
+        return _link_problem(exc)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/verify.html", form=form)
+    try:
+        supporter = services.verify_email(token, session.get(REGISTRATION_PROOF))
     except LinkError as exc:
         return _link_problem(exc)
     db.session.commit()
-    if current_user.is_authenticated and current_user.id == supporter.id:
-        _start_session(supporter, session.get("signed_in_via", "password"))
-        flash("Thank you, your email address is confirmed.")
-        return redirect(url_for(".overview"))
-    flash("Thank you, your email address is confirmed. Please sign in.")
-    return redirect(url_for(".login"))
+    # Whoever holds the mailbox is now the account's owner: sign them in.
+    _start_session(supporter, "link")
+    if supporter.password_hash is None:
+        flash(
+            "Thank you, your email address is confirmed. Choose a password below, "
+            "or keep signing in with links we email you."
+        )
+        return redirect(url_for(".settings"))
+    flash("Thank you, your email address is confirmed.")
+    return redirect(url_for(".overview"))
 
 
 @bp.post("/verify/resend")
@@ -153,12 +168,16 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
-        supporter = services.authenticate(form.email.data, form.password.data)
+        try:
+            supporter = services.authenticate(form.email.data, form.password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            supporter, error = None, str(exc)
         if supporter is not None:
             db.session.commit()
             _start_session(supporter, "password")
             return redirect(_next_url(form.next.data))
-        error = (
+        error = error or (
             "That email and password don't match an account. "
             "Check them, or email yourself a sign-in link."
         )
@@ -239,7 +258,7 @@ def magic_sign_in(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            claims = services.use_sign_in_link(token)
+            claims = services.use_sign_in_link(token, session.get(REGISTRATION_PROOF))
         except LinkError as exc:
             return _link_problem(exc)
         db.session.commit()

@@ -90,10 +90,14 @@ def submit(client, page: str, data: dict | None = None, action: str | None = Non
 
 
 def register_and_verify(client, mailbox: Mailbox, email: str, password: str = PASSWORD):
-    """Register through the page and follow the link from the outbox; returns the last response."""
+    """Register through the page and confirm by the link from the outbox, then sign out (as if
+    the mail had been opened later); returns the page the confirmation led to."""
     response = submit(client, "/account/register", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
-    return client.get(mailbox.link(email, "/account/verify/"), follow_redirects=True)
+    link = mailbox.link(email, "/account/verify/")
+    page = submit(client, link, follow_redirects=True)
+    logout(client)
+    return page
 
 
 def login(client, email: str, password: str = PASSWORD):

@@ -87,11 +87,18 @@ def test_unverified_holder_of_an_email_sees_none_of_its_gifts(client, app, campa
         pledge = add_pledge(campaign, "victim@example.org")
         make_supporter("victim@example.org", verified=False)
         entry_id, pledge_id = entry.id, pledge.id
-    login(client, "victim@example.org")
-    assert client.get(f"/account/receipts/{entry_id}").status_code == 404
-    assert client.get(f"/account/pledges/{pledge_id}").status_code == 404
-    data = json.loads(client.get("/account/data.json").data)
-    assert data["donations"] == [] and data["pledges"] == []
+    assert login(client, "victim@example.org").status_code == 422  # cannot sign in at all
+    assert client.get(f"/account/receipts/{entry_id}").status_code == 302
+    assert client.get(f"/account/pledges/{pledge_id}").status_code == 302
+    assert client.get("/account/data.json").status_code == 302
+    # Even a session cookie for the account (made before it could be refused) opens nothing.
+    with app.app_context():
+        supporter_id = db.session.scalar(
+            db.select(Supporter.id).filter_by(email="victim@example.org")
+        )
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{supporter_id}:1"
+    assert client.get("/account/data.json").status_code == 302
 
 
 # --- Who has an account ------------------------------------------------------------------
