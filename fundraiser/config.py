@@ -106,6 +106,8 @@ def build_config() -> dict:
         "LANDING_MAX_AGE": _env_int("LANDING_MAX_AGE", 30),
         "TOTALS_MAX_AGE": _env_int("TOTALS_MAX_AGE", 5),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
+        # A staff sign-in ends after this many minutes without a request.
+        "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 30),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

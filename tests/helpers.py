@@ -80,3 +80,19 @@ def stripe_client(handle):
     import stripe
 
     return stripe.StripeClient("sk_test_tests", base_addresses={"api": handle.url})
+
+
+def signed_in_session(client, supporter_id: int, session_version: int) -> None:
+    """Make the client's session signed in as the supporter, as a sign-in would: the
+    Flask-Login id plus a live server-side login session."""
+    from fundraiser.accounts import sessions
+    from fundraiser.extensions import db
+    from fundraiser.models import Supporter
+
+    with client.application.app_context():
+        key = sessions.begin(db.session.get(Supporter, supporter_id))
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{supporter_id}:{session_version}"
+        session["_fresh"] = True
+        session[sessions.SESSION_KEY] = key

@@ -8,7 +8,7 @@ import hmac
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from fundraiser.accounts import giving
+from fundraiser.accounts import giving, sessions
 from fundraiser.accounts.tokens import (
     LIFETIMES,
     LinkClaims,
@@ -234,6 +234,7 @@ def change_password(supporter: Supporter, current: str, new: str) -> None:
 def log_out_everywhere(supporter: Supporter) -> None:
     """Invalidate every session of this supporter, on every device."""
     supporter.session_version += 1
+    sessions.revoke_all(supporter)
 
 
 def update_profile(supporter: Supporter, name: str, show_publicly: bool) -> None:

@@ -19,7 +19,15 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from fundraiser.accounts import giving, limits, notifications, pledge_actions, privacy, services
+from fundraiser.accounts import (
+    giving,
+    limits,
+    notifications,
+    pledge_actions,
+    privacy,
+    services,
+    sessions,
+)
 from fundraiser.accounts.forms import (
     AmountForm,
     CancelForm,
@@ -73,6 +81,7 @@ def _private(response):
 
 def _start_session(supporter, via: str) -> None:
     """A brand-new session for this sign-in (no fixation); `via` is "password" or "link"."""
+    sessions.end_current()  # a session replaced here must not live on in a copied cookie
     session.clear()
     login_user(supporter, fresh=True)
     session["signed_in_at"] = int(time.time())
@@ -477,7 +486,8 @@ def change_password():
         else:
             db.session.commit()
             # Every other session has ended; this one carries on under the new version.
-            _start_session(current_user, session.get("signed_in_via", "password"))
+            supporter = current_user._get_current_object()
+            _start_session(supporter, session.get("signed_in_via", "password"))
             flash("Your password is changed. You have been signed out everywhere else.")
             return redirect(url_for(".settings"))
     return _settings_page(422, password_form=form)

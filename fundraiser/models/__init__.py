@@ -5,6 +5,7 @@ from fundraiser.models.campaign import Campaign, OutboundClick
 from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
 from fundraiser.models.events import AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
+from fundraiser.models.login_session import LoginSession
 from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
@@ -31,6 +32,7 @@ __all__ = [
     "LedgerGiftAmount",
     "LedgerQuarterHour",
     "LedgerTotal",
+    "LoginSession",
     "OutboundClick",
     "Pledge",
     "PledgeStatus",

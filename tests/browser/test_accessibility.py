@@ -17,7 +17,7 @@ from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 - same browser as
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import sign_in_session
 from tests.dashboard.factories import make_staff, payment
-from tests.helpers import donate, pay, session_id_from
+from tests.helpers import donate, pay, session_id_from, signed_in_session
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -86,12 +86,10 @@ def people(app, campaign) -> People:
             "email": supporter.email,
             "year": datetime.now(UTC).year,
         }
-        supporter_user = f"{supporter.id}:{supporter.session_version}"
+        supporter_login = (supporter.id, supporter.session_version)
     cookies = {}
     reader = app.test_client()
-    with reader.session_transaction() as session:
-        session["_user_id"] = supporter_user
-        session["_fresh"] = True
+    signed_in_session(reader, *supporter_login)
     cookies["supporter"] = reader.get_cookie("session").value
     admin = app.test_client()
     sign_in_session(admin, staff)

