@@ -126,6 +126,19 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(reporting_zone()).date()
 
 
+#: Years a statement may be asked for: none before any gift could exist, and the year after
+#: the last one still has to be a date.
+STATEMENT_YEARS = range(1970, 9999)
+
+
+def statement_year_problem(year: int) -> str | None:
+    """Why `year` cannot have a statement, or None when it can."""
+    if year in STATEMENT_YEARS:
+        return None
+    first, last = STATEMENT_YEARS[0], STATEMENT_YEARS[-1]
+    return f"There are no statements for that year: choose a year between {first} and {last}."
+
+
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
     zone = reporting_zone()
     start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)

@@ -71,6 +71,18 @@ def _helpers():
     return {"local_date": giving.local_date, "site_name": SITE_NAME}
 
 
+#: The largest id a row can have (PostgreSQL's integer); a bigger one in a URL names nothing.
+LARGEST_ID = 2**31 - 1
+
+
+@bp.url_value_preprocessor
+def _refuse_impossible_ids(_endpoint, values) -> None:
+    # SQLite cannot even bind an integer past 64 bits: say "not found" rather than crash.
+    for name, value in (values or {}).items():
+        if name.endswith("_id") and isinstance(value, int) and value > LARGEST_ID:
+            abort(404)
+
+
 @bp.after_request
 def _private(response):
     # Account pages carry personal data: never store them in any cache.
@@ -299,6 +311,9 @@ def receipt(entry_id: int):
 
 
 def _statement_or_404(year: int):
+    problem = giving.statement_year_problem(year)
+    if problem:
+        abort(400, description=problem)
     statement = giving.yearly_statement(current_user, year)
     if not statement.gifts:
         abort(404, description=f"You have no gifts recorded in {year}.")
