@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from fundraiser import audit
 from fundraiser.accounts import giving, pledge_actions
-from fundraiser.accounts.services import AccountError
+from fundraiser.accounts.services import AccountError, refuse_staff_identity
 from fundraiser.extensions import db
 from fundraiser.models import (
     DonationIntent,
@@ -77,7 +77,9 @@ def export_data(supporter: Supporter) -> dict:
 
 
 def check_deletion_allowed(supporter: Supporter, password: str, signed_in_by_link: bool) -> None:
-    """Deleting needs the password, or a sign-in by emailed link a few minutes ago."""
+    """Deleting needs the password, or a sign-in by emailed link a few minutes ago; a staff
+    account is never erased here (only in /staff, behind the second factor)."""
+    refuse_staff_identity(supporter)
     if signed_in_by_link:
         return
     if not supporter.password_hash:

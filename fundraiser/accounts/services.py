@@ -18,12 +18,38 @@ from fundraiser.accounts.tokens import (
 )
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
-from fundraiser.models import Supporter, utcnow
+from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, needs_rehash, password_problem, verify_password
 
 
 class AccountError(Exception):
     """A request we cannot carry out; the message is shown to the person."""
+
+
+class StaffIdentityError(AccountError):
+    """A change to a staff account asked for where the second factor is not (answered 403)."""
+
+
+def is_staff_identity(supporter: Supporter) -> bool:
+    """Staff accounts (any role but supporter, even one we don't know) are managed in /staff."""
+    return supporter.role != Role.SUPPORTER.value
+
+
+def staff_identity_message() -> str:
+    return (
+        "This is a staff account: its password and the account itself are managed in the "
+        f"staff dashboard, where your second factor is asked for: {staff_account_url()}"
+    )
+
+
+def staff_account_url() -> str:
+    return external_url("dashboard.account")
+
+
+def refuse_staff_identity(supporter: Supporter) -> None:
+    """Password changes and erasure of staff accounts go through /staff (second factor)."""
+    if is_staff_identity(supporter):
+        raise StaffIdentityError(staff_identity_message())
 
 
 def normalize_email(text: str) -> str:
@@ -160,6 +186,14 @@ def request_password_reset(email: str) -> None:
     supporter = supporter_by_email(email)
     if supporter is None:
         return
+    if is_staff_identity(supporter):
+        send_mail(
+            supporter.email,
+            "About resetting your password",
+            "staff_managed",
+            staff_url=staff_account_url(),
+        )
+        return
     token = make_link_token(supporter, "reset")
     send_mail(
         supporter.email,
@@ -171,12 +205,14 @@ def request_password_reset(email: str) -> None:
 
 
 def check_reset_link(token: str) -> Supporter:
-    return read_link_token(token, "reset").supporter
+    supporter = read_link_token(token, "reset").supporter
+    refuse_staff_identity(supporter)
+    return supporter
 
 
 def reset_password(token: str, password: str) -> Supporter:
     """Spend a reset link and set the new password; every other session ends."""
-    supporter = read_link_token(token, "reset").supporter
+    supporter = check_reset_link(token)
     problem = password_problem(password, supporter.email)
     if problem:
         raise AccountError(problem)
@@ -222,6 +258,7 @@ def use_sign_in_link(token: str, proof: str | None = None) -> LinkClaims:
 
 def change_password(supporter: Supporter, current: str, new: str) -> None:
     """Set a new password (the current one is required if there is one); other sessions end."""
+    refuse_staff_identity(supporter)
     if supporter.password_hash and not verify_password(supporter.password_hash, current):
         raise AccountError("Your current password is not right.")
     problem = password_problem(new, supporter.email)

@@ -44,7 +44,7 @@ from fundraiser.accounts.forms import (
 )
 from fundraiser.accounts.pdf import statement_pdf
 from fundraiser.accounts.pledge_actions import PledgeActionError
-from fundraiser.accounts.services import AccountError
+from fundraiser.accounts.services import AccountError, StaffIdentityError
 from fundraiser.accounts.tokens import LinkError
 from fundraiser.extensions import db, limiter
 from fundraiser.security import is_safe_redirect
@@ -103,6 +103,14 @@ def _start_session(supporter, via: str) -> None:
 def _end_session() -> None:
     logout_user()
     session.clear()
+
+
+def _refuse_staff_identity() -> None:
+    """403 with directions when the signed-in account is staff (see services)."""
+    try:
+        services.refuse_staff_identity(current_user)
+    except StaffIdentityError as exc:
+        abort(403, description=str(exc))
 
 
 def _next_url(target: str | None) -> str:
@@ -240,6 +248,8 @@ def reset_password(token: str):
         services.check_reset_link(token)
     except LinkError as exc:
         return _link_problem(exc)
+    except StaffIdentityError as exc:
+        abort(403, description=str(exc))
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -466,7 +476,8 @@ def _settings_page(status: int = 200, **forms):
     forms.setdefault("profile_form", ProfileForm(obj=current_user))
     forms.setdefault("password_form", ChangePasswordForm())
     forms.setdefault("confirm_form", ConfirmForm())
-    return render_template("accounts/settings.html", **forms), status
+    staff_url = services.staff_account_url() if services.is_staff_identity(current_user) else None
+    return render_template("accounts/settings.html", staff_url=staff_url, **forms), status
 
 
 @bp.get("/settings")
@@ -490,6 +501,7 @@ def update_profile():
 @bp.post("/settings/password")
 @login_required
 def change_password():
+    _refuse_staff_identity()
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
@@ -526,6 +538,7 @@ def _signed_in_by_recent_link() -> bool:
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
+    _refuse_staff_identity()
     form = DeleteAccountForm()
     link_ok = _signed_in_by_recent_link()
     if form.validate_on_submit():
@@ -553,6 +566,7 @@ def delete_account():
 @login_required
 @limiter.limit("3 per 15 minutes", key_func=lambda: f"supporter:{current_user.get_id()}")
 def delete_account_link():
+    _refuse_staff_identity()
     services.send_sign_in_link(current_user, url_for(".delete_account"))
     db.session.commit()
     return redirect(url_for(".check_email", reason="delete"))
