@@ -22,6 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from fundraiser.accounts import (
     giving,
     limits,
+    link_mail,
     notifications,
     pledge_actions,
     privacy,
@@ -236,8 +237,7 @@ def logout_everywhere():
 def reset_request():
     form = EmailForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
+        link_mail.ask("reset", form.email.data)
         return redirect(url_for(".check_email", reason="reset"))
     return render_template("accounts/reset_request.html", form=form), _status(form)
 
@@ -273,8 +273,7 @@ def magic_request():
     form = EmailForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         next_path = form.next.data if is_safe_redirect(form.next.data) else None
-        services.request_sign_in_link(form.email.data, next_path)
-        db.session.commit()
+        link_mail.ask("magic", form.email.data, next_path)
         return redirect(url_for(".check_email", reason="magic"))
     return render_template("accounts/magic_request.html", form=form), _status(form)
 

@@ -86,6 +86,9 @@ def submit(client, page: str, data: dict | None = None, action: str | None = Non
     shown = client.get(page)
     assert shown.status_code == 200, (page, shown.status_code)
     form = {"csrf_token": csrf_token(shown.get_data(as_text=True)), **(data or {})}
+    # Read the whole answer, as a browser does: work a view leaves for after the response
+    # (e.g. the mail for a reset request) runs when the response is closed.
+    kwargs.setdefault("buffered", True)
     return client.post(action or page, data=form, **kwargs)
 
 
