@@ -14,7 +14,8 @@ import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fundraiser.dashboard import audit
 from fundraiser.dashboard.access import is_staff
@@ -84,11 +85,24 @@ def totp_matches(secret: str, code: str) -> bool:
 
 
 def accept_totp(account: Supporter, code: str) -> bool:
-    """A right code not used before: each code signs in once, even within its 30 seconds."""
+    """A right code not used before: each code signs in once, even within its 30 seconds.
+
+    The step is claimed by a conditional UPDATE, not read-then-write: of several sign-ins
+    sending the same code at once, the database lets exactly one move the step forward (on
+    PostgreSQL the others wait for its row lock, then find the condition false).
+    """
     step = totp_step(account.totp_secret or "", code)
     if step is None or step <= (account.totp_last_step or 0):
         return False
-    account.totp_last_step = step
+    claimed = db.session.execute(
+        update(Supporter)
+        .where(Supporter.id == account.id, Supporter.totp_last_step < step)
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return False
+    set_committed_value(account, "totp_last_step", step)
     return True
 
 
@@ -132,21 +146,46 @@ def _normalise_recovery_code(code: str) -> str:
     return f"{cleaned[:5]}-{cleaned[5:]}" if len(cleaned) == 10 else ""
 
 
+#: Tries at striking a code off when other codes of the account are used at the same time.
+_RECOVERY_CAS_TRIES = 3
+
+
 def use_recovery_code(account: Supporter, code: str) -> bool:
-    """Accept an unused recovery code once, striking it off the list."""
+    """Accept an unused recovery code once, striking it off the list.
+
+    The list is read fresh and written back only if it is still the list that was read
+    (compare-and-swap), so one code sent from several sign-ins at once is accepted once.
+    """
     candidate = _normalise_recovery_code(code)
     if not candidate:
         return False
-    try:
-        hashes = json.loads(account.totp_recovery_hashes or "[]")
-    except ValueError:
-        return False
-    for stored in hashes:
-        if _recovery_code_matches(stored, candidate):
-            hashes.remove(stored)
-            account.totp_recovery_hashes = json.dumps(hashes)
+    for _ in range(_RECOVERY_CAS_TRIES):
+        listed = db.session.scalar(
+            select(Supporter.totp_recovery_hashes).where(Supporter.id == account.id)
+        )
+        hashes = _recovery_hashes(listed)
+        match = next((h for h in hashes if _recovery_code_matches(h, candidate)), None)
+        if match is None:
+            return False
+        remaining = json.dumps([h for h in hashes if h != match])
+        swapped = db.session.execute(
+            update(Supporter)
+            .where(Supporter.id == account.id, Supporter.totp_recovery_hashes == listed)
+            .values(totp_recovery_hashes=remaining)
+            .execution_options(synchronize_session=False)
+        )
+        if swapped.rowcount == 1:
+            set_committed_value(account, "totp_recovery_hashes", remaining)
             return True
     return False
+
+
+def _recovery_hashes(listed: str | None) -> list[str]:
+    try:
+        hashes = json.loads(listed or "[]")
+    except ValueError:
+        return []
+    return [h for h in hashes if isinstance(h, str)] if isinstance(hashes, list) else []
 
 
 def _recovery_code_matches(stored: str, candidate: str) -> bool:
@@ -157,10 +196,7 @@ def _recovery_code_matches(stored: str, candidate: str) -> bool:
 
 
 def recovery_codes_left(account: Supporter) -> int:
-    try:
-        return len(json.loads(account.totp_recovery_hashes or "[]"))
-    except ValueError:
-        return 0
+    return len(_recovery_hashes(account.totp_recovery_hashes))
 
 
 def check_second_factor(account: Supporter, code: str) -> str | None:
