@@ -75,6 +75,7 @@ def enable(member: Supporter, actor: str) -> None:
 def reset_second_factor(member: Supporter, actor: str) -> None:
     """Forget the TOTP secret and recovery codes; the next sign-in enrols again."""
     member.totp_secret = None
+    member.pending_totp_secret = None
     member.totp_recovery_hashes = "[]"
     member.session_version += 1
     audit.record(actor, "staff.totp_reset", f"supporter:{member.id}", email=member.email)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import io
 import json
@@ -17,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from fundraiser.dashboard import audit
+from fundraiser.dashboard import audit, lockout
 from fundraiser.dashboard.access import is_staff
 from fundraiser.extensions import db
 from fundraiser.models import Supporter
@@ -43,13 +44,22 @@ def staff_by_email(email: str) -> Supporter | None:
 
 
 def check_staff_password(email: str, password: str) -> Supporter | None:
-    """The active staff account with this email and password, or None (same cost either way)."""
+    """The active staff account with this email and password, or None (same cost either way).
+
+    Raises lockout.SignInLocked while the staff account has had too many failures; a wrong
+    password for a staff account counts towards that, wherever it comes from.
+    """
     account = staff_by_email(email)
+    staff = account if account is not None and is_staff(account) else None
+    if staff is not None:
+        lockout.check_not_locked(staff)
     ok = verify_password(account.password_hash if account else None, password)
-    if not ok or account is None or not is_staff(account):
+    if not ok or staff is None:
         audit.record("anonymous", "staff.login_failed", normalise_email(email)[:255])
+        if staff is not None:
+            lockout.record_failure(staff, "password")
         return None
-    return account
+    return staff
 
 
 def new_totp_secret() -> str:
@@ -78,10 +88,6 @@ def totp_step(secret: str, code: str) -> int | None:
         if hmac.compare_digest(totp.generate_otp(step), digits):
             return step
     return None
-
-
-def totp_matches(secret: str, code: str) -> bool:
-    return totp_step(secret, code) is not None
 
 
 def accept_totp(account: Supporter, code: str) -> bool:
@@ -113,19 +119,58 @@ class Enrolment:
     qr_data_uri: str
 
 
-def start_enrolment(account: Supporter, secret: str | None = None) -> Enrolment:
-    secret = secret or new_totp_secret()
+def secret_fingerprint(secret: str) -> str:
+    """What the session keeps of the secret it was shown: enough to tell whether a newer
+    sign-in replaced it, nothing that helps to rebuild it."""
+    return hashlib.sha256(f"totp-enrolment:{secret}".encode()).hexdigest()[:32]
+
+
+def begin_enrolment(account: Supporter) -> str:
+    """A fresh secret for this sign-in, kept on the account (not in the cookie); returns its
+    fingerprint for the session. A later sign-in replaces it, ending this one's enrolment."""
+    secret = new_totp_secret()
+    account.pending_totp_secret = secret
+    return secret_fingerprint(secret)
+
+
+def pending_enrolment(account: Supporter, fingerprint: str | None) -> Enrolment | None:
+    """The enrolment this sign-in began, or None if none was begun or a newer one replaced it."""
+    secret = account.pending_totp_secret
+    if not secret or not isinstance(fingerprint, str):
+        return None
+    if not hmac.compare_digest(secret_fingerprint(secret), fingerprint):
+        return None
     uri = provisioning_uri(secret, account.email or f"staff-{account.id}")
     return Enrolment(secret, uri, qr_code_data_uri(uri))
 
 
-def finish_enrolment(account: Supporter, secret: str, code: str) -> list[str] | None:
-    """Store the secret once a code from it is right; returns fresh recovery codes (shown once)."""
-    if account.totp_secret or not totp_matches(secret, code):
+def finish_enrolment(account: Supporter, enrolment: Enrolment, code: str) -> list[str] | None:
+    """Store the secret once a code from it is right; returns fresh recovery codes (shown once).
+
+    One conditional UPDATE moves the pending secret into place, so of two sign-ins racing to
+    enrol, and of a sign-in whose secret a newer one replaced, at most one succeeds.
+    """
+    secret = enrolment.secret
+    step = totp_step(secret, code)
+    if account.totp_secret or step is None:
         return None
-    account.totp_secret = secret
-    account.totp_last_step = totp_step(secret, code) or 0
+    moved = db.session.execute(
+        update(Supporter)
+        .where(
+            Supporter.id == account.id,
+            Supporter.totp_secret.is_(None),
+            Supporter.pending_totp_secret == secret,
+        )
+        .values(totp_secret=secret, pending_totp_secret=None, totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        return None
+    for name, value in (("totp_secret", secret), ("pending_totp_secret", None)):
+        set_committed_value(account, name, value)
+    set_committed_value(account, "totp_last_step", step)
     codes = replace_recovery_codes(account)
+    lockout.clear(account)
     audit.record(audit.staff_actor(account), "staff.totp_enrolled", f"supporter:{account.id}")
     return codes
 
@@ -200,7 +245,12 @@ def recovery_codes_left(account: Supporter) -> int:
 
 
 def check_second_factor(account: Supporter, code: str) -> str | None:
-    """ "totp" or "recovery" when the code is right, else None; every attempt is audited."""
+    """ "totp" or "recovery" when the code is right, else None; every attempt is audited.
+
+    Raises lockout.SignInLocked while the account is shut, or when this wrong code shut it
+    (commit anyway: the failure must count).
+    """
+    lockout.check_not_locked(account)
     actor = audit.staff_actor(account)
     if account.totp_secret and accept_totp(account, code):
         method = "totp"
@@ -208,6 +258,10 @@ def check_second_factor(account: Supporter, code: str) -> str | None:
         method = "recovery"
     else:
         audit.record(actor, "staff.second_factor_failed", f"supporter:{account.id}")
+        seconds = lockout.record_failure(account, "code")
+        if seconds:
+            raise lockout.SignInLocked(seconds)
         return None
+    lockout.clear(account)
     audit.record(actor, "staff.login", f"supporter:{account.id}", method=method)
     return method

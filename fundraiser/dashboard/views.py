@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.dashboard import actions, admin, audit, auth, export, reports
+from fundraiser.dashboard import actions, admin, audit, auth, export, lockout, reports
 from fundraiser.dashboard.access import (
     mark_two_factor_passed,
     public,
@@ -59,17 +59,20 @@ bp = Blueprint("dashboard", __name__, url_prefix="/staff")
 bp.before_request(refuse_undeclared_views)
 
 
+#: The sign-in steps read what the step before just wrote (the pending secret, the lockout),
+#: so they always read the primary, never a replica that may lag.
+SIGN_IN_STEPS = frozenset({"dashboard.login", "dashboard.second_factor", "dashboard.enrol"})
+
+
 @bp.before_request
 def read_pages_from_the_replica() -> None:
     """Staff reading figures may use DATABASE_REPLICA_URL; their actions write to the primary."""
-    if request.method == "GET":
+    if request.method == "GET" and request.endpoint not in SIGN_IN_STEPS:
         read_from_replica()
 
 
 #: How long the step between password and code may take.
 PENDING_SECONDS = 10 * 60
-#: Wrong codes allowed before the password must be entered again.
-MAX_CODE_ATTEMPTS = 5
 
 
 def register(app: Flask) -> None:
@@ -137,14 +140,22 @@ def login():
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/login.html", form=form), status
-    staff = auth.check_staff_password(form.email.data, form.password.data)
+    try:
+        staff = auth.check_staff_password(form.email.data, form.password.data)
+    except lockout.SignInLocked as locked:
+        form.password.errors.append(locked.message)
+        return render_template("dashboard/login.html", form=form), 429
     if staff is None:
-        db.session.commit()  # keep the audit entry of the failed attempt
+        db.session.commit()  # keep the audit entry and the count of the failed attempt
         form.password.errors.append("Wrong email or password, or no staff access.")
         return render_template("dashboard/login.html", form=form), 400
     next_url = request.args.get("next")
+    pending = {"id": staff.id, "v": staff.session_version, "at": time.time()}
+    if not staff.totp_secret:
+        pending["enrol"] = auth.begin_enrolment(staff)
+        db.session.commit()
     session.clear()
-    session["staff_pending"] = {"id": staff.id, "v": staff.session_version, "at": time.time()}
+    session["staff_pending"] = pending
     if is_safe_redirect(next_url):
         session["staff_next"] = next_url
     step = "dashboard.second_factor" if staff.totp_secret else "dashboard.enrol"
@@ -165,13 +176,13 @@ def second_factor():
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/code.html", form=form), status
-    method = auth.check_second_factor(staff, form.code.data)
+    try:
+        method = auth.check_second_factor(staff, form.code.data)
+    except lockout.SignInLocked as locked:
+        db.session.commit()  # the failure that shut the account counts
+        return _restart_sign_in(locked.message)
     db.session.commit()
     if method is None:
-        attempts = session.get("staff_attempts", 0) + 1
-        session["staff_attempts"] = attempts
-        if attempts >= MAX_CODE_ATTEMPTS:
-            return _restart_sign_in("Too many wrong codes. Please sign in again.")
         form.code.errors.append("That code isn't right. Check the app's clock and try again.")
         return render_template("dashboard/code.html", form=form), 400
     _finish_sign_in(staff)
@@ -191,15 +202,16 @@ def enrol():
         return _restart_sign_in()
     if staff.totp_secret:
         return redirect(url_for("dashboard.second_factor"))
-    secret = session.get("staff_enrol_secret") or auth.new_totp_secret()
-    session["staff_enrol_secret"] = secret
-    enrolment = auth.start_enrolment(staff, secret)
+    enrolment = auth.pending_enrolment(staff, session["staff_pending"].get("enrol"))
+    if enrolment is None:  # a newer sign-in to this account was shown another secret
+        return _restart_sign_in()
     form = EnrolForm()
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/enrol.html", form=form, enrolment=enrolment), status
-    codes = auth.finish_enrolment(staff, secret, form.code.data)
+    codes = auth.finish_enrolment(staff, enrolment, form.code.data)
     if codes is None:
+        db.session.rollback()
         form.code.errors.append("That code doesn't match. Scan the code again and retry.")
         return render_template("dashboard/enrol.html", form=form, enrolment=enrolment), 400
     db.session.commit()
