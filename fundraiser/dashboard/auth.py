@@ -22,7 +22,7 @@ from fundraiser.dashboard import audit, lockout
 from fundraiser.dashboard.access import is_staff
 from fundraiser.extensions import db
 from fundraiser.models import Supporter
-from fundraiser.passwords import verify_password
+from fundraiser.passwords import hash_password, password_problem, verify_password
 
 ISSUER = "Socialist World staff"
 RECOVERY_CODE_COUNT = 10
@@ -60,6 +60,38 @@ def check_staff_password(email: str, password: str) -> Supporter | None:
             lockout.record_failure(staff, "password")
         return None
     return staff
+
+
+class PasswordChangeRefused(Exception):
+    """The staff member's own password change was refused; the message says why, `field`
+    names the form field it is about."""
+
+    def __init__(self, message: str, field: str = "current_password") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def change_own_password(account: Supporter, current: str, new: str) -> None:
+    """Set a new password after the current one is re-entered; signs out every other session.
+
+    A wrong current password counts as a failed sign-in (a borrowed session must not become
+    a way to guess the password), and nothing is checked while the account is locked.
+    """
+    try:
+        lockout.check_not_locked(account)
+    except lockout.SignInLocked as locked:
+        raise PasswordChangeRefused(locked.message) from None
+    actor, target = audit.staff_actor(account), f"supporter:{account.id}"
+    if not verify_password(account.password_hash, current):
+        audit.record(actor, "staff.password_change_failed", target)
+        lockout.record_failure(account, "password")
+        raise PasswordChangeRefused("Your current password isn't right.")
+    problem = password_problem(new, account.email)
+    if problem:
+        raise PasswordChangeRefused(problem, "password")
+    account.password_hash = hash_password(new)
+    account.session_version += 1
+    audit.record(actor, "staff.password_changed", target)
 
 
 def new_totp_secret() -> str:

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     Length,
     NumberRange,
     Optional,
@@ -53,6 +54,24 @@ class EnrolForm(FlaskForm):
     code = StringField(
         "Six-digit code from the app",
         validators=[DataRequired("Please enter the code the app shows."), Length(max=20)],
+    )
+
+
+class StaffPasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Please enter your current password."), Length(max=1024)],
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Please choose a new password."), Length(max=1024)],
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Please type the new password again."),
+            EqualTo("password", "The two new passwords don't match."),
+        ],
     )
 
 

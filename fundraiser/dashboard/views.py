@@ -44,6 +44,7 @@ from fundraiser.dashboard.forms import (
     RoleForm,
     SearchForm,
     SimpleActionForm,
+    StaffPasswordForm,
     choices,
 )
 from fundraiser.dashboard.periods import local_today, reporting_zone
@@ -231,11 +232,42 @@ def logout():
     return redirect(url_for("dashboard.login"))
 
 
+def _account_page(password_form: StaffPasswordForm | None = None, status: int = 200):
+    left = auth.recovery_codes_left(current_user)
+    page = render_template(
+        "dashboard/account.html",
+        left=left,
+        form=SimpleActionForm(),
+        password_form=password_form or StaffPasswordForm(formdata=None),
+    )
+    return page, status
+
+
 @bp.get("/account")
 @staff_required(Role.VIEWER)
 def account():
-    left = auth.recovery_codes_left(current_user)
-    return render_template("dashboard/account.html", left=left, form=SimpleActionForm())
+    return _account_page()
+
+
+@bp.post("/account/password")
+@staff_required(Role.VIEWER)
+def change_password():
+    """A staff member's own new password, behind the second factor and the current password."""
+    form = StaffPasswordForm()
+    if not form.validate_on_submit():
+        return _account_page(form, 400)
+    try:
+        auth.change_own_password(current_user, form.current_password.data, form.password.data)
+    except auth.PasswordChangeRefused as refused:
+        db.session.commit()  # keep the audit entry and the count of a wrong current password
+        form[refused.field].errors.append(str(refused))
+        return _account_page(form, 400)
+    db.session.commit()
+    # Every other session has ended (the session version moved on); this one carries on.
+    login_user(current_user._get_current_object())
+    mark_two_factor_passed(current_user)
+    flash("Your password is changed; your other sessions have been signed out.")
+    return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/account/recovery-codes")
