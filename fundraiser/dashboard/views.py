@@ -554,6 +554,7 @@ def team():
         "dashboard/team.html",
         members=members,
         recovery_left=auth.recovery_codes_left,
+        locked_for=lockout.seconds_locked,
     )
 
 

@@ -103,6 +103,14 @@ def test_a_lockout_mails_the_account_and_every_admin_once(app, staff_of):
         assert actions.count("staff.sign_in_locked") == 1
 
 
+def test_admins_see_failed_sign_ins_and_lockouts_on_the_team_page(app, staff_of, staff_client):
+    staff = staff_of("viewer")
+    for number in range(5):
+        _password_from(app, f"198.51.100.{number}", staff.email, "wrong")
+    page = unescape(staff_client("admin").get("/staff/team").get_data(as_text=True))
+    assert "5 failed sign-ins" in page and "locked until" in page
+
+
 def test_wrong_codes_count_towards_the_same_lock_as_wrong_passwords(app, staff_of):
     staff = staff_of("viewer")
     for number in range(3):
