@@ -25,18 +25,32 @@ def staff_members() -> list[Supporter]:
     )
 
 
-def _active_admins() -> int:
-    return len(
+def _active_admin_ids() -> list[int]:
+    """The active admins' ids, their rows locked on PostgreSQL until the transaction ends.
+
+    Locking every active admin row (in id order, so two callers never deadlock) makes two
+    admins removing each other at the same moment take turns: the second one then finds
+    only itself left and is refused. SQLite ignores FOR UPDATE; it runs one writer at once.
+    """
+    return list(
         db.session.scalars(
-            select(Supporter.id).where(
-                Supporter.role == Role.ADMIN.value, Supporter.is_active.is_(True)
+            select(Supporter.id)
+            .where(
+                Supporter.role == Role.ADMIN.value,
+                Supporter.is_active.is_(True),
+                Supporter.deleted_at.is_(None),
             )
-        ).all()
+            .order_by(Supporter.id)
+            .with_for_update()
+        )
     )
 
 
-def _guard_last_admin(member: Supporter) -> None:
-    if member.role == Role.ADMIN.value and member.is_active and _active_admins() <= 1:
+def guard_last_admin(member: Supporter) -> None:
+    """Refuse to take away the last active admin (demote, disable or erase): nobody could
+    manage the team any more. Call it before changing `member`, in the same transaction."""
+    admins = _active_admin_ids()
+    if member.id in admins and len(admins) <= 1:
         raise AdminError("That is the last active admin; make someone else admin first.")
 
 
@@ -47,19 +61,18 @@ def set_role(member: Supporter, role: str, actor: str) -> None:
     if role == member.role:
         return
     if role != Role.ADMIN.value:
-        _guard_last_admin(member)
+        guard_last_admin(member)
     old = member.role
     member.role = role
     member.session_version += 1
     audit.record(actor, "staff.role_changed", f"supporter:{member.id}", old=old, new=role)
 
 
-def disable(member: Supporter, actor: str, *, even_last_admin: bool = False) -> None:
-    """Switch the account off and end every session it has (the CLI may lock out everyone)."""
+def disable(member: Supporter, actor: str) -> None:
+    """Switch the account off and end every session it has (never the last active admin)."""
     if not member.is_active:
         return
-    if not even_last_admin:
-        _guard_last_admin(member)
+    guard_last_admin(member)
     member.is_active = False
     member.session_version += 1
     audit.record(actor, "staff.disabled", f"supporter:{member.id}", email=member.email)
@@ -75,6 +88,7 @@ def enable(member: Supporter, actor: str) -> None:
 def reset_second_factor(member: Supporter, actor: str) -> None:
     """Forget the TOTP secret and recovery codes; the next sign-in enrols again."""
     member.totp_secret = None
+    member.pending_totp_secret = None
     member.totp_recovery_hashes = "[]"
     member.session_version += 1
     audit.record(actor, "staff.totp_reset", f"supporter:{member.id}", email=member.email)

@@ -58,6 +58,12 @@ def create(email: str, role: str, password_file: str | None) -> None:
     password = _read_password(password_file, email)
     account = staff_by_email(email)
     created = account is None
+    if not created and role != Role.ADMIN.value:
+        try:
+            admin.guard_last_admin(account)
+        except admin.AdminError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
     if created:
         account = Supporter(email=email, email_verified_at=utcnow())
         db.session.add(account)
@@ -101,7 +107,11 @@ def disable(email: str) -> None:
     if not member.is_active:
         click.echo(f"{member.email} is already disabled.")
         return
-    admin.disable(member, CLI_ACTOR, even_last_admin=True)
+    try:
+        admin.disable(member, CLI_ACTOR)
+    except admin.AdminError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Disabled {member.email}; their sessions have ended.")
 

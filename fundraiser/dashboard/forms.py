@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask_wtf import FlaskForm
@@ -18,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     Length,
     NumberRange,
     Optional,
@@ -25,7 +27,7 @@ from wtforms.validators import (
 )
 
 from fundraiser.dashboard.donations import AMOUNT_TEXT, FREQUENCIES, STATUSES, DonationFilter
-from fundraiser.dashboard.periods import local_today
+from fundraiser.dashboard.periods import EARLIEST_DAY, LATEST_DAY, local_today
 from fundraiser.models import Role
 
 #: The longest range the chart draws, so a typo can't ask for a century of bars.
@@ -53,6 +55,24 @@ class EnrolForm(FlaskForm):
     code = StringField(
         "Six-digit code from the app",
         validators=[DataRequired("Please enter the code the app shows."), Length(max=20)],
+    )
+
+
+class StaffPasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Please enter your current password."), Length(max=1024)],
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Please choose a new password."), Length(max=1024)],
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Please type the new password again."),
+            EqualTo("password", "The two new passwords don't match."),
+        ],
     )
 
 
@@ -105,11 +125,32 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+#: Only ASCII digits: strptime also reads other scripts' digits ("１２３４-01-01").
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class DayField(DateField):
+    """A YYYY-MM-DD day within the range the dashboard reports on (periods.EARLIEST_DAY to
+    LATEST_DAY); anything else is a field error, so the page answers 400 with the reason."""
+
+    def process_formdata(self, valuelist) -> None:
+        text = " ".join(valuelist or [])
+        if text and not _ISO_DAY.fullmatch(text):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid date value."))
+        super().process_formdata(valuelist)
+        if self.data is not None and not EARLIEST_DAY <= self.data <= LATEST_DAY:
+            self.data = None
+            raise ValueError(
+                f"Choose a date between {EARLIEST_DAY:%-d %b %Y} and {LATEST_DAY:%-d %b %Y}."
+            )
+
+
 class DonationFilterForm(_GetForm):
     q = StringField("Email, name or Stripe id", validators=[Optional(), Length(max=255)])
     campaign = SelectField("Campaign", choices=choices([("", "All campaigns")]), default="")
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
     status = SelectField(
         "Status",
         choices=choices([("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES]),
@@ -166,8 +207,8 @@ class PageForm(_GetForm):
 
 
 class ChartRangeForm(_GetForm):
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
+    start = DayField("From", validators=[Optional()])
+    end = DayField("To", validators=[Optional()])
 
     def validate_end(self, field) -> None:
         start, end = self.start.data, field.data

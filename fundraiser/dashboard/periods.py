@@ -10,6 +10,12 @@ from flask import current_app
 
 from fundraiser.models import utcnow
 
+#: The days staff may ask about. Far wider than the fundraiser's history, and far enough
+#: inside the calendar that a day's local midnight in any time zone, a day either side and a
+#: chart's 30 days before it all stay representable (0001-01-01 or 9999-12-31 would not).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
 
 def reporting_zone() -> ZoneInfo:
     name = current_app.config.get("REPORTING_TIMEZONE") or "UTC"

@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.dashboard import actions, admin, audit, auth, export, reports
+from fundraiser.dashboard import actions, admin, audit, auth, export, lockout, reports
 from fundraiser.dashboard.access import (
     mark_two_factor_passed,
     public,
@@ -44,6 +44,7 @@ from fundraiser.dashboard.forms import (
     RoleForm,
     SearchForm,
     SimpleActionForm,
+    StaffPasswordForm,
     choices,
 )
 from fundraiser.dashboard.periods import local_today, reporting_zone
@@ -59,17 +60,20 @@ bp = Blueprint("dashboard", __name__, url_prefix="/staff")
 bp.before_request(refuse_undeclared_views)
 
 
+#: The sign-in steps read what the step before just wrote (the pending secret, the lockout),
+#: so they always read the primary, never a replica that may lag.
+SIGN_IN_STEPS = frozenset({"dashboard.login", "dashboard.second_factor", "dashboard.enrol"})
+
+
 @bp.before_request
 def read_pages_from_the_replica() -> None:
     """Staff reading figures may use DATABASE_REPLICA_URL; their actions write to the primary."""
-    if request.method == "GET":
+    if request.method == "GET" and request.endpoint not in SIGN_IN_STEPS:
         read_from_replica()
 
 
 #: How long the step between password and code may take.
 PENDING_SECONDS = 10 * 60
-#: Wrong codes allowed before the password must be entered again.
-MAX_CODE_ATTEMPTS = 5
 
 
 def register(app: Flask) -> None:
@@ -137,14 +141,22 @@ def login():
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/login.html", form=form), status
-    staff = auth.check_staff_password(form.email.data, form.password.data)
+    try:
+        staff = auth.check_staff_password(form.email.data, form.password.data)
+    except lockout.SignInLocked as locked:
+        form.password.errors.append(locked.message)
+        return render_template("dashboard/login.html", form=form), 429
     if staff is None:
-        db.session.commit()  # keep the audit entry of the failed attempt
+        db.session.commit()  # keep the audit entry and the count of the failed attempt
         form.password.errors.append("Wrong email or password, or no staff access.")
         return render_template("dashboard/login.html", form=form), 400
     next_url = request.args.get("next")
+    pending = {"id": staff.id, "v": staff.session_version, "at": time.time()}
+    if not staff.totp_secret:
+        pending["enrol"] = auth.begin_enrolment(staff)
+        db.session.commit()
     session.clear()
-    session["staff_pending"] = {"id": staff.id, "v": staff.session_version, "at": time.time()}
+    session["staff_pending"] = pending
     if is_safe_redirect(next_url):
         session["staff_next"] = next_url
     step = "dashboard.second_factor" if staff.totp_secret else "dashboard.enrol"
@@ -165,13 +177,13 @@ def second_factor():
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/code.html", form=form), status
-    method = auth.check_second_factor(staff, form.code.data)
+    try:
+        method = auth.check_second_factor(staff, form.code.data)
+    except lockout.SignInLocked as locked:
+        db.session.commit()  # the failure that shut the account counts
+        return _restart_sign_in(locked.message)
     db.session.commit()
     if method is None:
-        attempts = session.get("staff_attempts", 0) + 1
-        session["staff_attempts"] = attempts
-        if attempts >= MAX_CODE_ATTEMPTS:
-            return _restart_sign_in("Too many wrong codes. Please sign in again.")
         form.code.errors.append("That code isn't right. Check the app's clock and try again.")
         return render_template("dashboard/code.html", form=form), 400
     _finish_sign_in(staff)
@@ -191,15 +203,16 @@ def enrol():
         return _restart_sign_in()
     if staff.totp_secret:
         return redirect(url_for("dashboard.second_factor"))
-    secret = session.get("staff_enrol_secret") or auth.new_totp_secret()
-    session["staff_enrol_secret"] = secret
-    enrolment = auth.start_enrolment(staff, secret)
+    enrolment = auth.pending_enrolment(staff, session["staff_pending"].get("enrol"))
+    if enrolment is None:  # a newer sign-in to this account was shown another secret
+        return _restart_sign_in()
     form = EnrolForm()
     if not form.validate_on_submit():
         status = 400 if form.errors else 200
         return render_template("dashboard/enrol.html", form=form, enrolment=enrolment), status
-    codes = auth.finish_enrolment(staff, secret, form.code.data)
+    codes = auth.finish_enrolment(staff, enrolment, form.code.data)
     if codes is None:
+        db.session.rollback()
         form.code.errors.append("That code doesn't match. Scan the code again and retry.")
         return render_template("dashboard/enrol.html", form=form, enrolment=enrolment), 400
     db.session.commit()
@@ -219,11 +232,42 @@ def logout():
     return redirect(url_for("dashboard.login"))
 
 
+def _account_page(password_form: StaffPasswordForm | None = None, status: int = 200):
+    left = auth.recovery_codes_left(current_user)
+    page = render_template(
+        "dashboard/account.html",
+        left=left,
+        form=SimpleActionForm(),
+        password_form=password_form or StaffPasswordForm(formdata=None),
+    )
+    return page, status
+
+
 @bp.get("/account")
 @staff_required(Role.VIEWER)
 def account():
-    left = auth.recovery_codes_left(current_user)
-    return render_template("dashboard/account.html", left=left, form=SimpleActionForm())
+    return _account_page()
+
+
+@bp.post("/account/password")
+@staff_required(Role.VIEWER)
+def change_password():
+    """A staff member's own new password, behind the second factor and the current password."""
+    form = StaffPasswordForm()
+    if not form.validate_on_submit():
+        return _account_page(form, 400)
+    try:
+        auth.change_own_password(current_user, form.current_password.data, form.password.data)
+    except auth.PasswordChangeRefused as refused:
+        db.session.commit()  # keep the audit entry and the count of a wrong current password
+        form[refused.field].errors.append(str(refused))
+        return _account_page(form, 400)
+    db.session.commit()
+    # Every other session has ended (the session version moved on); this one carries on.
+    login_user(current_user._get_current_object())
+    mark_two_factor_passed(current_user)
+    flash("Your password is changed; your other sessions have been signed out.")
+    return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/account/recovery-codes")
@@ -510,6 +554,7 @@ def team():
         "dashboard/team.html",
         members=members,
         recovery_left=auth.recovery_codes_left,
+        locked_for=lockout.seconds_locked,
     )
 
 

@@ -45,6 +45,13 @@ class Supporter(UserMixin, Base):
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     #: JSON list of argon2 hashes of unused recovery codes.
     totp_recovery_hashes: Mapped[str] = mapped_column(Text, default="[]")
+    #: The TOTP secret shown to the latest staff sign-in that is enrolling; kept here, not
+    #: in the (readable) session cookie, until a code from it confirms it.
+    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: Wrong staff passwords and second-factor codes since the last full staff sign-in.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Staff sign-in is refused until then (set once failed_sign_ins reaches the threshold).
+    sign_in_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -18,6 +18,7 @@ REQUIRED_ROLE = {
     "dashboard.index": "viewer",
     "dashboard.account": "viewer",
     "dashboard.new_recovery_codes": "viewer",
+    "dashboard.change_password": "viewer",
     "dashboard.campaign_list": "viewer",
     "dashboard.campaign": "viewer",
     "dashboard.donations": "viewer",
