@@ -109,11 +109,15 @@ def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) ->
 
 
 def confirm_checkout(session_id: str) -> DonationIntent | None:
-    """The intent behind a finished checkout, applying Stripe's answer if the webhook is late."""
+    """The intent behind a finished checkout, applying Stripe's answer if the webhook is late.
+
+    Only sessions we created are looked up at Stripe: any other id is None without a call,
+    so the public thank-you page cannot be used to make us query Stripe for strangers' ids.
+    """
     intent = db.session.scalar(
         select(DonationIntent).where(DonationIntent.checkout_session_id == session_id)
     )
-    if intent is not None and intent.status == IntentStatus.PAID.value:
+    if intent is None or intent.status == IntentStatus.PAID.value:
         return intent
     try:
         session = gateway.retrieve_checkout_session(session_id)

@@ -116,6 +116,7 @@ def donate_page():
 
 
 @bp.get("/donate/thanks")
+@limiter.limit(lambda: current_app.config.get("THANKS_RATE_LIMIT", "10 per minute;60 per hour"))
 def thanks():
     """Thank the reader for a finished checkout, confirming with Stripe if we must."""
     session_id = request.args.get("session_id", "")
