@@ -19,6 +19,7 @@ from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, LedgerDonor, LedgerTotal, OutboundClick, utcnow
 from fundraiser.money import CURRENCY_RULES, AmountError, parse_amount
+from fundraiser.sources import first_time, source_of
 
 CHANNELS = ("paypal", "patreon")
 _SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -211,8 +212,23 @@ def _cached_ledger_figures(campaign: Campaign) -> tuple[int, int]:
     return raised, supporters
 
 
-def record_outbound_click(campaign: Campaign, channel: str, day: date | None = None) -> None:
-    """Count one click on PayPal/Patreon for this campaign today (an atomic upsert)."""
+#: One client's clicks on one campaign's link count once in this window.
+CLICK_WINDOW_SECONDS = 30 * 60
+
+
+def record_outbound_click(
+    campaign: Campaign, channel: str, day: date | None = None, client: str | None = None
+) -> bool:
+    """Count one click on PayPal/Patreon for this campaign today (an atomic upsert).
+
+    With `client` (the request's address), a client counts once per campaign, channel and
+    window, so reloading the link cannot inflate the figures. Returns whether it counted.
+    """
+    if client is not None:
+        who = source_of(client).address
+        window = int(time.time()) // CLICK_WINDOW_SECONDS
+        if not first_time(f"click:{campaign.id}:{channel}:{who}:{window}", CLICK_WINDOW_SECONDS):
+            return False
     day = day or utcnow().date()
     statement = dialect_insert(OutboundClick).values(
         campaign_id=campaign.id, channel=channel, day=day, clicks=1
@@ -222,6 +238,7 @@ def record_outbound_click(campaign: Campaign, channel: str, day: date | None = N
         set_={"clicks": OutboundClick.clicks + 1},
     )
     db.session.execute(statement)
+    return True
 
 
 def outbound_clicks(campaign: Campaign) -> dict[str, int]:
