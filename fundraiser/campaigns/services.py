@@ -13,6 +13,7 @@ from babel.numbers import is_currency
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
+from fundraiser import audit
 from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
@@ -124,6 +125,22 @@ def set_default(campaign: Campaign) -> None:
     db.session.flush()
     db.session.execute(update(Campaign).where(Campaign.id != campaign.id).values(is_default=False))
     campaign.is_default = True
+
+
+def close_campaign(campaign: Campaign, actor: str):
+    """Close the campaign to new gifts and expire its open checkouts; returns how many were
+    expired and how many could not be now (Stripe unreachable: they lapse within the
+    checkout lifetime anyway, and closing again retries them).
+
+    The close is committed first, so no new checkout starts while the open ones are expired.
+    """
+    from fundraiser.donations.services import expire_open_checkouts
+
+    if campaign.is_open:
+        campaign.is_open = False
+        audit.record(actor, "campaign.closed", f"campaign:{campaign.slug}")
+    db.session.commit()
+    return expire_open_checkouts(campaign, actor)
 
 
 def default_campaign() -> Campaign | None:

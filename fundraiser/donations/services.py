@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -19,6 +20,9 @@ from fundraiser.payments.books import Effects
 #: Identical submissions from the same reader within this window reuse one checkout.
 DUPLICATE_WINDOW_SECONDS = 10 * 60
 REUSABLE = {IntentStatus.CREATED.value, IntentStatus.OPEN.value}
+CLOSED_MESSAGE = (
+    "This appeal has closed, so it no longer takes donations. Thank you for wanting to help."
+)
 
 
 class DonationUnavailable(RuntimeError):
@@ -105,7 +109,58 @@ def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) ->
     intent.checkout_session_id = session["id"]
     intent.checkout_url = session["url"]
     intent.move_to(IntentStatus.OPEN)
+    _refuse_if_closed_meanwhile(intent)
     return intent
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    expired: int
+    unreachable: int
+
+
+def _apply_session(session: dict, actor: str) -> None:
+    effects = Effects()
+    events.apply_checkout_session(session, actor, effects)
+    announcements.stage(effects)
+
+
+def expire_open_checkouts(campaign: Campaign, actor: str) -> ExpiryResult:
+    """Expire at Stripe every open Checkout session of the campaign (it has just closed), so a
+    checkout page left open in a tab can no longer take money for it. Commits each one."""
+    query = select(DonationIntent.id).where(
+        DonationIntent.campaign_id == campaign.id,
+        DonationIntent.status == IntentStatus.OPEN.value,
+        DonationIntent.checkout_session_id.is_not(None),
+    )
+    expired = unreachable = 0
+    for intent_id in list(db.session.scalars(query)):
+        intent = db.session.get(DonationIntent, intent_id)
+        try:
+            session = gateway.expire_checkout_session(intent.checkout_session_id)
+        except gateway.PaymentRefused:
+            continue  # completed or expired meanwhile: its webhook tells us which
+        except gateway.PaymentsUnavailable:
+            unreachable += 1  # it still expires by itself within CHECKOUT_LIFETIME_SECONDS
+            continue
+        _apply_session(session, actor)
+        db.session.commit()
+        expired += 1
+    return ExpiryResult(expired, unreachable)
+
+
+def _refuse_if_closed_meanwhile(intent: DonationIntent) -> None:
+    """The campaign may have closed while Stripe made the session (after the close listed the
+    open ones): expire it at once rather than leave a way to pay a closed appeal."""
+    db.session.refresh(intent.campaign, ["is_open"])
+    if intent.campaign.is_open:
+        return
+    try:
+        _apply_session(gateway.expire_checkout_session(intent.checkout_session_id), "closing")
+    except (gateway.PaymentRefused, gateway.PaymentsUnavailable):
+        intent.move_to(IntentStatus.EXPIRED)
+    db.session.commit()
+    raise DonationRefused(CLOSED_MESSAGE)
 
 
 def confirm_checkout(session_id: str) -> DonationIntent | None:

@@ -80,7 +80,7 @@ def donate():
     if result.request is None:
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
-        return _render_form(campaign, result.values, {"form": "This appeal has closed."}, 400)
+        return _render_form(campaign, result.values, {"form": services.CLOSED_MESSAGE}, 400)
     verdict = abuse.gate(
         request.remote_addr or "",
         result.request.amount_minor,
