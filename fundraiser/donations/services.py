@@ -33,8 +33,14 @@ class DonationRefused(ValueError):
     """Stripe refused the donation as asked; the message is for the reader."""
 
 
-def submission_key(request: DonationRequest, reader: str, now: datetime) -> str:
-    """The same form from the same reader in the same window gives the same key."""
+def submission_key(request: DonationRequest, reader: str | None, now: datetime) -> str | None:
+    """The same form from the same browser in the same window gives the same key.
+
+    `reader` is the nonce the page's script made in that browser; without one (no script)
+    there is no key, so two readers are never merged (see `views.submission_nonce`).
+    """
+    if not reader:
+        return None
     window = int(now.timestamp()) // DUPLICATE_WINDOW_SECONDS
     fields = (
         request.campaign_slug, request.amount_minor, request.currency, request.frequency.value,
@@ -64,9 +70,9 @@ def _new_intent(request: DonationRequest, campaign: Campaign, key: str | None) -
     )
 
 
-def _claim_intent(request: DonationRequest, campaign: Campaign, key: str) -> DonationIntent:
+def _claim_intent(request: DonationRequest, campaign: Campaign, key: str | None) -> DonationIntent:
     """The intent for this submission: the twin of a double click, or a new one (committed)."""
-    existing = _intent_by_key(key)
+    existing = _intent_by_key(key) if key else None
     if existing is not None and existing.status in REUSABLE:
         return existing
     intent = _new_intent(request, campaign, key if existing is None else None)
@@ -76,14 +82,16 @@ def _claim_intent(request: DonationRequest, campaign: Campaign, key: str) -> Don
     except IntegrityError:
         # The other click of a double click committed first: use its intent.
         db.session.rollback()
-        twin = _intent_by_key(key)
+        twin = _intent_by_key(key) if key else None
         if twin is None:
             raise
         return twin
     return intent
 
 
-def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) -> DonationIntent:
+def start_checkout(
+    request: DonationRequest, campaign: Campaign, reader: str | None
+) -> DonationIntent:
     """An open Checkout session for this donation; repeats of the same submission reuse it."""
     now = utcnow()
     intent = _claim_intent(request, campaign, submission_key(request, reader, now))

@@ -59,8 +59,20 @@ def _render_challenge(values: dict):
     return response
 
 
-def _reader_fingerprint() -> str:
-    return f"{request.remote_addr}|{request.headers.get('User-Agent', '')[:200]}"
+NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def submission_nonce() -> str | None:
+    """Which browser sent the form: a random nonce static/js/donate.js puts in the form when
+    the page loads (the cached page itself carries none), so a double click sends it twice.
+
+    Without script there is none, and each POST is its own submission: a browser shows only
+    the answer to the last of a double submit, so the reader still sees and pays one checkout
+    (the other is never shown and lapses); merging by address and User-Agent instead could
+    send one reader to another's checkout.
+    """
+    nonce = request.form.get("submission_nonce", "")
+    return nonce if NONCE_RE.match(nonce) else None
 
 
 @bp.post("/donate")
@@ -96,7 +108,7 @@ def donate():
     if verdict == "challenge":
         return _render_challenge(result.values)
     try:
-        intent = services.start_checkout(result.request, campaign, _reader_fingerprint())
+        intent = services.start_checkout(result.request, campaign, submission_nonce())
     except services.DonationUnavailable:
         message = (
             "Card payments are unavailable right now. Please try again in a few minutes, "
