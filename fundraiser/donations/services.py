@@ -54,7 +54,9 @@ def _intent_by_key(key: str) -> DonationIntent | None:
     return db.session.scalar(select(DonationIntent).where(DonationIntent.submission_key == key))
 
 
-def _new_intent(request: DonationRequest, campaign: Campaign, key: str | None) -> DonationIntent:
+def _new_intent(
+    request: DonationRequest, campaign: Campaign, key: str | None, source: str | None = None
+) -> DonationIntent:
     extra = fee_cover(request.amount_minor, request.currency) if request.cover_fees else 0
     return DonationIntent(
         campaign=campaign,
@@ -67,15 +69,18 @@ def _new_intent(request: DonationRequest, campaign: Campaign, key: str | None) -
         anonymous=request.anonymous,
         message=request.message,
         submission_key=key,
+        source=source,
     )
 
 
-def _claim_intent(request: DonationRequest, campaign: Campaign, key: str | None) -> DonationIntent:
+def _claim_intent(
+    request: DonationRequest, campaign: Campaign, key: str | None, source: str | None
+) -> DonationIntent:
     """The intent for this submission: the twin of a double click, or a new one (committed)."""
     existing = _intent_by_key(key) if key else None
     if existing is not None and existing.status in REUSABLE:
         return existing
-    intent = _new_intent(request, campaign, key if existing is None else None)
+    intent = _new_intent(request, campaign, key if existing is None else None, source)
     db.session.add(intent)
     try:
         db.session.commit()
@@ -90,11 +95,14 @@ def _claim_intent(request: DonationRequest, campaign: Campaign, key: str | None)
 
 
 def start_checkout(
-    request: DonationRequest, campaign: Campaign, reader: str | None
+    request: DonationRequest, campaign: Campaign, reader: str | None, source: str | None = None
 ) -> DonationIntent:
-    """An open Checkout session for this donation; repeats of the same submission reuse it."""
+    """An open Checkout session for this donation; repeats of the same submission reuse it.
+
+    `source` is `abuse.source_tag` of the request, kept so Stripe's declines count there.
+    """
     now = utcnow()
-    intent = _claim_intent(request, campaign, submission_key(request, reader, now))
+    intent = _claim_intent(request, campaign, submission_key(request, reader, now), source)
     if intent.status == IntentStatus.OPEN.value and intent.checkout_url:
         return intent
     base = current_app.config["BASE_URL"]

@@ -46,13 +46,14 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
     return response
 
 
-def _render_challenge(values: dict):
-    """One more step while we are under attack: the browser proves a little work, then resubmits."""
+def _render_challenge(values: dict, difficulty: int | None):
+    """One more step for a source that looks like a card tester: the browser proves a little
+    work, then resubmits."""
     response = current_app.make_response(
         render_template(
             "donations/challenge.html",
             values={k: v for k, v in values.items() if not k.startswith("pow_")},
-            **abuse.new_challenge(),
+            **abuse.new_challenge(difficulty),
         )
     )
     response.headers["Cache-Control"] = "no-store"
@@ -93,7 +94,7 @@ def donate():
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
         return _render_form(campaign, result.values, {"form": services.CLOSED_MESSAGE}, 400)
-    verdict = abuse.gate(
+    verdict, difficulty = abuse.gate(
         request.remote_addr or "",
         result.request.amount_minor,
         request.form.get(abuse.HONEYPOT_FIELD, ""),
@@ -103,12 +104,12 @@ def donate():
     db.session.commit()
     if verdict == "bot":
         return _render_form(campaign, result.values, {"form": "Please try again."}, 400)
-    if verdict == "blocked":
-        abort(429, description="Too many attempts from your connection. Please wait a few minutes.")
     if verdict == "challenge":
-        return _render_challenge(result.values)
+        return _render_challenge(result.values, difficulty)
     try:
-        intent = services.start_checkout(result.request, campaign, submission_nonce())
+        intent = services.start_checkout(
+            result.request, campaign, submission_nonce(), abuse.source_tag(request.remote_addr)
+        )
     except services.DonationUnavailable:
         message = (
             "Card payments are unavailable right now. Please try again in a few minutes, "
