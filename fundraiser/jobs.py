@@ -1,8 +1,15 @@
-"""Background jobs on RQ: the queue named by REDIS_URL, the app a job runs in, `flask worker`."""
+"""Background jobs on RQ: the queue named by REDIS_URL, the app a job runs in, `flask worker`.
+
+Jobs are stored as JSON (RQ's JSONSerializer), never pickled, and a worker runs only the job
+functions named in ALLOWED_JOBS, receivers only if they were marked `in_background`: whoever
+can write to Redis can at most ask for one of our own jobs, never run code of their choosing.
+"""
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import logging
 
 import click
@@ -11,6 +18,8 @@ from flask.cli import with_appcontext
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
+from rq.job import Job
+from rq.serializers import JSONSerializer
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +28,31 @@ log = logging.getLogger(__name__)
 MAIL_RETRY_INTERVALS = [10, 30, 60, 300, 900]
 
 _worker_app: Flask | None = None
+
+#: The only functions a worker runs (by import path); anything else in the queue fails.
+ALLOWED_JOBS = frozenset(
+    {
+        "fundraiser.jobs.run_mail_job",
+        "fundraiser.jobs.run_receiver_job",
+        "fundraiser.payments.event_queue.drain_job",
+    }
+)
+#: Receivers that may run in a job, by "module:name" (filled by `in_background`).
+_BACKGROUND_RECEIVERS: set[str] = set()
+
+
+class UnknownJob(RuntimeError):
+    """A job naming a function that is not one of ours: refused, never imported."""
+
+
+class OurJob(Job):
+    """A job that resolves its function only from ALLOWED_JOBS (the check is before import)."""
+
+    @property
+    def func(self):
+        if self.func_name not in ALLOWED_JOBS or self.instance is not None:
+            raise UnknownJob(f"refusing job function {self.func_name!r}")
+        return super().func
 
 
 _connections: dict[str, Redis] = {}
@@ -34,7 +68,12 @@ def redis_connection(url: str) -> Redis:
 
 def queue_for(app: Flask) -> Queue:
     name = app.config.get("RQ_QUEUE", "fundraiser")
-    return Queue(name, connection=redis_connection(app.config["REDIS_URL"]))
+    return Queue(
+        name,
+        connection=redis_connection(app.config["REDIS_URL"]),
+        serializer=JSONSerializer,
+        job_class=OurJob,
+    )
 
 
 def enqueue_call(function, *args) -> bool:
@@ -55,18 +94,29 @@ def enqueue_call(function, *args) -> bool:
 
 def enqueue_mail(raw_message: bytes) -> bool:
     """Queue a rendered message for delivery; False when Redis cannot be reached."""
-    return enqueue_call(run_mail_job, raw_message)
+    return enqueue_call(run_mail_job, base64.b64encode(raw_message).decode("ascii"))
+
+
+def _receiver_path(receiver) -> str:
+    return f"{receiver.__module__}:{receiver.__name__}"
+
+
+def as_json_data(kwargs: dict) -> dict:
+    """A receiver's kwargs as JSON gives them back: tuples become lists, datetimes ISO text."""
+    return json.loads(json.dumps(kwargs, default=str))
 
 
 def enqueue_receiver(receiver, kwargs: dict) -> bool:
     """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
-    return enqueue_call(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
+    return enqueue_call(run_receiver_job, _receiver_path(receiver), as_json_data(kwargs))
 
 
 def in_background(receiver):
     """A signal receiver that runs in an RQ job when Redis is configured (here otherwise, or
     when the queue can't be reached). Receivers run after a commit, so a failure is logged,
     never raised: RQ retries it, and inline it is left for reconcile or the next event."""
+
+    _BACKGROUND_RECEIVERS.add(_receiver_path(receiver))
 
     @functools.wraps(receiver)
     def wrapper(sender, **kwargs):
@@ -99,9 +149,12 @@ def run_receiver_job(path: str, kwargs: dict) -> None:
     """The receiver itself (not its enqueuing wrapper), inside the worker's app."""
     import importlib
 
+    app = job_app()  # building the app imports every receiver module, which registers them
+    if path not in _BACKGROUND_RECEIVERS:
+        raise UnknownJob(f"refusing receiver {path!r}")
     module_name, name = path.split(":")
     receiver = getattr(importlib.import_module(module_name), name)
-    with job_app().app_context():
+    with app.app_context():
         getattr(receiver, "__wrapped__", receiver)(None, **kwargs)
 
 
@@ -117,12 +170,12 @@ def job_app() -> Flask:
     return _worker_app
 
 
-def run_mail_job(raw_message: bytes) -> None:
-    """Deliver one message; an exception makes RQ retry it later."""
+def run_mail_job(raw_message: str) -> None:
+    """Deliver one message (base64 of its bytes); an exception makes RQ retry it later."""
     from fundraiser.mail import deliver_raw
 
     with job_app().app_context():
-        deliver_raw(raw_message)
+        deliver_raw(base64.b64decode(raw_message, validate=True))
 
 
 @click.command("worker")
@@ -138,6 +191,8 @@ def worker_command(burst: bool, simple: bool) -> None:
     _worker_app = current_app._get_current_object()
     queue = queue_for(_worker_app)
     worker_class = SimpleWorker if simple else Worker
-    worker = worker_class([queue], connection=queue.connection)
+    worker = worker_class(
+        [queue], connection=queue.connection, serializer=JSONSerializer, job_class=OurJob
+    )
     # The scheduler moves retries whose interval has passed back onto the queue.
     worker.work(burst=burst, with_scheduler=True)

@@ -79,8 +79,10 @@ def test_paypal_and_patreon_links_count_clicks_and_redirect(app, client, campaig
     markup = client.get("/").get_data(as_text=True)
     assert "Donate via PayPal" in markup and "Become a patron at Patreon" in markup
     assert f'href="/out/paypal?campaign={campaign}"' in markup
-    for _ in range(2):
-        response = client.get(f"/out/paypal?campaign={campaign}")
+    for address in ("198.51.100.1", "198.51.100.2"):  # two readers: one click each
+        response = client.get(
+            f"/out/paypal?campaign={campaign}", environ_base={"REMOTE_ADDR": address}
+        )
         assert response.status_code == 302
         assert response.headers["Location"] == app.config["PAYPAL_DONATE_URL"]
     response = client.get(f"/out/patreon?campaign={campaign}")

@@ -1,6 +1,6 @@
 """The benchmark cases, each runnable alone: `python -m bench <case>`."""
 
-from bench.cases import dashboard, landing, storm, webhooks
+from bench.cases import card_testing, dashboard, landing, storm, webhooks
 
 CASES = {
     "landing": landing.run_direct,
@@ -8,4 +8,5 @@ CASES = {
     "webhooks": webhooks.run,
     "storm": storm.run,
     "dashboard": dashboard.run,
+    "card_testing": card_testing.run,
 }

@@ -1,4 +1,4 @@
-"""`flask campaign import|list`: campaigns as content, managed from the command line."""
+"""`flask campaign import|list|close`: campaigns as content, managed from the command line."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fundraiser.campaigns import services
 from fundraiser.extensions import db
 from fundraiser.money import format_money
 
-campaign_cli = AppGroup("campaign", help="Import and list campaigns.")
+campaign_cli = AppGroup("campaign", help="Import, list and close campaigns.")
 
 
 @campaign_cli.command("import")
@@ -50,6 +50,22 @@ def list_command() -> None:
             f"{campaign.slug:30} {format_money(totals.raised_minor, campaign.currency):>14} of "
             f"{format_money(campaign.goal_minor, campaign.currency):>14}  "
             f"{totals.supporters:>6} supporters  {flags}".rstrip()
+        )
+
+
+@campaign_cli.command("close")
+@click.argument("slug")
+def close_command(slug: str) -> None:
+    """Stop taking gifts for a campaign and expire its open checkout sessions at Stripe."""
+    campaign = services.campaign_by_slug(slug.strip().lower())
+    if campaign is None:
+        raise click.ClickException(f"There is no campaign {slug!r}.")
+    result = services.close_campaign(campaign, "cli")
+    click.echo(f"Closed campaign {campaign.slug!r}; expired {result.expired} open checkout(s).")
+    if result.unreachable:
+        raise click.ClickException(
+            f"{result.unreachable} open checkout(s) could not be expired (Stripe unreachable); "
+            "they lapse by themselves within 35 minutes, or run this command again."
         )
 
 

@@ -13,12 +13,14 @@ from babel.numbers import is_currency
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
+from fundraiser import audit
 from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, LedgerDonor, LedgerTotal, OutboundClick, utcnow
 from fundraiser.money import CURRENCY_RULES, AmountError, parse_amount
+from fundraiser.sources import first_time, source_of
 
 CHANNELS = ("paypal", "patreon")
 _SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -125,6 +127,22 @@ def set_default(campaign: Campaign) -> None:
     campaign.is_default = True
 
 
+def close_campaign(campaign: Campaign, actor: str):
+    """Close the campaign to new gifts and expire its open checkouts; returns how many were
+    expired and how many could not be now (Stripe unreachable: they lapse within the
+    checkout lifetime anyway, and closing again retries them).
+
+    The close is committed first, so no new checkout starts while the open ones are expired.
+    """
+    from fundraiser.donations.services import expire_open_checkouts
+
+    if campaign.is_open:
+        campaign.is_open = False
+        audit.record(actor, "campaign.closed", f"campaign:{campaign.slug}")
+    db.session.commit()
+    return expire_open_checkouts(campaign, actor)
+
+
 def default_campaign() -> Campaign | None:
     return db.session.scalar(
         select(Campaign).where(Campaign.is_default.is_(True)).order_by(Campaign.id).limit(1)
@@ -211,8 +229,23 @@ def _cached_ledger_figures(campaign: Campaign) -> tuple[int, int]:
     return raised, supporters
 
 
-def record_outbound_click(campaign: Campaign, channel: str, day: date | None = None) -> None:
-    """Count one click on PayPal/Patreon for this campaign today (an atomic upsert)."""
+#: One client's clicks on one campaign's link count once in this window.
+CLICK_WINDOW_SECONDS = 30 * 60
+
+
+def record_outbound_click(
+    campaign: Campaign, channel: str, day: date | None = None, client: str | None = None
+) -> bool:
+    """Count one click on PayPal/Patreon for this campaign today (an atomic upsert).
+
+    With `client` (the request's address), a client counts once per campaign, channel and
+    window, so reloading the link cannot inflate the figures. Returns whether it counted.
+    """
+    if client is not None:
+        who = source_of(client).address
+        window = int(time.time()) // CLICK_WINDOW_SECONDS
+        if not first_time(f"click:{campaign.id}:{channel}:{who}:{window}", CLICK_WINDOW_SECONDS):
+            return False
     day = day or utcnow().date()
     statement = dialect_insert(OutboundClick).values(
         campaign_id=campaign.id, channel=channel, day=day, clicks=1
@@ -222,6 +255,7 @@ def record_outbound_click(campaign: Campaign, channel: str, day: date | None = N
         set_={"clicks": OutboundClick.clicks + 1},
     )
     db.session.execute(statement)
+    return True
 
 
 def outbound_clicks(campaign: Campaign) -> dict[str, int]:

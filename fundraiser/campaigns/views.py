@@ -135,7 +135,7 @@ def outbound(channel: str):
     slug = request.args.get("campaign", "")
     campaign = services.campaign_by_slug(slug) if slug else services.default_campaign()
     if campaign is not None:
-        services.record_outbound_click(campaign, channel)
+        services.record_outbound_click(campaign, channel, client=request.remote_addr or "")
         db.session.commit()
     response = redirect(target, code=302)
     response.headers["Cache-Control"] = "no-store"

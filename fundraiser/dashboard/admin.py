@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from fundraiser.campaigns.services import set_default
+from fundraiser.campaigns.services import close_campaign, set_default
 from fundraiser.dashboard import audit
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, Role, Supporter
@@ -95,6 +95,9 @@ def reset_second_factor(member: Supporter, actor: str) -> None:
 
 
 def set_campaign_open(campaign: Campaign, is_open: bool, actor: str) -> None:
+    if not is_open:
+        close_campaign(campaign, actor)  # also expires its open checkout sessions
+        return
     if campaign.is_open == is_open:
         return
     campaign.is_open = is_open

@@ -1,11 +1,18 @@
-"""Card-testing defence: friction only while an attack lasts, nothing for ordinary donors.
+"""Card-testing defence: friction for the sources that behave like card testers, nobody else.
 
-Card testers push many small or failing checkouts, from one address or from many at once.
-We count checkout attempts and declines in shared counters (Redis when configured, so every
-worker sees the same picture). Past a threshold the service is "under attack" for a while:
-each checkout then needs a proof of work, solved by the browser in about a second, and one
-address gets only a few tries. A honeypot field catches the simplest bots at all times.
-No third-party captcha: nothing about the reader leaves our servers.
+Card testers push many small or failing checkouts. We score each *source* of checkouts, an
+address and its network (IPv4 /24, IPv6 /48; see fundraiser.sources), from shared counters
+(Redis when configured, so every worker sees the same picture): checkout attempts, small
+ones, and declines Stripe reports for sessions that source opened. A source over its
+thresholds must solve a proof of work for each checkout, harder the more it pushes. Nobody is
+locked out: a donor behind the same NAT as a tester solves the same puzzle in a second or
+two and gives. Everyone else goes straight to checkout.
+
+Only evidence an attacker cannot make without cards, declines reported by Stripe from many
+networks at once, switches the proof of work on for every source (a distributed attack);
+unpaid checkouts alone never do, so nobody can degrade other donors' path for free.
+A honeypot field catches the simplest bots at all times. No third-party captcha: nothing
+about the reader leaves our servers.
 """
 
 from __future__ import annotations
@@ -18,121 +25,166 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from limits.storage import Storage, storage_from_string
+from sqlalchemy import select
 
 from fundraiser import audit
 from fundraiser.extensions import db
+from fundraiser.sources import Source, counters, first_time, source_of
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 600
 HONEYPOT_FIELD = "website"
-_STORAGE = "fundraiser_abuse_storage"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    #: Checkout attempts from one address per window before it gets friction.
+    """Counts over the current and the previous window (10-20 minutes)."""
+
+    #: Checkout attempts from one address before it gets the proof of work.
     per_address: int = 8
-    #: Small gifts (at most `small_minor`) per window, across all addresses.
-    small_gifts: int = 40
+    #: Small checkouts (at most `small_minor`) from one address before it does.
+    small_per_address: int = 3
+    #: Declines Stripe reports for one address's checkouts before it does.
+    declines_per_address: int = 2
+    #: The same for a whole network (many addresses of one tester, or a busy NAT).
+    per_network: int = 40
+    small_per_network: int = 10
+    declines_per_network: int = 3
     small_minor: int = 300
-    #: Declined payments per window, across all addresses.
+    #: A distributed attack: this many declines in all, from at least this many networks,
+    #: puts every checkout behind the proof of work until they stop.
     declines: int = 15
-    #: Leading zero bits the proof of work needs (about 16k hashes).
+    decline_networks: int = 5
+    #: Leading zero bits the proof of work needs (about 16k hashes) ...
     difficulty: int = 14
-    #: Attempts one address gets per window while under attack.
-    attack_per_address: int = 3
+    #: ... plus one bit (twice the work) each time a source doubles its attempts past its
+    #: threshold, up to this many: pushing harder costs a tester more, a donor a second more.
+    max_extra_difficulty: int = 4
 
 
 def thresholds() -> Thresholds:
     return current_app.config.get("ABUSE_THRESHOLDS") or Thresholds()
 
 
-def _storage() -> Storage:
-    app = current_app
-    if _STORAGE not in app.extensions:
-        uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-        try:
-            app.extensions[_STORAGE] = storage_from_string(uri)
-        except Exception:  # noqa: BLE001 - a broken Redis URL must not stop donations
-            log.warning("abuse counters fall back to memory")
-            app.extensions[_STORAGE] = storage_from_string("memory://")
-    return app.extensions[_STORAGE]
-
-
 def _window(offset: int = 0) -> int:
     return int(time.time()) // WINDOW_SECONDS - offset
 
 
-def _bump(name: str) -> int:
-    """Count one in this window; returns this window's count plus the last one's."""
+def _bump(name: str) -> tuple[int, int]:
+    """Count one in this window; returns (this window's count, plus the last one's)."""
     try:
-        storage = _storage()
+        storage = counters()
         current = storage.incr(f"abuse:{name}:{_window()}", WINDOW_SECONDS * 2)
-        return current + int(storage.get(f"abuse:{name}:{_window(1)}") or 0)
+        return current, current + int(storage.get(f"abuse:{name}:{_window(1)}") or 0)
     except Exception:  # noqa: BLE001 - counters are advisory; Redis down means no friction
-        return 0
+        return 0, 0
 
 
 def _read(name: str) -> int:
     try:
-        storage = _storage()
+        storage = counters()
         return sum(int(storage.get(f"abuse:{name}:{_window(i)}") or 0) for i in (0, 1))
     except Exception:  # noqa: BLE001
         return 0
 
 
-def under_attack() -> bool:
-    limits = thresholds()
-    return _read("small") >= limits.small_gifts or _read("declines") >= limits.declines
+# --- What we count ----------------------------------------------------------------------
 
 
-def _attack_started(reason: str) -> None:
-    log.warning("card-testing defence on: %s", reason)
-    audit.record("system:abuse", "abuse.attack_started", reason)
+def note_checkout_attempt(source: Source, amount_minor: int) -> None:
+    small = amount_minor <= thresholds().small_minor
+    for key in (f"address:{source.address}", f"network:{source.network}"):
+        _bump(f"attempts:{key}")
+        if small:
+            _bump(f"small:{key}")
 
 
-def note_checkout_attempt(address: str, amount_minor: int) -> int:
-    """Count an attempt; returns how many this address made in the window."""
-    limits = thresholds()
-    if amount_minor <= limits.small_minor and _bump("small") == limits.small_gifts:
-        _attack_started("many small checkouts")
-    return _bump(f"address:{address}")
+def source_tag(remote_addr: str | None) -> str:
+    """What a donation intent keeps of where it came from, so a later decline counts there."""
+    source = source_of(remote_addr)
+    return f"{source.address}:{source.network}"
 
 
-def note_decline(sender=None, **_kwargs) -> None:
-    """Receiver for payments' `payment_declined` signal."""
-    if _bump("declines") == thresholds().declines:
-        _attack_started("many declined payments")
+def _source_of_intent(public_id: str | None) -> Source | None:
+    from fundraiser.models import DonationIntent
+
+    if not public_id:
+        return None
+    tag = db.session.scalar(
+        select(DonationIntent.source).where(DonationIntent.public_id == public_id)
+    )
+    address, _, network = (tag or "").partition(":")
+    return Source(address, network) if address and network else None
+
+
+def note_decline(sender=None, donation_intent: str | None = None, **_kwargs) -> None:
+    """Receiver for payments' `payment_declined` signal: count it for its source and overall."""
+    source = _source_of_intent(donation_intent)
+    if source is not None:
+        _bump(f"declines:address:{source.address}")
+        first_from_network, _ = _bump(f"declines:network:{source.network}")
+        if first_from_network == 1:
+            _bump("decline_networks")
+    _bump("declines")
+    if under_attack() and first_time(f"abuse:attack:{_window()}", WINDOW_SECONDS):
+        log.warning("card-testing defence on for everyone: declines from many networks")
+        audit.record("system:abuse", "abuse.attack_started", "declines from many networks")
         db.session.commit()
 
 
-def gate(address: str, amount_minor: int, honeypot: str, challenge: str, solution: str) -> str:
-    """Decide a checkout attempt: "ok", "challenge" (proof of work needed), "blocked", "bot"."""
-    if honeypot:
-        log.warning("donation honeypot filled from %s", address)
-        return "bot"
-    if over_attack_limit(address):
-        log.warning("donation attempts blocked from %s during an attack", address)
-        return "blocked"
-    note_checkout_attempt(address, amount_minor)
-    if needs_friction(address) and not check_proof(challenge, solution):
-        return "challenge"
-    return "ok"
+# --- What we decide ---------------------------------------------------------------------
 
 
-def address_attempts(address: str) -> int:
-    return _read(f"address:{address}")
-
-
-def needs_friction(address: str) -> bool:
+def under_attack() -> bool:
+    """A distributed attack: many declines from many networks (unpaid checkouts never count)."""
     limits = thresholds()
-    return under_attack() or address_attempts(address) >= limits.per_address
+    return (
+        _read("declines") >= limits.declines
+        and _read("decline_networks") >= limits.decline_networks
+    )
 
 
-def over_attack_limit(address: str) -> bool:
-    return under_attack() and address_attempts(address) >= thresholds().attack_per_address
+def _extra_bits(count: int, threshold: int) -> int:
+    """0 below twice the threshold, then one more for each doubling."""
+    return max(0, (count // max(1, threshold)).bit_length() - 1)
+
+
+def required_difficulty(source: Source) -> int | None:
+    """The proof of work this source must show for a checkout now, or None (no friction)."""
+    limits = thresholds()
+    address, network = f"address:{source.address}", f"network:{source.network}"
+    scores = [
+        (_read(f"attempts:{address}"), limits.per_address),
+        (_read(f"small:{address}"), limits.small_per_address),
+        (_read(f"declines:{address}"), limits.declines_per_address),
+        (_read(f"attempts:{network}"), limits.per_network),
+        (_read(f"small:{network}"), limits.small_per_network),
+        (_read(f"declines:{network}"), limits.declines_per_network),
+    ]
+    over = [_extra_bits(count, threshold) for count, threshold in scores if count >= threshold]
+    if not over and not under_attack():
+        return None
+    return limits.difficulty + min(limits.max_extra_difficulty, max(over, default=0))
+
+
+def gate(
+    remote_addr: str, amount_minor: int, honeypot: str, challenge: str, solution: str
+) -> tuple[str, int | None]:
+    """Decide a checkout attempt: ("ok", None), ("challenge", difficulty) or ("bot", None).
+
+    There is no lockout: a source that keeps pushing gets ever harder puzzles (up to a few
+    seconds of a browser's work), so a donor who shares its address can still give.
+    """
+    if honeypot:
+        log.warning("donation honeypot filled")
+        return "bot", None
+    source = source_of(remote_addr)
+    note_checkout_attempt(source, amount_minor)
+    difficulty = required_difficulty(source)
+    if difficulty is None or check_proof(challenge, solution):
+        return "ok", None
+    return "challenge", difficulty
 
 
 # --- Proof of work --------------------------------------------------------------------
@@ -142,8 +194,8 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="donation-proof-of-work")
 
 
-def new_challenge() -> dict:
-    difficulty = thresholds().difficulty
+def new_challenge(difficulty: int | None = None) -> dict:
+    difficulty = difficulty or thresholds().difficulty
     token = _serializer().dumps({"n": secrets.token_hex(12), "d": difficulty})
     return {"challenge": token, "difficulty": difficulty}
 
@@ -169,16 +221,21 @@ def solve(challenge: str, difficulty: int) -> int:
 
 
 def check_proof(challenge: str, solution: str) -> bool:
-    """A fresh challenge of ours, solved, and never used before."""
+    """A fresh challenge of ours, solved, and never used before.
+
+    Any challenge we issued will do, even if the source's puzzle got harder since: the
+    harder one was what we asked of it, and each proof buys a single checkout.
+    """
     try:
         data = _serializer().loads(challenge, max_age=WINDOW_SECONDS)
         counter = int(solution)
-    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        wanted = int(data.get("d", 0))
+    except (BadSignature, SignatureExpired, ValueError, TypeError, AttributeError):
         return False
     digest = hashlib.sha256(f"{challenge}:{counter}".encode()).digest()
-    if leading_zero_bits(digest) < int(data.get("d", 0)):
+    if wanted < thresholds().difficulty or leading_zero_bits(digest) < wanted:
         return False
     try:
-        return _storage().incr(f"abuse:pow:{data['n']}", WINDOW_SECONDS) == 1
+        return counters().incr(f"abuse:pow:{data['n']}", WINDOW_SECONDS) == 1
     except Exception:  # noqa: BLE001 - without shared storage a solved proof still counts
         return True

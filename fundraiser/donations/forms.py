@@ -8,7 +8,14 @@ from email_validator import EmailNotValidError, validate_email
 from werkzeug.datastructures import MultiDict
 
 from fundraiser.models import Frequency
-from fundraiser.money import AmountError, check_donation_amount, parse_amount
+from fundraiser.money import (
+    AmountError,
+    check_donation_amount,
+    decimals,
+    fee_cover,
+    format_money,
+    parse_amount,
+)
 
 MAX_NAME = 200
 MAX_MESSAGE = 500
@@ -50,6 +57,19 @@ def _clean_text(value: str | None, limit: int) -> str:
     return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")[:limit]
 
 
+def _total_over_maximum(amount_minor: int, currency: str, maximum_major: int) -> str | None:
+    """The maximum caps what is charged: a gift plus its fee cover must stay under it."""
+    maximum_minor = maximum_major * 10 ** decimals(currency)
+    total = amount_minor + fee_cover(amount_minor, currency)
+    if total <= maximum_minor:
+        return None
+    return (
+        f"Including the fees, this gift would be {format_money(total, currency)}, over the "
+        f"{format_money(maximum_minor, currency)} we take online. Please choose a smaller "
+        "amount, or leave the fees uncovered."
+    )
+
+
 def validate_donation(
     form: MultiDict, currencies: list[str], maximum_major: int
 ) -> DonationFormResult:
@@ -72,6 +92,10 @@ def validate_donation(
             check_donation_amount(amount_minor, currency, maximum_major)
         except AmountError as exc:
             errors["amount"] = str(exc)
+    cover_fees = (form.get("cover_fees") or "").lower() in TRUE_VALUES
+    over = cover_fees and "amount" not in errors
+    if over and (error := _total_over_maximum(amount_minor, currency, maximum_major)):
+        errors["amount"] = error
     email = None
     if raw_email := (form.get("email") or "").strip():
         try:
@@ -92,7 +116,7 @@ def validate_donation(
         email=email,
         name=_clean_text(form.get("name"), MAX_NAME),
         anonymous=(form.get("anonymous") or "").lower() in TRUE_VALUES,
-        cover_fees=(form.get("cover_fees") or "").lower() in TRUE_VALUES,
+        cover_fees=cover_fees,
         message=_clean_text(message, MAX_MESSAGE),
     )
     return DonationFormResult(request, {}, values)

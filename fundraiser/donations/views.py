@@ -46,21 +46,34 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
     return response
 
 
-def _render_challenge(values: dict):
-    """One more step while we are under attack: the browser proves a little work, then resubmits."""
+def _render_challenge(values: dict, difficulty: int | None):
+    """One more step for a source that looks like a card tester: the browser proves a little
+    work, then resubmits."""
     response = current_app.make_response(
         render_template(
             "donations/challenge.html",
             values={k: v for k, v in values.items() if not k.startswith("pow_")},
-            **abuse.new_challenge(),
+            **abuse.new_challenge(difficulty),
         )
     )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _reader_fingerprint() -> str:
-    return f"{request.remote_addr}|{request.headers.get('User-Agent', '')[:200]}"
+NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def submission_nonce() -> str | None:
+    """Which browser sent the form: a random nonce static/js/donate.js puts in the form when
+    the page loads (the cached page itself carries none), so a double click sends it twice.
+
+    Without script there is none, and each POST is its own submission: a browser shows only
+    the answer to the last of a double submit, so the reader still sees and pays one checkout
+    (the other is never shown and lapses); merging by address and User-Agent instead could
+    send one reader to another's checkout.
+    """
+    nonce = request.form.get("submission_nonce", "")
+    return nonce if NONCE_RE.match(nonce) else None
 
 
 @bp.post("/donate")
@@ -80,8 +93,8 @@ def donate():
     if result.request is None:
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
-        return _render_form(campaign, result.values, {"form": "This appeal has closed."}, 400)
-    verdict = abuse.gate(
+        return _render_form(campaign, result.values, {"form": services.CLOSED_MESSAGE}, 400)
+    verdict, difficulty = abuse.gate(
         request.remote_addr or "",
         result.request.amount_minor,
         request.form.get(abuse.HONEYPOT_FIELD, ""),
@@ -91,12 +104,12 @@ def donate():
     db.session.commit()
     if verdict == "bot":
         return _render_form(campaign, result.values, {"form": "Please try again."}, 400)
-    if verdict == "blocked":
-        abort(429, description="Too many attempts from your connection. Please wait a few minutes.")
     if verdict == "challenge":
-        return _render_challenge(result.values)
+        return _render_challenge(result.values, difficulty)
     try:
-        intent = services.start_checkout(result.request, campaign, _reader_fingerprint())
+        intent = services.start_checkout(
+            result.request, campaign, submission_nonce(), abuse.source_tag(request.remote_addr)
+        )
     except services.DonationUnavailable:
         message = (
             "Card payments are unavailable right now. Please try again in a few minutes, "
@@ -116,6 +129,7 @@ def donate_page():
 
 
 @bp.get("/donate/thanks")
+@limiter.limit(lambda: current_app.config.get("THANKS_RATE_LIMIT", "10 per minute;60 per hour"))
 def thanks():
     """Thank the reader for a finished checkout, confirming with Stripe if we must."""
     session_id = request.args.get("session_id", "")

@@ -71,6 +71,9 @@ class DonationIntent(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default=IntentStatus.CREATED.value)
+    #: Where the checkout came from, as keyed digests "<address>:<network>" (never the IP):
+    #: a decline Stripe reports for it then counts against that source (donations.abuse).
+    source: Mapped[str | None] = mapped_column(String(40))
     #: Fingerprint of the submitted form, so a double click reuses this intent.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)

@@ -71,7 +71,10 @@ def _announce(effects: Effects, app: Flask) -> None:
     sends += [
         (signals.pledge_cancelled, {"pledge_id": p, "reason": r}) for p, r in effects.cancellations
     ]
-    sends += [(signals.payment_declined, {"payment_intent_id": i}) for i in effects.declines]
+    sends += [
+        (signals.payment_declined, {"payment_intent_id": i, "donation_intent": d})
+        for i, d in effects.declines
+    ]
     sends += [(signals.payment_fee_unknown, {"entry_id": i}) for i in effects.unknown_fees]
     for signal, kwargs in sends:
         try:

@@ -52,7 +52,8 @@ class Effects:
     pledge_changes: list[tuple[int, dict, str]] = field(default_factory=list)
     failed_payments: list[tuple[int, str | None]] = field(default_factory=list)
     cancellations: list[tuple[int, str]] = field(default_factory=list)
-    declines: list[str] = field(default_factory=list)
+    #: (payment intent id, our donation intent's public id when its metadata names one)
+    declines: list[tuple[str, str | None]] = field(default_factory=list)
     unknown_fees: list[int] = field(default_factory=list)
 
 

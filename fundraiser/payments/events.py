@@ -271,7 +271,9 @@ def on_checkout_expired(event: dict, actor: str, effects: Effects) -> None:
 def on_payment_failed(event: dict, actor: str, effects: Effects) -> None:
     """A declined card: nothing to book, but the card-testing defence counts recent ones."""
     if int(event.get("created") or 0) >= time.time() - RECENT_DECLINE_SECONDS:
-        effects.declines.append(event["data"]["object"]["id"])
+        payment_intent = event["data"]["object"]
+        metadata = payment_intent.get("metadata") or {}
+        effects.declines.append((payment_intent["id"], metadata.get("donation_intent")))
 
 
 Handler = Callable[[dict, str, Effects], None]

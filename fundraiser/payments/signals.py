@@ -18,7 +18,8 @@ pledge_changed = _signals.signal("pledge-changed")
 pledge_payment_failed = _signals.signal("pledge-payment-failed")
 #: kwargs: pledge_id, reason
 pledge_cancelled = _signals.signal("pledge-cancelled")
-#: kwargs: payment_intent_id (a card declined at checkout or on renewal)
+#: kwargs: payment_intent_id (a card declined at checkout or on renewal), donation_intent
+#: (the public id of our DonationIntent when the payment intent's metadata names one, else None)
 payment_declined = _signals.signal("payment-declined")
 #: kwargs: entry_id (a payment row booked before Stripe's fee was known)
 payment_fee_unknown = _signals.signal("payment-fee-unknown")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 from fundraiser import create_app
 from fundraiser.mail import parse_message, send_mail
@@ -161,7 +162,8 @@ def test_with_redis_the_receipt_is_rendered_in_the_worker_not_the_request(
         entry = add_payment(campaign, 2500, email="queued-receipt@example.org")
         signals.payment_recorded.send(app, entry_id=entry.id)
     assert _outbox(app) == []  # the request only queued the job
-    [job] = Queue(queue_name, connection=Redis.from_url(REDIS)).get_jobs()
+    queue = Queue(queue_name, connection=Redis.from_url(REDIS), serializer=JSONSerializer)
+    [job] = queue.get_jobs()
     assert job.func_name.endswith("run_receiver_job")
     for _ in range(2):  # the receiver's job, then the mail job it queues
         app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])

@@ -94,9 +94,9 @@ def test_during_a_card_testing_attack_a_reader_passes_the_check_without_doing_an
     from tests.helpers import ORIGIN
 
     original = app.config.get("ABUSE_THRESHOLDS")
-    app.config["ABUSE_THRESHOLDS"] = Thresholds(small_gifts=3, difficulty=10)
+    app.config["ABUSE_THRESHOLDS"] = Thresholds(small_per_network=3, difficulty=10)
     try:
-        for n in range(4):  # the attack: many tiny checkouts
+        for n in range(4):  # the attack: many tiny checkouts from the reader's own network
             client.post(
                 "/donate",
                 data={
@@ -106,7 +106,7 @@ def test_during_a_card_testing_attack_a_reader_passes_the_check_without_doing_an
                     "currency": "EUR",
                 },  # fmt: skip
                 headers=ORIGIN,
-                environ_base={"REMOTE_ADDR": f"203.0.113.{n + 1}"},
+                environ_base={"REMOTE_ADDR": f"127.0.0.{n + 2}"},
             )
         page = desktop.page
         challenges: list[str] = []

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from redis import Redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
 from fundraiser.extensions import db
+from fundraiser.jobs import OurJob
 from fundraiser.models import LedgerEntry, StripeEvent, WebhookFailure, utcnow
 from fundraiser.payments import events
 from fundraiser.payments.drift import drift_report
@@ -29,7 +31,8 @@ def renewal_event(app, client, campaign, stripe_sim, queued_app):
 
 
 def queue_of(app) -> Queue:
-    return Queue(app.config["RQ_QUEUE"], connection=Redis.from_url(REDIS))
+    return Queue(app.config["RQ_QUEUE"], connection=Redis.from_url(REDIS),
+                 serializer=JSONSerializer, job_class=OurJob)  # fmt: skip
 
 
 def work(app) -> None:

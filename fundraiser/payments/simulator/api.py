@@ -269,6 +269,8 @@ class Api:
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         request_id = f"req_{random_token(14)}"
+        with self.sim.lock:
+            self.sim.store.requests.append((request.method, request.path))
         if faults.down:
             error = StripeError(
                 "The Stripe API is temporarily unavailable (simulated outage).",

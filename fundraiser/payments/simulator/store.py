@@ -99,6 +99,8 @@ class Store:
             self.renewals: list[tuple[int, str]] = []
             self.open_sessions: set[str] = set()
             self.deleted_customers: set[str] = set()
+            # Every API request as (method, path), so a test can count calls to Stripe.
+            self.requests: list[tuple[str, str]] = []
             self.line_items: dict[str, list[dict[str, Any]]] = {}
             # checkout session id → payment_intent_data / subscription_data / setup_intent_data
             # invoice id → its invoice_payment id (one payment intent per invoice here)
