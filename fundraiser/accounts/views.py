@@ -193,11 +193,12 @@ def resend_verification():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(limits.PER_ADDRESS, methods=["POST"])
-@limiter.limit(limits.LOGIN_PER_EMAIL, key_func=limits.email_key, methods=["POST"])
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
+        if limits.password_sign_in_paused(form.email.data):
+            return _password_sign_in_paused(form)
         try:
             supporter = services.authenticate(form.email.data, form.password.data)
         except AccountError as exc:
@@ -207,11 +208,28 @@ def login():
             db.session.commit()
             _start_session(supporter, "password")
             return redirect(_next_url(form.next.data))
+        if supporter is None and error is None:
+            limits.count_failed_password(form.email.data)
         error = error or (
             "That email and password don't match an account. "
             "Check them, or email yourself a sign-in link."
         )
     return render_template("accounts/login.html", form=form, error=error), _status(form)
+
+
+def _password_sign_in_paused(form):
+    """429 that offers the emailed link, which is never paused."""
+    link_form = EmailForm(formdata=None, next=form.next.data or "")
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        paused_email=form.email.data,
+        link_form=link_form,
+        error=(
+            "There have been too many wrong passwords for this account, so signing in with "
+            "a password is paused for a few minutes. We can email you a sign-in link instead."
+        ),
+    ), 429
 
 
 @bp.post("/logout")

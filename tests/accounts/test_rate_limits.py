@@ -15,7 +15,7 @@ import pytest
 
 from fundraiser import create_app
 from fundraiser.extensions import limiter
-from tests.accounts.conftest import csrf_token
+from tests.accounts.conftest import PASSWORD, csrf_token, make_supporter
 
 REDIS_LIMITS = "redis://127.0.0.1:6379/15"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def _unique_email() -> str:
 
 def _post(client, page: str, data: dict):
     token = csrf_token(client.get(page).get_data(as_text=True))
-    return client.post(page, data={"csrf_token": token, **data})
+    return client.post(page, data={"csrf_token": token, **data}, buffered=True)
 
 
 def test_sixth_sign_in_attempt_in_a_minute_gets_a_friendly_429(limited_app):
@@ -71,10 +71,48 @@ def test_one_account_cannot_be_guessed_at_from_many_addresses(limited_app):
     email = _unique_email()
     answers = [
         _post(_visitor(limited_app), "/account/login", {"email": email, "password": "y" * 12})
-        for _ in range(11)
+        for _ in range(6)
     ]
-    assert [a.status_code for a in answers[:10]] == [422] * 10
-    assert answers[10].status_code == 429
+    assert [a.status_code for a in answers[:5]] == [422] * 5
+    assert answers[5].status_code == 429
+
+
+def test_wrong_passwords_pause_password_sign_in_but_the_owner_can_use_a_link(limited_app, mailbox):
+    """Pen-test finding: per-account throttle that a stranger cannot use to lock the owner out."""
+    email, other = _unique_email(), _unique_email()
+    with limited_app.app_context():
+        make_supporter(email)
+        make_supporter(other)
+    for _ in range(5):  # a stranger, from many addresses
+        wrong = _post(
+            _visitor(limited_app), "/account/login", {"email": email, "password": "z" * 12}
+        )
+        assert wrong.status_code == 422
+    owner = _visitor(limited_app)
+    paused = _post(owner, "/account/login", {"email": email, "password": PASSWORD})
+    assert paused.status_code == 429
+    page = paused.get_data(as_text=True)
+    assert "Email me a sign-in link" in page and 'action="/account/sign-in-link"' in page
+    assert owner.get("/account").status_code == 302  # the right password did not get in now
+    # Another account is not affected.
+    assert _post(_visitor(limited_app), "/account/login", {"email": other, "password": PASSWORD})
+    # The emailed link still works for the owner.
+    asked = _post(owner, "/account/sign-in-link", {"email": email})
+    assert asked.status_code == 302
+    link = mailbox.link(email, "/account/sign-in/")
+    assert _post(owner, link, {}).status_code == 302
+    assert owner.get("/account").status_code == 200
+
+
+def test_signing_in_successfully_never_counts_against_the_owner(limited_app):
+    email = _unique_email()
+    with limited_app.app_context():
+        make_supporter(email)
+    answers = [
+        _post(_visitor(limited_app), "/account/login", {"email": email, "password": PASSWORD})
+        for _ in range(12)
+    ]
+    assert [a.status_code for a in answers] == [302] * 12
 
 
 @pytest.mark.parametrize("page", ["/account/reset", "/account/sign-in-link"])
