@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
+from fundraiser.accounts import sessions as login_sessions
 from fundraiser.campaigns import services as campaigns
 from fundraiser.dashboard import actions, admin, audit, auth, export, lockout, reports
 from fundraiser.dashboard.access import (
@@ -120,6 +121,7 @@ def _restart_sign_in(message: str = "Please sign in again."):
 
 def _finish_sign_in(staff: Supporter) -> None:
     next_url = session.get("staff_next")
+    login_sessions.end_current()  # a session replaced here must not live on in a copied cookie
     session.clear()  # a fresh session: nothing from before the sign-in carries over
     login_user(staff)
     mark_two_factor_passed(staff)
@@ -155,6 +157,7 @@ def login():
     if not staff.totp_secret:
         pending["enrol"] = auth.begin_enrolment(staff)
         db.session.commit()
+    login_sessions.end_current()
     session.clear()
     session["staff_pending"] = pending
     if is_safe_redirect(next_url):

@@ -1,7 +1,7 @@
 """Staff sign-in guards: failed attempts and lockouts per account, the enrolling TOTP secret
 
 Revision ID: 0005_staff_sign_in_guards
-Revises: 0003_queued_stripe_events
+Revises: 0004_login_sessions
 Create Date: 2026-11-29 17:00:00
 
 Failed staff passwords and codes were counted in the session cookie (replayable); the
@@ -15,7 +15,7 @@ import fundraiser.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0005_staff_sign_in_guards'
-down_revision = '0003_queued_stripe_events'
+down_revision = '0004_login_sessions'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Donation intents keep where their checkout came from (keyed digests, no IP): source
 
 Revision ID: 0006_donation_abuse_guards
-Revises: 0003_queued_stripe_events
+Revises: 0005_staff_sign_in_guards
 Create Date: 2026-11-29 17:10:00
 
 The card-testing defence counts a decline Stripe reports against the address and network
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_donation_abuse_guards'
-down_revision = '0003_queued_stripe_events'
+down_revision = '0005_staff_sign_in_guards'
 branch_labels = None
 depends_on = None
 
