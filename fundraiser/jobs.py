@@ -32,6 +32,7 @@ _worker_app: Flask | None = None
 #: The only functions a worker runs (by import path); anything else in the queue fails.
 ALLOWED_JOBS = frozenset(
     {
+        "fundraiser.accounts.link_mail.run_job",
         "fundraiser.jobs.run_mail_job",
         "fundraiser.jobs.run_receiver_job",
         "fundraiser.payments.event_queue.drain_job",

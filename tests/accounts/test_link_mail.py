@@ -9,6 +9,7 @@ import pytest
 from flask import request_finished, template_rendered
 from redis import Redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy import event
 
 from fundraiser.extensions import db
@@ -89,7 +90,7 @@ def test_with_redis_every_address_gets_one_identical_job(app, make_app, queue_na
     known, unknown = _ask(application, page, KNOWN), _ask(application, page, UNKNOWN)
     assert known.events == unknown.events == ["answered"]
     assert _outbox(application) == []
-    jobs = Queue(queue_name, connection=Redis.from_url(REDIS)).get_jobs()
+    jobs = Queue(queue_name, connection=Redis.from_url(REDIS), serializer=JSONSerializer).get_jobs()
     assert [job.func_name for job in jobs] == [jobs[0].func_name] * 2
     assert "link_mail" in jobs[0].func_name
 
