@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import click
@@ -58,51 +57,10 @@ def enqueue_mail(raw_message: bytes) -> bool:
     return enqueue_call(run_mail_job, raw_message)
 
 
-def enqueue_receiver(receiver, kwargs: dict) -> bool:
-    """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
-    return enqueue_call(run_receiver_job, f"{receiver.__module__}:{receiver.__name__}", kwargs)
-
-
-def in_background(receiver):
-    """A signal receiver that runs in an RQ job when Redis is configured (here otherwise, or
-    when the queue can't be reached). Receivers run after a commit, so a failure is logged,
-    never raised: RQ retries it, and inline it is left for reconcile or the next event."""
-
-    @functools.wraps(receiver)
-    def wrapper(sender, **kwargs):
-        queue = current_app.config.get("REDIS_URL") and not in_a_job()
-        if queue and enqueue_receiver(receiver, kwargs):
-            return
-        run_safely(receiver, kwargs)
-
-    return wrapper
-
-
 def in_a_job() -> bool:
     """Whether this code already runs in a worker's job (a job of its own would only add an
     RQ round trip: ~3.5 ms of CPU and ~10 ms of waiting)."""
     return get_current_job() is not None
-
-
-def run_safely(receiver, kwargs: dict) -> None:
-    """Run a receiver here; a failure is logged and its transaction rolled back."""
-    from fundraiser.extensions import db
-
-    try:
-        receiver(None, **kwargs)
-    except Exception:
-        log.exception("receiver %s failed for %r", receiver.__name__, kwargs)
-        db.session.rollback()
-
-
-def run_receiver_job(path: str, kwargs: dict) -> None:
-    """The receiver itself (not its enqueuing wrapper), inside the worker's app."""
-    import importlib
-
-    module_name, name = path.split(":")
-    receiver = getattr(importlib.import_module(module_name), name)
-    with job_app().app_context():
-        getattr(receiver, "__wrapped__", receiver)(None, **kwargs)
 
 
 def job_app() -> Flask:

@@ -116,9 +116,22 @@ def clean_database(request):
     abuse_counters = application.extensions.get("fundraiser_abuse_storage")
     if abuse_counters is not None:
         abuse_counters.reset()  # one test's attack must not put the next one under attack
+    forget_process_caches(application)
     yield
     with application.app_context():
         db.session.remove()
+
+
+def forget_process_caches(application) -> None:
+    """The emptied tables reuse campaign ids: this process's cached figures and pages (kept
+    as in production) would otherwise describe the previous test's campaign."""
+    from fundraiser.cache import get_cache, page_cache, snapshots
+
+    for cache in (page_cache(application), snapshots(application)):
+        cache.clear()
+    shared = get_cache(application)
+    if not shared.shared:
+        shared.clear()
 
 
 @pytest.fixture

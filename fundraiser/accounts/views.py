@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from fundraiser.accounts import giving, limits, notifications, pledge_actions, privacy, services
+from fundraiser.accounts import giving, limits, pledge_actions, privacy, services
 from fundraiser.accounts.forms import (
     AmountForm,
     CancelForm,
@@ -48,12 +48,8 @@ CHECK_EMAIL_REASONS = {"register", "reset", "magic", "delete"}
 
 
 def register(app: Flask) -> None:
-    """Hook the accounts feature into the app: pages, payment emails, the mail worker."""
-    from fundraiser.jobs import worker_command
-
+    """Hook the accounts feature into the app: its pages."""
     app.register_blueprint(bp)
-    notifications.connect_receivers()
-    app.cli.add_command(worker_command)
 
 
 @bp.context_processor

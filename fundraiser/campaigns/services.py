@@ -174,10 +174,8 @@ _VERSION_TTL_SECONDS = 7 * 24 * 3600
 
 
 def _totals_cache_seconds() -> float:
-    """TOTALS_CACHE_SECONDS, 2 by default; 0 (off) under TESTING unless a test sets it,
-    since fixtures write ledger rows directly and reuse campaign ids after truncating."""
-    default = 0.0 if current_app.testing else 2.0
-    return float(current_app.config.get("TOTALS_CACHE_SECONDS", default))
+    """TOTALS_CACHE_SECONDS, 2 by default (every ledger change invalidates the figures)."""
+    return float(current_app.config.get("TOTALS_CACHE_SECONDS", 2.0))
 
 
 def _ledger_version_key(campaign_id: int) -> str:
@@ -243,7 +241,7 @@ def landing_etag(campaign: Campaign, totals: Totals, build_id: str) -> str:
 
 
 def ledger_changed(campaign_id: int) -> None:
-    """Called after every committed ledger write for a campaign: cached totals are now old.
+    """After-commit receiver of every ledger change to a campaign: cached totals are now old.
 
     Bumping a version (rather than deleting the figures) is race-free: a reader that summed
     the ledger just before this write stored its figures under the old version, so nobody

@@ -51,9 +51,8 @@ def _landing_html(campaign, totals, etag: str) -> str:
 
 
 def _snapshot_seconds() -> float:
-    """PAGE_SNAPSHOT_SECONDS: 1 by default, 0 (off) under TESTING unless a test sets it."""
-    default = 0.0 if current_app.testing else 1.0
-    return float(current_app.config.get("PAGE_SNAPSHOT_SECONDS", default))
+    """PAGE_SNAPSHOT_SECONDS: 1 by default (every ledger change drops the snapshots)."""
+    return float(current_app.config.get("PAGE_SNAPSHOT_SECONDS", 1.0))
 
 
 def _snapshot(key: str, build):

@@ -101,8 +101,8 @@ def note_checkout_attempt(address: str, amount_minor: int) -> int:
     return _bump(f"address:{address}")
 
 
-def note_decline(sender=None, **_kwargs) -> None:
-    """Receiver for payments' `payment_declined` signal."""
+def note_decline(payment_intent_id: str) -> None:
+    """After-commit receiver of `payment_declined` (payments.after_commit)."""
     if _bump("declines") == thresholds().declines:
         _attack_started("many declined payments")
         db.session.commit()

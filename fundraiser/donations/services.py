@@ -13,8 +13,7 @@ from fundraiser.donations.forms import DonationRequest
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, DonationIntent, IntentStatus, utcnow
 from fundraiser.money import fee_cover
-from fundraiser.payments import announcements, events, gateway
-from fundraiser.payments.books import Effects
+from fundraiser.payments import events, gateway, ledger
 
 #: Identical submissions from the same reader within this window reuse one checkout.
 DUPLICATE_WINDOW_SECONDS = 10 * 60
@@ -121,9 +120,9 @@ def confirm_checkout(session_id: str) -> DonationIntent | None:
         return intent  # Stripe doesn't know it: not ours
     except gateway.PaymentsUnavailable:
         return intent  # show what we know; the webhook will follow
-    effects = Effects()
-    applied = events.apply_checkout_session(session, "reader:thanks-page", effects)
-    announcements.stage(effects)
+    applied = ledger.change(
+        "reader:thanks-page", lambda tx: events.apply_checkout_session(session, tx)
+    )
     return applied or intent
 
 

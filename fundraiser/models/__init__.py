@@ -3,7 +3,7 @@
 from fundraiser.models.base import Base, utcnow
 from fundraiser.models.campaign import Campaign, OutboundClick
 from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
-from fundraiser.models.events import AuditEntry, StripeEvent
+from fundraiser.models.events import AnnouncedChange, AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
@@ -18,6 +18,7 @@ from fundraiser.models.supporter import Role, Supporter
 from fundraiser.models.tokens import UsedToken
 
 __all__ = [
+    "AnnouncedChange",
     "AuditEntry",
     "Base",
     "Campaign",

@@ -54,6 +54,8 @@ class Pledge(Base):
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Counts the changes applied to this pledge; a change's announcement is keyed by it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Stripe `created` of the newest state applied, so older snapshots are ignored.
     stripe_synced_at: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,7 +68,7 @@ class Pledge(Base):
         """The pledge's monthly value in minor units (yearly pledges count a twelfth)."""
         return self.amount_minor if self.interval == "month" else self.amount_minor // 12
 
-    def move_to(self, status: PledgeStatus) -> bool:
+    def move_to(self, status: PledgeStatus, actor: str = "") -> bool:
         """Change status if allowed; returns whether it changed."""
         current = PledgeStatus(self.status)
         if current == status or status not in PLEDGE_TRANSITIONS[current]:

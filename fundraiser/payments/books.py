@@ -6,7 +6,7 @@ event, the thank-you page racing the webhook, reconcile) changes nothing the sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from fundraiser.models import (
     Supporter,
 )
 from fundraiser.payments import rollups
+from fundraiser.payments.ledger import Transaction
 
 INTERVAL_FREQUENCY = {"month": Frequency.MONTHLY.value, "year": Frequency.YEARLY.value}
 STRIPE_PLEDGE_STATUS = {
@@ -40,20 +41,6 @@ STRIPE_PLEDGE_STATUS = {
     "incomplete_expired": PledgeStatus.CANCELLED,
     "incomplete": PledgeStatus.INCOMPLETE,
 }
-
-
-@dataclass
-class Effects:
-    """What a unit of work changed, announced (as signals) only after it commits."""
-
-    payments: list[int] = field(default_factory=list)
-    refunds: list[int] = field(default_factory=list)
-    campaigns: set[int] = field(default_factory=set)
-    pledge_changes: list[tuple[int, dict, str]] = field(default_factory=list)
-    failed_payments: list[tuple[int, str | None]] = field(default_factory=list)
-    cancellations: list[tuple[int, str]] = field(default_factory=list)
-    declines: list[str] = field(default_factory=list)
-    unknown_fees: list[int] = field(default_factory=list)
 
 
 def from_unix(seconds: int | None) -> datetime | None:
@@ -157,7 +144,7 @@ def invoice_charge_facts(invoice: dict, payment_intent: dict) -> ChargeFacts | N
 
 
 def record_payment(
-    facts: ChargeFacts | None, context: PaymentContext, actor: str, effects: Effects
+    facts: ChargeFacts | None, context: PaymentContext, tx: Transaction
 ) -> int | None:
     """Write the ledger row for a succeeded payment once (its id); later calls are no-ops."""
     if facts is None:
@@ -197,21 +184,34 @@ def record_payment(
         return None
     rollups.add_entry(values)
     audit(
-        actor,
+        tx.actor,
         "payment.recorded",
         facts.payment_intent_id,
         amount_minor=facts.amount_minor,
         currency=facts.currency,
         campaign=context.campaign.slug,
     )
-    effects.payments.append(entry_id)
-    effects.campaigns.add(context.campaign.id)
+    tx.wrote = True
+    tx.announce("ledger_changed", campaign_id=context.campaign.id)
+    tx.announce("payment_recorded", entry_id=entry_id)
     if facts.fee_minor is None:
-        effects.unknown_fees.append(entry_id)
+        tx.announce("fee_unknown", entry_id=entry_id)
     return entry_id
 
 
-def record_fee(entry_id: int, fee_minor: int, actor: str) -> bool:
+def book_entry(values: dict, tx: Transaction) -> int:
+    """Insert a ledger row given in full (column values) and count it: the rows a channel
+    without its own adapter books (offline gifts, imports, test builders). Returns its id."""
+    entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
+    if entry_id is None:
+        raise ValueError(f"ledger row {values['stripe_ref']} exists already")
+    rollups.add_entry(values)
+    tx.wrote = True
+    tx.announce("ledger_changed", campaign_id=values["campaign_id"])
+    return entry_id
+
+
+def record_fee(entry_id: int, fee_minor: int, tx: Transaction) -> bool:
     """Stripe's fee on a payment booked before it was known; only ever set once."""
     filled = db.session.execute(
         update(LedgerEntry)
@@ -229,7 +229,8 @@ def record_fee(entry_id: int, fee_minor: int, actor: str) -> bool:
     if filled is None:
         return False
     rollups.add_fee(filled._asdict(), fee_minor)
-    audit(actor, "payment.fee_recorded", filled.stripe_ref, fee_minor=fee_minor)
+    tx.wrote = True
+    audit(tx.actor, "payment.fee_recorded", filled.stripe_ref, fee_minor=fee_minor)
     return True
 
 
@@ -251,7 +252,7 @@ def refunded_so_far(payment_ref: str) -> int:
     return -int(total)
 
 
-def record_refund(refund: dict, payment: LedgerEntry, actor: str, effects: Effects) -> bool:
+def record_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -> bool:
     """A succeeded (or pending) refund as a negative ledger row, once per refund id."""
     if refund.get("status") not in {"succeeded", "pending"}:
         return False
@@ -261,7 +262,7 @@ def record_refund(refund: dict, payment: LedgerEntry, actor: str, effects: Effec
         return False
     rollups.add_entry(values)
     audit(
-        actor,
+        tx.actor,
         "refund.recorded",
         refund["id"],
         payment=payment.stripe_ref,
@@ -270,12 +271,13 @@ def record_refund(refund: dict, payment: LedgerEntry, actor: str, effects: Effec
     entry_id = db.session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.stripe_ref == refund["id"])
     )
-    effects.refunds.append(entry_id)
-    effects.campaigns.add(payment.campaign_id)
+    tx.wrote = True
+    tx.announce("ledger_changed", campaign_id=payment.campaign_id)
+    tx.announce("refund_recorded", entry_id=entry_id)
     return True
 
 
-def record_dispute_step(dispute: dict, payment: LedgerEntry, actor: str, effects: Effects) -> bool:
+def record_dispute_step(dispute: dict, payment: LedgerEntry, tx: Transaction) -> bool:
     """Opened: funds withdrawn (negative). Won: reinstated (positive). Lost: kept on record."""
     status = dispute.get("status")
     amount = int(dispute["amount"])
@@ -294,10 +296,11 @@ def record_dispute_step(dispute: dict, payment: LedgerEntry, actor: str, effects
         values["occurred_at"] = from_unix(dispute.get("created")) or datetime.now(UTC)
         if insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
             rollups.add_entry(values)
-            audit(actor, f"dispute.{step_kind.value}", dispute["id"], amount_minor=step_amount)
+            audit(tx.actor, f"dispute.{step_kind.value}", dispute["id"], amount_minor=step_amount)
             changed = True
     if changed:
-        effects.campaigns.add(payment.campaign_id)
+        tx.wrote = True
+        tx.announce("ledger_changed", campaign_id=payment.campaign_id)
     return changed
 
 
@@ -322,6 +325,24 @@ def _movement(payment: LedgerEntry, ref: str, kind: EntryKind, amount: int) -> d
     }
 
 
+def erase_donor(owned, supporter_id: int, tx: Transaction) -> None:
+    """Forget a donor's email and name on the ledger rows `owned` (a WHERE clause) selects;
+    amounts, Stripe ids and the supporter id stay, and the donor roll-ups are re-keyed."""
+    erased_emails = rollups.donor_emails(owned)
+    campaigns = set(db.session.scalars(select(LedgerEntry.campaign_id).where(owned).distinct()))
+    db.session.execute(
+        update(LedgerEntry)
+        .where(owned)
+        .values(donor_email=None, donor_name="", supporter_id=supporter_id)
+        .execution_options(synchronize_session=False)
+    )
+    # The donor roll-up must forget the emails too (and count the payments by their ids).
+    rollups.rekey_donors(erased_emails, LedgerEntry.supporter_id == supporter_id)
+    tx.wrote = True
+    for campaign_id in campaigns:
+        tx.announce("ledger_changed", campaign_id=campaign_id)
+
+
 # --- Pledges -------------------------------------------------------------------------
 
 
@@ -344,7 +365,7 @@ def pledge_status(subscription: dict) -> PledgeStatus:
     return status
 
 
-def sync_pledge(subscription: dict, actor: str, effects: Effects) -> Pledge | None:
+def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
     """Bring our pledge in line with Stripe's current subscription (creating it if new)."""
     metadata = subscription.get("metadata") or {}
     pledge = pledge_for_subscription(subscription["id"])
@@ -366,26 +387,48 @@ def sync_pledge(subscription: dict, actor: str, effects: Effects) -> Pledge | No
     changes = {k: (getattr(pledge, k), v) for k, v in wanted.items() if getattr(pledge, k) != v}
     for key, (_old, new) in changes.items():
         setattr(pledge, key, new)
-    old_status = pledge.status
+    old_status = PledgeStatus(pledge.status)
     new_status = pledge_status(subscription)
-    if pledge.move_to(new_status):
-        changes["status"] = (old_status, new_status.value)
-        _on_status_change(pledge, subscription, new_status, effects)
+    if pledge.move_to(new_status, tx.actor):
+        changes["status"] = (old_status.value, new_status.value)
+        _on_status_change(pledge, subscription, new_status, tx)
     if PledgeStatus(pledge.status) is PledgeStatus.CANCELLED:
         pledge.next_payment_at = None
-    if changes:
-        audit(actor, "pledge.synced", subscription["id"], changes=changes)
-        if set(changes) - {"stripe_item_id", "stripe_customer_id"}:
-            effects.pledge_changes.append((pledge.id, changes, actor))
+    if not changes:
+        return pledge
+    pledge.revision += 1
+    tx.wrote = True
+    audit(tx.actor, "pledge.synced", subscription["id"], changes=changes)
+    if _supporter_would_notice(changes, old_status, new_status):
+        # Keyed by the revision: the account request and Stripe's webhook bringing the same
+        # change (whichever commits first makes it) announce it once.
+        tx.announce("pledge_changed", f"pledge:{pledge.id}:r{pledge.revision}", pledge_id=pledge.id)
     return pledge
 
 
-def _on_status_change(pledge: Pledge, subscription: dict, status: PledgeStatus, effects: Effects):
+#: What a supporter sees of a pledge; a new period's date alone is no news.
+NOTICEABLE = {"amount_minor", "currency", "interval", "paused_until", "status"}
+
+
+def _supporter_would_notice(changes: dict, old: PledgeStatus, new: PledgeStatus) -> bool:
+    """A change to a live pledge worth a mail: not its start (a new supporter gets the welcome
+    with the receipt), and not its cancellation (which has a mail of its own)."""
+    if old is PledgeStatus.INCOMPLETE or new is PledgeStatus.CANCELLED:
+        return False
+    return bool(NOTICEABLE & set(changes))
+
+
+def _on_status_change(pledge: Pledge, subscription: dict, status: PledgeStatus, tx: Transaction):
     if status is PledgeStatus.CANCELLED:
         details = subscription.get("cancellation_details") or {}
         pledge.cancel_reason = (details.get("comment") or pledge.cancel_reason or "")[:1000]
         pledge.cancelled_at = from_unix(subscription.get("canceled_at")) or datetime.now(UTC)
-        effects.cancellations.append((pledge.id, pledge.cancel_reason))
+        tx.announce(
+            "pledge_cancelled",
+            f"pledge:{pledge.id}:cancelled",
+            pledge_id=pledge.id,
+            reason=pledge.cancel_reason,
+        )
 
 
 def id_of(value: Any) -> str | None:
@@ -411,6 +454,7 @@ def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
         "created_at": from_unix(subscription.get("created")) or datetime.now(UTC),
         "updated_at": datetime.now(UTC),
         "stripe_synced_at": 0,
+        "revision": 0,
         "cancel_reason": "",
     }
     values["supporter_id"] = _verified_supporter_id(values["email"])

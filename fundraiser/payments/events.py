@@ -18,8 +18,9 @@ from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
-from fundraiser.payments import announcements, books, gateway
-from fundraiser.payments.books import Effects, PaymentContext
+from fundraiser.payments import books, gateway
+from fundraiser.payments.books import PaymentContext
+from fundraiser.payments.ledger import Transaction
 
 log = logging.getLogger(__name__)
 #: Declines older than this (seen again by reconcile) say nothing about an attack now.
@@ -37,7 +38,7 @@ class Outcome:
 # --- Checkout ------------------------------------------------------------------------
 
 
-def apply_checkout_session(session: dict, actor: str, effects: Effects) -> DonationIntent | None:
+def apply_checkout_session(session: dict, tx: Transaction) -> DonationIntent | None:
     """Everything a checkout session tells us: the intent's state, the pledge, the payment."""
     metadata = session.get("metadata") or {}
     intent = books.intent_by_public_id(
@@ -56,40 +57,38 @@ def apply_checkout_session(session: dict, actor: str, effects: Effects) -> Donat
         return intent
     intent.move_to(IntentStatus.COMPLETED)
     if session.get("mode") == "subscription" and session.get("subscription"):
-        _apply_subscription_checkout(session, intent, actor, effects)
+        _apply_subscription_checkout(session, intent, tx)
     elif session.get("mode") == "payment" and session.get("payment_intent"):
         intent.payment_intent_id = books.id_of(session["payment_intent"])
         if session.get("payment_status") == "paid":
             payment_intent = gateway.retrieve_payment_intent(intent.payment_intent_id)
             context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-            books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
+            books.record_payment(books.charge_facts(payment_intent), context, tx)
     return intent
 
 
-def _apply_subscription_checkout(
-    session: dict, intent: DonationIntent, actor: str, effects: Effects
-) -> None:
+def _apply_subscription_checkout(session: dict, intent: DonationIntent, tx: Transaction) -> None:
     intent.subscription_id = books.id_of(session["subscription"])
     subscription = gateway.retrieve_subscription(intent.subscription_id)
-    pledge = books.sync_pledge(subscription, actor, effects)
+    pledge = books.sync_pledge(subscription, tx)
     if pledge is None:
         return
     books.set_pledge_email(pledge, intent.email)
     invoice_id = books.id_of(session.get("invoice")) or subscription.get("latest_invoice")
     if session.get("payment_status") == "paid" and invoice_id:
-        record_invoice_payment(gateway.retrieve_invoice(books.id_of(invoice_id)), actor, effects)
+        record_invoice_payment(gateway.retrieve_invoice(books.id_of(invoice_id)), tx)
 
 
-def on_checkout_completed(event: dict, actor: str, effects: Effects) -> None:
-    apply_checkout_session(event["data"]["object"], actor, effects)
+def on_checkout_completed(event: dict, tx: Transaction) -> None:
+    apply_checkout_session(event["data"]["object"], tx)
 
 
-def on_checkout_async_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_checkout_async_failed(event: dict, tx: Transaction) -> None:
     session = event["data"]["object"]
     intent = books.intent_by_public_id((session.get("metadata") or {}).get("donation_intent"), True)
     if intent is not None:
         intent.move_to(IntentStatus.FAILED)
-        books.audit(actor, "donation.failed", session["id"])
+        books.audit(tx.actor, "donation.failed", session["id"])
 
 
 # --- Invoices (recurring payments) -----------------------------------------------------
@@ -126,7 +125,7 @@ def _invoice_charge_facts(invoice: dict) -> books.ChargeFacts | None:
     return books.charge_facts(gateway.retrieve_payment_intent(books.id_of(payment_intent)))
 
 
-def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
+def record_invoice_payment(invoice: dict, tx: Transaction) -> None:
     subscription_id, metadata = invoice_subscription(invoice)
     if invoice.get("status") != "paid" or not subscription_id:
         return
@@ -134,7 +133,7 @@ def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
     locked_intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     pledge = books.pledge_for_subscription(subscription_id)
     if pledge is None:
-        pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+        pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
         if pledge is None:
             return
     books.set_pledge_email(pledge, invoice.get("customer_email"))
@@ -144,43 +143,48 @@ def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
     frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
     intent = locked_intent or pledge_intent(pledge)
     context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
-    books.record_payment(facts, context, actor, effects)
+    books.record_payment(facts, context, tx)
 
 
 def pledge_intent(pledge) -> DonationIntent | None:
     return db.session.get(DonationIntent, pledge.intent_id) if pledge.intent_id else None
 
 
-def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
+def on_invoice_paid(event: dict, tx: Transaction) -> None:
     """Book the invoice's payment. The pledge's new period and status arrive with
     customer.subscription.updated, which re-fetches the subscription itself."""
     invoice = event["data"]["object"]
-    record_invoice_payment(gateway.retrieve_paid_invoice(invoice["id"]), actor, effects)
+    record_invoice_payment(gateway.retrieve_paid_invoice(invoice["id"]), tx)
 
 
-def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_invoice_payment_failed(event: dict, tx: Transaction) -> None:
     invoice = event["data"]["object"]
     subscription_id, _ = invoice_subscription(invoice)
     if not subscription_id:
         return
-    pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+    pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
     if pledge is not None:
-        books.audit(actor, "pledge.payment_failed", subscription_id, invoice=invoice["id"])
-        effects.failed_payments.append((pledge.id, invoice.get("hosted_invoice_url")))
+        books.audit(tx.actor, "pledge.payment_failed", subscription_id, invoice=invoice["id"])
+        tx.announce(
+            "pledge_payment_failed",
+            f"invoice:{invoice['id']}:attempt:{invoice.get('attempt_count') or 0}",
+            pledge_id=pledge.id,
+            invoice_url=invoice.get("hosted_invoice_url"),
+        )
 
 
 # --- Subscriptions ---------------------------------------------------------------------
 
 
-def on_subscription_event(event: dict, actor: str, effects: Effects) -> None:
+def on_subscription_event(event: dict, tx: Transaction) -> None:
     subscription_id = event["data"]["object"]["id"]
-    books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+    books.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
 
 
 # --- One-off payments seen directly ----------------------------------------------------
 
 
-def on_payment_intent_succeeded(event: dict, actor: str, effects: Effects) -> None:
+def on_payment_intent_succeeded(event: dict, tx: Transaction) -> None:
     """A one-off gift even if its checkout.session.completed never arrives."""
     metadata = event["data"]["object"].get("metadata") or {}
     intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
@@ -189,26 +193,26 @@ def on_payment_intent_succeeded(event: dict, actor: str, effects: Effects) -> No
     payment_intent = gateway.retrieve_payment_intent(event["data"]["object"]["id"])
     intent.payment_intent_id = payment_intent["id"]
     context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
+    books.record_payment(books.charge_facts(payment_intent), context, tx)
 
 
 # --- Refunds and disputes --------------------------------------------------------------
 
 
-def ensure_payment_recorded(payment_intent_id: str, actor: str, effects: Effects):
+def ensure_payment_recorded(payment_intent_id: str, tx: Transaction):
     """The payment row for a refund or dispute, booking the payment first if we missed it."""
     entry = books.payment_entry(payment_intent_id)
     if entry is not None:
         return entry
     payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
-    context = _context_for_payment_intent(payment_intent, actor, effects)
+    context = _context_for_payment_intent(payment_intent, tx)
     if context is None:
         return None
-    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
+    books.record_payment(books.charge_facts(payment_intent), context, tx)
     return books.payment_entry(payment_intent_id)
 
 
-def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effects):
+def _context_for_payment_intent(payment_intent: dict, tx: Transaction):
     metadata = payment_intent.get("metadata") or {}
     intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     if intent is not None:
@@ -221,7 +225,7 @@ def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effec
     if not subscription_id:
         return None
     pledge = books.pledge_for_subscription(subscription_id) or books.sync_pledge(
-        gateway.retrieve_subscription(subscription_id), actor, effects
+        gateway.retrieve_subscription(subscription_id), tx
     )
     if pledge is None:
         return None
@@ -229,52 +233,50 @@ def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effec
     return PaymentContext(pledge.campaign, frequency, pledge_intent(pledge), pledge, invoice["id"])
 
 
-def book_refunds(payment_intent_id: str | None, charge_id: str, actor: str, effects: Effects):
+def book_refunds(payment_intent_id: str | None, charge_id: str, tx: Transaction):
     """Every refund Stripe now lists for a charge, booked once each (payment first if missed)."""
     if not payment_intent_id:
         return
-    payment = ensure_payment_recorded(payment_intent_id, actor, effects)
+    payment = ensure_payment_recorded(payment_intent_id, tx)
     if payment is None:
         return
     for refund in gateway.list_refunds(charge_id):
-        books.record_refund(refund, payment, actor, effects)
+        books.record_refund(refund, payment, tx)
 
 
-def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
+def on_charge_refunded(event: dict, tx: Transaction) -> None:
     charge = event["data"]["object"]
-    book_refunds(books.id_of(charge.get("payment_intent")), charge["id"], actor, effects)
+    book_refunds(books.id_of(charge.get("payment_intent")), charge["id"], tx)
 
 
-def on_refund_event(event: dict, actor: str, effects: Effects) -> None:
+def on_refund_event(event: dict, tx: Transaction) -> None:
     refund = event["data"]["object"]
     charge_id = books.id_of(refund["charge"])
-    book_refunds(books.id_of(refund.get("payment_intent")), charge_id, actor, effects)
+    book_refunds(books.id_of(refund.get("payment_intent")), charge_id, tx)
 
 
-def on_dispute_event(event: dict, actor: str, effects: Effects) -> None:
+def on_dispute_event(event: dict, tx: Transaction) -> None:
     dispute = event["data"]["object"]
     payment_intent_id = books.id_of(dispute.get("payment_intent"))
     if not payment_intent_id:
         charge = gateway.retrieve_charge(books.id_of(dispute["charge"]))
         payment_intent_id = books.id_of(charge.get("payment_intent"))
-    payment = (
-        ensure_payment_recorded(payment_intent_id, actor, effects) if payment_intent_id else None
-    )
+    payment = ensure_payment_recorded(payment_intent_id, tx) if payment_intent_id else None
     if payment is not None:
-        books.record_dispute_step(dispute, payment, actor, effects)
+        books.record_dispute_step(dispute, payment, tx)
 
 
-def on_checkout_expired(event: dict, actor: str, effects: Effects) -> None:
-    apply_checkout_session(event["data"]["object"], actor, effects)
+def on_checkout_expired(event: dict, tx: Transaction) -> None:
+    apply_checkout_session(event["data"]["object"], tx)
 
 
-def on_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_payment_failed(event: dict, tx: Transaction) -> None:
     """A declined card: nothing to book, but the card-testing defence counts recent ones."""
     if int(event.get("created") or 0) >= time.time() - RECENT_DECLINE_SECONDS:
-        effects.declines.append(event["data"]["object"]["id"])
+        tx.announce("payment_declined", payment_intent_id=event["data"]["object"]["id"])
 
 
-Handler = Callable[[dict, str, Effects], None]
+Handler = Callable[[dict, Transaction], None]
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": on_checkout_completed,
@@ -300,13 +302,13 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def process_event(event: dict, source: str = "webhook") -> Outcome:
-    """Record the event id once and apply it, all in the caller's transaction (not committed)."""
+def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outcome:
+    """Record the event id once and apply it, in the caller's unit of work (ledger.change)."""
     # ON CONFLICT DO NOTHING: a redelivery (or its twin on another worker, which waits for
     # this transaction) inserts nothing and so does nothing.
     if not _record(event, source, applied=True):
         return Outcome(duplicate=True, handled=False)
-    return Outcome(duplicate=False, handled=_apply(event))
+    return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
 def receive_event(event: dict) -> bool:
@@ -315,10 +317,10 @@ def receive_event(event: dict) -> bool:
     return _record(event, "webhook", applied=False)
 
 
-def apply_received_event(event_id: str, skip_locked: bool = False) -> Outcome:
+def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:
     """Apply a received event once: its row is locked, and a second caller finds it applied
-    (or, with skip_locked, passes it by while another holds it). In the caller's transaction
-    (not committed)."""
+    (or, with skip_locked, passes it by while another holds it). In the caller's unit of
+    work (ledger.change, as `stripe:<event id>`)."""
     query = select(StripeEvent).where(StripeEvent.id == event_id)
     row = db.session.scalar(books.locked(query, skip_locked))
     if row is None or row.applied_at is not None or row.payload is None:
@@ -326,7 +328,7 @@ def apply_received_event(event_id: str, skip_locked: bool = False) -> Outcome:
     event = row.payload
     row.applied_at = utcnow()
     row.payload = None
-    return Outcome(duplicate=False, handled=_apply(event))
+    return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
 def _record(event: dict, source: str, applied: bool) -> bool:
@@ -343,11 +345,9 @@ def _record(event: dict, source: str, applied: bool) -> bool:
     return insert_if_absent(StripeEvent, values, ["id"])
 
 
-def _apply(event: dict) -> bool:
+def _apply(event: dict, tx: Transaction) -> bool:
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return False
-    effects = Effects()
-    handler(event, f"stripe:{event['id']}", effects)
-    announcements.stage(effects)
+    handler(event, tx)
     return True

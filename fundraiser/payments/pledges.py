@@ -7,8 +7,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from fundraiser.models import Pledge, PledgeStatus, utcnow
-from fundraiser.payments import announcements, books, gateway
-from fundraiser.payments.books import Effects
+from fundraiser.payments import books, gateway, ledger
 
 INTERVALS = ("month", "year")
 MAX_PAUSE_MONTHS = 3
@@ -27,11 +26,15 @@ def _require_changeable(pledge: Pledge) -> None:
 
 
 def _apply(subscription: dict, actor: str, action: str, **detail) -> Pledge:
-    effects = Effects()
-    pledge = books.sync_pledge(subscription, actor, effects)
-    books.audit(actor, f"pledge.{action}", subscription["id"], **detail)
-    announcements.stage(effects)  # mail goes out only once the caller commits
-    return pledge
+    """Mirror Stripe's answer now (its webhook brings the same state; the first to commit
+    makes the change and its one mail)."""
+
+    def mirror(tx):
+        pledge = books.sync_pledge(subscription, tx)
+        books.audit(actor, f"pledge.{action}", subscription["id"], **detail)
+        return pledge
+
+    return ledger.change(actor, mirror)
 
 
 def _price_change(pledge: Pledge, amount_minor: int, interval: str) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fundraiser.models import EntryKind, LedgerEntry
-from fundraiser.payments import books, gateway
+from fundraiser.payments import books, gateway, ledger
 
 
 def refundable_minor(payment: LedgerEntry) -> int:
@@ -27,8 +27,8 @@ def refund(entry: LedgerEntry, amount_minor: int, reason: str, actor: str) -> st
     already = entry.amount_minor - remaining
     key = f"refund-{entry.payment_ref}-{already}-{amount_minor}"
     result = gateway.create_refund(entry.payment_ref, amount_minor, reason, key)
-    books.audit(
+    ledger.change(actor, lambda tx: books.audit(
         actor, "refund.requested", result["id"], payment=entry.payment_ref,
         amount_minor=amount_minor, currency=entry.currency, reason=reason,
-    )  # fmt: skip
+    ))  # fmt: skip
     return result["id"]

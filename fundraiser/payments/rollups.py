@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Integer,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from fundraiser.database import dialect_insert, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import (
+    Campaign,
     EntryKind,
     LedgerDonor,
     LedgerDonorKey,
@@ -38,6 +40,9 @@ from fundraiser.models import (
     LedgerTotal,
 )
 from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
+
+if TYPE_CHECKING:
+    from fundraiser.payments.ledger import Transaction
 
 ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerDonorKey, LedgerGiftAmount)
 SUMS = ("entries", "amount_minor", "fee_minor")
@@ -136,7 +141,7 @@ class RebuildCounts:
     gift_amounts: int
 
 
-def rebuild() -> RebuildCounts:
+def rebuild(tx: Transaction | None = None) -> RebuildCounts:
     """Empty the roll-ups and recompute them from the ledger with INSERT … SELECT.
 
     On PostgreSQL the ledger is locked against writers meanwhile (SHARE mode: readers go on),
@@ -165,6 +170,9 @@ def rebuild() -> RebuildCounts:
             .group_by(*amount),
         )
     )
+    if tx is not None:  # every campaign's cached figures may be old now
+        for campaign_id in db.session.scalars(select(Campaign.id)):
+            tx.announce("ledger_changed", campaign_id=campaign_id)
     return RebuildCounts(*(_count(model) for model in ROLLUPS))
 
 

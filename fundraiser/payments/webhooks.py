@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from fundraiser.database import is_outage, retrying
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.observability import record_webhook, webhook_outcome
-from fundraiser.payments import event_queue, events, gateway
+from fundraiser.payments import event_queue, events, gateway, ledger
 
 log = logging.getLogger(__name__)
 # What handlers raise on a signed event whose payload isn't shaped as its type promises, or
@@ -64,12 +64,7 @@ def stripe_webhook():
 
 
 def _apply_inline(event: dict) -> events.Outcome:
-    def apply_and_commit():
-        outcome = events.process_event(event)
-        db.session.commit()
-        return outcome
-
-    return retrying(apply_and_commit)
+    return ledger.change(f"stripe:{event['id']}", lambda tx: events.process_event(event, tx))
 
 
 def _record_for_worker(event: dict) -> events.Outcome:
