@@ -41,6 +41,7 @@ migrate: install
 
 seed: migrate
 	$(FLASK) campaign seed --path "$(SEED)"
+	$(FLASK) rates import
 
 # Demo mode (no STRIPE_SECRET_KEY): start the bundled Stripe simulator beside the app.
 run: seed

@@ -200,6 +200,7 @@ def stripe_server(app, live_server):
         webhook_url=f"{live_server.url}/stripe/webhook",
         webhook_secret=WEBHOOK_SECRET,
         retry_delays=(0.1, 0.3, 0.6, 1.0),
+        settlement_currency=app.config["SETTLEMENT_CURRENCY"],
     )
     app.config["STRIPE_API_BASE"] = handle.url
     yield handle

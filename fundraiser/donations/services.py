@@ -94,16 +94,16 @@ def start_checkout(request: DonationRequest, campaign: Campaign, reader: str) ->
             cancel_url=f"{base}/donate/cancelled?intent={intent.public_id}",
         )
     except gateway.PaymentsUnavailable as exc:
-        intent.move_to(IntentStatus.FAILED)
+        intent.move_to(IntentStatus.FAILED, "reader:donate")
         db.session.commit()
         raise DonationUnavailable(str(exc)) from exc
     except gateway.PaymentRefused as exc:
-        intent.move_to(IntentStatus.FAILED)
+        intent.move_to(IntentStatus.FAILED, "reader:donate")
         db.session.commit()
         raise DonationRefused(str(exc)) from exc
     intent.checkout_session_id = session["id"]
     intent.checkout_url = session["url"]
-    intent.move_to(IntentStatus.OPEN)
+    intent.move_to(IntentStatus.OPEN, "reader:donate")
     return intent
 
 

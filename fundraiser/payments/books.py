@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
@@ -27,6 +28,7 @@ from fundraiser.models import (
     PledgeStatus,
     Supporter,
 )
+from fundraiser.money import decimals
 from fundraiser.payments import rollups
 from fundraiser.payments.ledger import Transaction
 
@@ -100,10 +102,60 @@ class ChargeFacts:
     amount_minor: int
     currency: str
     occurred_at: datetime | None
-    #: None while Stripe's balance transaction isn't known to us (see payments.fees).
-    fee_minor: int | None
     email: str | None
     name: str
+    #: None while Stripe's balance transaction isn't known to us (see payments.fees).
+    settlement: Settlement | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What Stripe's balance transaction says a movement came to in the account's currency."""
+
+    currency: str
+    amount_minor: int
+    fee_minor: int
+    #: Settlement units per unit of the gift's currency; None when none was converted.
+    exchange_rate: Decimal | None
+
+    def fee_in(self, currency: str) -> int:
+        """The fee in minor units of the gift's `currency` (converted back at Stripe's rate)."""
+        if self.exchange_rate is None or currency == self.currency:
+            return self.fee_minor
+        scale = decimals(currency) - decimals(self.currency)
+        fee = Decimal(self.fee_minor).scaleb(scale) / self.exchange_rate
+        return int(fee.quantize(Decimal(1), ROUND_HALF_EVEN))
+
+    def columns(self, currency: str) -> dict:
+        return {
+            "fee_minor": self.fee_in(currency),
+            "settlement_currency": self.currency,
+            "settled_amount_minor": self.amount_minor,
+            "settled_fee_minor": self.fee_minor,
+            "exchange_rate": self.exchange_rate,
+        }
+
+
+def settlement_of(balance: Any) -> Settlement | None:
+    """From a balance transaction (expanded), or None if it is only an id or missing."""
+    if not isinstance(balance, dict):
+        return None
+    rate = balance.get("exchange_rate")
+    return Settlement(
+        currency=balance["currency"].upper(),
+        amount_minor=int(balance["amount"]),
+        fee_minor=int(balance["fee"]),
+        exchange_rate=None if rate is None else Decimal(str(rate)),
+    )
+
+
+UNSETTLED = {
+    "fee_minor": None,
+    "settlement_currency": None,
+    "settled_amount_minor": None,
+    "settled_fee_minor": None,
+    "exchange_rate": None,
+}
 
 
 def charge_facts(payment_intent: dict) -> ChargeFacts | None:
@@ -119,9 +171,9 @@ def charge_facts(payment_intent: dict) -> ChargeFacts | None:
         amount_minor=int(charge["amount"]),
         currency=charge["currency"].upper(),
         occurred_at=from_unix(charge.get("created")),
-        fee_minor=balance.get("fee") if isinstance(balance, dict) else None,
         email=email_of(billing.get("email"), payment_intent.get("receipt_email")),
         name=billing.get("name") or "",
+        settlement=settlement_of(balance),
     )
 
 
@@ -137,7 +189,6 @@ def invoice_charge_facts(invoice: dict, payment_intent: dict) -> ChargeFacts | N
         amount_minor=int(payment_intent["amount_received"]),
         currency=payment_intent["currency"].upper(),
         occurred_at=from_unix(paid_at or payment_intent.get("created")),
-        fee_minor=None,
         email=email_of(invoice.get("customer_email"), payment_intent.get("receipt_email")),
         name=invoice.get("customer_name") or "",
     )
@@ -169,8 +220,8 @@ def record_payment(
         "intent_id": intent.id if intent else None,
         "frequency": context.frequency,
         "amount_minor": facts.amount_minor,
-        "fee_minor": facts.fee_minor,
         "currency": facts.currency,
+        **(facts.settlement.columns(facts.currency) if facts.settlement else UNSETTLED),
         "donor_email": email,
         "donor_name": name,
         "supporter_id": _verified_supporter_id(email),
@@ -178,7 +229,7 @@ def record_payment(
         "created_at": datetime.now(UTC),
     }
     if intent:
-        intent.move_to(IntentStatus.PAID)  # whoever books the payment, the intent is paid
+        intent.move_to(IntentStatus.PAID, tx.actor)  # whoever books the payment, the intent is paid
     entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
     if entry_id is None:
         return None
@@ -194,7 +245,7 @@ def record_payment(
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=context.campaign.id)
     tx.announce("payment_recorded", entry_id=entry_id)
-    if facts.fee_minor is None:
+    if facts.settlement is None:
         tx.announce("fee_unknown", entry_id=entry_id)
     return entry_id
 
@@ -211,12 +262,16 @@ def book_entry(values: dict, tx: Transaction) -> int:
     return entry_id
 
 
-def record_fee(entry_id: int, fee_minor: int, tx: Transaction) -> bool:
-    """Stripe's fee on a payment booked before it was known; only ever set once."""
+def record_fee(entry_id: int, settlement: Settlement, tx: Transaction) -> bool:
+    """Stripe's fee and settled amount on a payment booked before they were known; only
+    ever set once."""
+    columns = settlement.columns(db.session.scalar(
+        select(LedgerEntry.currency).where(LedgerEntry.id == entry_id)
+    ) or settlement.currency)  # fmt: skip
     filled = db.session.execute(
         update(LedgerEntry)
-        .where(LedgerEntry.id == entry_id, LedgerEntry.fee_minor.is_(None))
-        .values(fee_minor=fee_minor)
+        .where(LedgerEntry.id == entry_id, LedgerEntry.settled_amount_minor.is_(None))
+        .values(columns)
         .returning(
             LedgerEntry.stripe_ref,
             LedgerEntry.campaign_id,
@@ -228,9 +283,9 @@ def record_fee(entry_id: int, fee_minor: int, tx: Transaction) -> bool:
     ).first()
     if filled is None:
         return False
-    rollups.add_fee(filled._asdict(), fee_minor)
+    rollups.add_fee(filled._asdict(), columns["fee_minor"], settlement.amount_minor)
     tx.wrote = True
-    audit(tx.actor, "payment.fee_recorded", filled.stripe_ref, fee_minor=fee_minor)
+    audit(tx.actor, "payment.fee_recorded", filled.stripe_ref, fee_minor=columns["fee_minor"])
     return True
 
 
@@ -252,8 +307,38 @@ def refunded_so_far(payment_ref: str) -> int:
     return -int(total)
 
 
+def adjustments(payment_ref: str) -> tuple[int, int]:
+    """(refunded, withdrawn by disputes now) on a payment, both positive minor units."""
+    dispute_kinds = [k.value for k in DISPUTE_STEPS]
+    refunded, disputed = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(
+                    case((LedgerEntry.kind == EntryKind.REFUND.value, LedgerEntry.amount_minor))
+                ),
+                0,
+            ),
+            func.coalesce(
+                func.sum(case((LedgerEntry.kind.in_(dispute_kinds), LedgerEntry.amount_minor))),
+                0,
+            ),
+        ).where(LedgerEntry.payment_ref == payment_ref, LedgerEntry.kind != EntryKind.PAYMENT.value)
+    ).one()
+    return -int(refunded), -int(disputed)
+
+
+DISPUTE_STEPS = (EntryKind.DISPUTE_OPENED, EntryKind.DISPUTE_WON, EntryKind.DISPUTE_LOST)
+
+
+#: A refund Stripe could not make (the card was closed, say): the money stays with us.
+FAILED_REFUND = {"failed", "canceled"}
+
+
 def record_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -> bool:
-    """A succeeded (or pending) refund as a negative ledger row, once per refund id."""
+    """A succeeded (or pending) refund as a negative ledger row, once per refund id; a
+    refund that failed afterwards is reversed (see reverse_failed_refund)."""
+    if refund.get("status") in FAILED_REFUND:
+        return reverse_failed_refund(refund, payment, tx)
     if refund.get("status") not in {"succeeded", "pending"}:
         return False
     values = _movement(payment, refund["id"], EntryKind.REFUND, -int(refund["amount"]))
@@ -277,9 +362,40 @@ def record_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -> bool:
     return True
 
 
+def reverse_failed_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -> bool:
+    """A booked refund that failed: a row of the same kind and the opposite sign ("re_…:failed"),
+    so every refund sum comes out right. Nothing if the refund was never booked."""
+    booked = db.session.scalar(
+        select(LedgerEntry.amount_minor).where(LedgerEntry.stripe_ref == refund["id"])
+    )
+    if booked is None:
+        return False
+    values = _movement(payment, f"{refund['id']}:failed", EntryKind.REFUND, -booked)
+    values["occurred_at"] = datetime.now(UTC)
+    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+        return False
+    rollups.add_entry(values)
+    audit(tx.actor, "refund.failed", refund["id"], payment=payment.stripe_ref, amount_minor=-booked)
+    tx.wrote = True
+    tx.announce("ledger_changed", campaign_id=payment.campaign_id)
+    return True
+
+
+#: Inquiries (no chargeback yet) and prevented disputes move no money at Stripe.
+NO_MONEY_DISPUTES = {
+    "warning_needs_response",
+    "warning_under_review",
+    "warning_closed",
+    "prevented",
+}
+
+
 def record_dispute_step(dispute: dict, payment: LedgerEntry, tx: Transaction) -> bool:
-    """Opened: funds withdrawn (negative). Won: reinstated (positive). Lost: kept on record."""
+    """Opened: funds withdrawn (negative). Won: reinstated (positive). Lost: kept on record.
+    An inquiry or a prevented dispute books nothing."""
     status = dispute.get("status")
+    if status in NO_MONEY_DISPUTES:
+        return False
     amount = int(dispute["amount"])
     if status == "won":
         kind, signed = EntryKind.DISPUTE_WON, amount
@@ -316,12 +432,31 @@ def _movement(payment: LedgerEntry, ref: str, kind: EntryKind, amount: int) -> d
         "intent_id": payment.intent_id,
         "frequency": payment.frequency,
         "amount_minor": amount,
-        "fee_minor": None,
         "currency": payment.currency,
         "donor_email": payment.donor_email,
         "donor_name": payment.donor_name,
         "supporter_id": payment.supporter_id,
         "created_at": datetime.now(UTC),
+        **_settled_like(payment, amount),
+    }
+
+
+def _settled_like(payment: LedgerEntry, amount: int) -> dict:
+    """A refund or dispute step settles in the payment's settlement currency, at the
+    payment's exchange rate (Stripe's own rate for it may differ by a rounding)."""
+    if payment.settlement_currency is None:
+        return dict(UNSETTLED)
+    settled = amount
+    if payment.exchange_rate is not None:
+        scale = decimals(payment.settlement_currency) - decimals(payment.currency)
+        converted = Decimal(amount).scaleb(scale) * payment.exchange_rate
+        settled = int(converted.quantize(Decimal(1), ROUND_HALF_EVEN))
+    return {
+        "fee_minor": None,
+        "settlement_currency": payment.settlement_currency,
+        "settled_amount_minor": settled,
+        "settled_fee_minor": None,
+        "exchange_rate": payment.exchange_rate,
     }
 
 

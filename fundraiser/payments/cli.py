@@ -19,7 +19,9 @@ def simulator_command(port: int, webhook_url: str | None) -> None:
     url = webhook_url or current_app.config["STRIPE_WEBHOOK_URL"]
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     click.echo(f"Stripe simulator on http://127.0.0.1:{port}, webhooks to {url}")
-    serve(port=port, webhook_url=url, webhook_secret=secret)
+    settlement = current_app.config["SETTLEMENT_CURRENCY"]
+    click.echo(f"The simulated account settles in {settlement}.")
+    serve(port=port, webhook_url=url, webhook_secret=secret, settlement_currency=settlement)
 
 
 @stripe_cli.command("reconcile")

@@ -51,11 +51,11 @@ def apply_checkout_session(session: dict, tx: Transaction) -> DonationIntent | N
     intent.customer_id = books.id_of(session.get("customer")) or intent.customer_id
     intent.email = intent.email or books.email_of(details.get("email"))
     if session.get("status") == "expired":
-        intent.move_to(IntentStatus.EXPIRED)
+        intent.move_to(IntentStatus.EXPIRED, tx.actor)
         return intent
     if session.get("status") != "complete":
         return intent
-    intent.move_to(IntentStatus.COMPLETED)
+    intent.move_to(IntentStatus.COMPLETED, tx.actor)
     if session.get("mode") == "subscription" and session.get("subscription"):
         _apply_subscription_checkout(session, intent, tx)
     elif session.get("mode") == "payment" and session.get("payment_intent"):
@@ -87,7 +87,7 @@ def on_checkout_async_failed(event: dict, tx: Transaction) -> None:
     session = event["data"]["object"]
     intent = books.intent_by_public_id((session.get("metadata") or {}).get("donation_intent"), True)
     if intent is not None:
-        intent.move_to(IntentStatus.FAILED)
+        intent.move_to(IntentStatus.FAILED, tx.actor)
         books.audit(tx.actor, "donation.failed", session["id"])
 
 
@@ -297,6 +297,7 @@ HANDLERS: dict[str, Handler] = {
     "charge.refunded": on_charge_refunded,
     "refund.created": on_refund_event,
     "refund.updated": on_refund_event,
+    "refund.failed": on_refund_event,
     "charge.dispute.created": on_dispute_event,
     "charge.dispute.closed": on_dispute_event,
 }

@@ -20,12 +20,14 @@ ACTOR = "stripe:fees"
 def fill_fee(entry_id: int, tx: Transaction) -> bool:
     """Look up and record the fee of one payment row; False if there is nothing to record yet."""
     entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None or entry.fee_minor is not None or not entry.charge_id:
+    if entry is None or entry.settled_amount_minor is not None or not entry.charge_id:
         return False
-    balance = gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
-    if not isinstance(balance, dict):
+    settlement = books.settlement_of(
+        gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
+    )
+    if settlement is None:
         return False  # not settled yet; reconcile tries again
-    return books.record_fee(entry_id, int(balance["fee"]), tx)
+    return books.record_fee(entry_id, settlement, tx)
 
 
 def fill_fee_later(entry_id: int) -> None:

@@ -7,10 +7,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 from fundraiser.models import Pledge, PledgeStatus, utcnow
-from fundraiser.payments import books, gateway, ledger
-
-INTERVALS = ("month", "year")
-MAX_PAUSE_MONTHS = 3
+from fundraiser.payments import books, gateway, ledger, pledge_policy
+from fundraiser.payments.errors import NotAllowed
 
 
 def _key(pledge: Pledge, action: str, *values) -> str:
@@ -22,7 +20,7 @@ def _key(pledge: Pledge, action: str, *values) -> str:
 
 def _require_changeable(pledge: Pledge) -> None:
     if pledge.status == PledgeStatus.CANCELLED.value:
-        raise gateway.PaymentRefused("This pledge has been cancelled; start a new one instead.")
+        raise NotAllowed("This pledge has been cancelled; start a new one instead.")
 
 
 def _apply(subscription: dict, actor: str, action: str, **detail) -> Pledge:
@@ -73,8 +71,8 @@ def change_amount(pledge: Pledge, amount_minor: int, actor: str) -> Pledge:
 def change_interval(pledge: Pledge, interval: str, actor: str) -> Pledge:
     """Switch between monthly and yearly giving (Stripe starts the new cycle now)."""
     _require_changeable(pledge)
-    if interval not in INTERVALS:
-        raise gateway.PaymentRefused("Choose monthly or yearly.")
+    if interval not in pledge_policy.INTERVALS:
+        raise NotAllowed("Choose monthly or yearly.")
     if interval == pledge.interval:
         return pledge
     params = _price_change(pledge, pledge.amount_minor, interval)
@@ -92,10 +90,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def pause(pledge: Pledge, months: int, actor: str) -> Pledge:
-    """Skip payments for 1–3 months; collection resumes by itself afterwards."""
+    """Skip payments for a few months (PAUSE_MONTHS); collection resumes by itself afterwards."""
     _require_changeable(pledge)
-    if not 1 <= months <= MAX_PAUSE_MONTHS:
-        raise gateway.PaymentRefused(f"A pause can last 1 to {MAX_PAUSE_MONTHS} months.")
+    if months not in pledge_policy.PAUSE_MONTHS:
+        longest = max(pledge_policy.PAUSE_MONTHS)
+        raise NotAllowed(f"A pause can last 1 to {longest} months.")
     resumes_at = add_months(utcnow(), months) + timedelta(minutes=1)
     subscription = gateway.modify_subscription(
         pledge.stripe_subscription_id,

@@ -139,7 +139,7 @@ def _charge_needs_work(charge: dict) -> bool:
     entry = books.payment_entry(payment_intent_id)
     if entry is None:
         return _ours(charge) or bool(charge.get("amount_refunded"))
-    if entry.fee_minor is None:
+    if entry.settled_amount_minor is None:
         return True
     return books.refunded_so_far(payment_intent_id) != int(charge.get("amount_refunded") or 0)
 
@@ -147,7 +147,7 @@ def _charge_needs_work(charge: dict) -> bool:
 def _repair_charge(charge: dict, tx: Transaction) -> None:
     payment_intent_id = books.id_of(charge["payment_intent"])
     entry = books.payment_entry(payment_intent_id)
-    if entry is not None and entry.fee_minor is None:
+    if entry is not None and entry.settled_amount_minor is None:
         fees.fill_fee(entry.id, tx)
     if charge.get("amount_refunded"):
         events.book_refunds(payment_intent_id, charge["id"], tx)
