@@ -194,7 +194,7 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def stripe_server(app, live_server):
     """The bundled Stripe simulator on loopback, delivering signed webhooks to the live app."""
-    from fundraiser.payments.simulator import start_simulator
+    from simulators.stripe import start_simulator
 
     handle = start_simulator(
         webhook_url=f"{live_server.url}/stripe/webhook",

@@ -122,7 +122,7 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m fundraiser.payments.simulator [--port N] [--webhook-url URL] ...``."""
+    """``python -m simulators.stripe [--port N] [--webhook-url URL] ...``."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Local stand-in for Stripe's HTTP API")
