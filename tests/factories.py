@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, utcnow
-from fundraiser.payments import books, ledger
+from fundraiser.payments import ledger, ledger_writes
 
 _counter = itertools.count(1)
 
@@ -59,9 +59,9 @@ def book(entry: LedgerEntry, announce: bool = True) -> LedgerEntry:
     values.setdefault("created_at", utcnow())
     values.setdefault("donor_name", "")
     if announce:
-        entry_id = ledger.change("test:factory", lambda tx: books.book_entry(values, tx))
+        entry_id = ledger.change("test:factory", lambda tx: ledger_writes.book_entry(values, tx))
     else:
-        entry_id = books.book_entry(values, ledger.Transaction("test:unannounced"))
+        entry_id = ledger_writes.book_entry(values, ledger.Transaction("test:unannounced"))
         db.session.commit()
     return db.session.get(LedgerEntry, entry_id)
 

@@ -19,7 +19,7 @@ from fundraiser.models import (
 )
 from fundraiser.money import format_money
 from fundraiser.passwords import verify_password
-from fundraiser.payments import books, ledger
+from fundraiser.payments import ledger, ledger_writes
 from fundraiser.payments.ledger import Transaction
 
 
@@ -102,7 +102,7 @@ def delete_account(supporter: Supporter) -> None:
 
 def _erase(supporter: Supporter, pledges: list, tx: Transaction) -> None:
     email = supporter.email
-    books.erase_donor(giving.owned_entries_clause(supporter), supporter.id, tx)
+    ledger_writes.erase_donor(giving.owned_entries_clause(supporter), supporter.id, tx)
     for pledge in pledges:
         pledge.email = None
         pledge.supporter_id = supporter.id

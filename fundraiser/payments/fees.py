@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry
-from fundraiser.payments import books, gateway, ledger
+from fundraiser.payments import gateway, ledger, ledger_writes
 from fundraiser.payments.ledger import Transaction
 
 ACTOR = "stripe:fees"
@@ -22,12 +22,12 @@ def fill_fee(entry_id: int, tx: Transaction) -> bool:
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or entry.settled_amount_minor is not None or not entry.charge_id:
         return False
-    settlement = books.settlement_of(
+    settlement = ledger_writes.settlement_of(
         gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
     )
     if settlement is None:
         return False  # not settled yet; reconcile tries again
-    return books.record_fee(entry_id, settlement, tx)
+    return ledger_writes.record_fee(entry_id, settlement, tx)
 
 
 def fill_fee_later(entry_id: int) -> None:

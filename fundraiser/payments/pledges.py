@@ -6,8 +6,9 @@ import calendar
 import hashlib
 from datetime import datetime, timedelta
 
+from fundraiser.audit import record as audit_record
 from fundraiser.models import Pledge, PledgeStatus, utcnow
-from fundraiser.payments import books, gateway, ledger, pledge_policy
+from fundraiser.payments import gateway, ledger, lookups, pledge_mirror, pledge_policy
 from fundraiser.payments.errors import NotAllowed
 
 
@@ -28,8 +29,8 @@ def _apply(subscription: dict, actor: str, action: str, **detail) -> Pledge:
     makes the change and its one mail)."""
 
     def mirror(tx):
-        pledge = books.sync_pledge(subscription, tx)
-        books.audit(actor, f"pledge.{action}", subscription["id"], **detail)
+        pledge = pledge_mirror.sync_pledge(subscription, tx)
+        audit_record(actor, f"pledge.{action}", subscription["id"], **detail)
         return pledge
 
     return ledger.change(actor, mirror)
@@ -135,5 +136,5 @@ def card_update_url(pledge: Pledge, return_url: str) -> str:
     """Stripe's billing portal, where the supporter replaces the card (never on our pages)."""
     if not pledge.stripe_customer_id:
         subscription = gateway.retrieve_subscription(pledge.stripe_subscription_id)
-        pledge.stripe_customer_id = books.id_of(subscription.get("customer"))
+        pledge.stripe_customer_id = lookups.id_of(subscription.get("customer"))
     return gateway.billing_portal_url(pledge.stripe_customer_id, return_url)

@@ -16,7 +16,16 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, Pledge, ReconcileRun, StripeEvent, utcnow
-from fundraiser.payments import books, event_queue, events, fees, gateway, ledger
+from fundraiser.payments import (
+    event_queue,
+    events,
+    fees,
+    gateway,
+    ledger,
+    ledger_writes,
+    lookups,
+    pledge_mirror,
+)
 from fundraiser.payments.ledger import Transaction
 
 log = logging.getLogger(__name__)
@@ -116,8 +125,10 @@ def _session_needs_work(session: dict) -> bool:
     if not _ours(session) or session.get("status") != "complete":
         return False
     if session.get("mode") == "payment":
-        return books.payment_entry(books.id_of(session.get("payment_intent")) or "") is None
-    invoice_id = books.id_of(session.get("invoice"))
+        return (
+            ledger_writes.payment_entry(lookups.id_of(session.get("payment_intent")) or "") is None
+        )
+    invoice_id = lookups.id_of(session.get("invoice"))
     recorded = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.invoice_id == invoice_id))
     return recorded is None
 
@@ -133,20 +144,22 @@ def _invoice_needs_work(invoice: dict) -> bool:
 
 
 def _charge_needs_work(charge: dict) -> bool:
-    payment_intent_id = books.id_of(charge.get("payment_intent"))
+    payment_intent_id = lookups.id_of(charge.get("payment_intent"))
     if not payment_intent_id or charge.get("status") != "succeeded":
         return False
-    entry = books.payment_entry(payment_intent_id)
+    entry = ledger_writes.payment_entry(payment_intent_id)
     if entry is None:
         return _ours(charge) or bool(charge.get("amount_refunded"))
     if entry.settled_amount_minor is None:
         return True
-    return books.refunded_so_far(payment_intent_id) != int(charge.get("amount_refunded") or 0)
+    return ledger_writes.refunded_so_far(payment_intent_id) != int(
+        charge.get("amount_refunded") or 0
+    )
 
 
 def _repair_charge(charge: dict, tx: Transaction) -> None:
-    payment_intent_id = books.id_of(charge["payment_intent"])
-    entry = books.payment_entry(payment_intent_id)
+    payment_intent_id = lookups.id_of(charge["payment_intent"])
+    entry = ledger_writes.payment_entry(payment_intent_id)
     if entry is not None and entry.settled_amount_minor is None:
         fees.fill_fee(entry.id, tx)
     if charge.get("amount_refunded"):
@@ -161,7 +174,7 @@ def _subscription_needs_work(subscription: dict) -> bool:
     pledge = db.session.scalar(
         select(Pledge).where(Pledge.stripe_subscription_id == subscription["id"])
     )
-    return pledge is None or pledge.status != books.pledge_status(subscription).value
+    return pledge is None or pledge.status != pledge_mirror.pledge_status(subscription).value
 
 
 def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None) -> ReconcileReport:
@@ -191,7 +204,7 @@ def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None)
         )
         _sweep(report, gateway.iter_charges(since), _charge_needs_work, _repair_charge, tick)
         _sweep(report, gateway.iter_subscriptions(since), _subscription_needs_work,
-               books.sync_pledge, tick)  # fmt: skip
+               pledge_mirror.sync_pledge, tick)  # fmt: skip
     except gateway.PaymentsUnavailable as exc:
         report.failures += 1
         report.problems.append(f"Stripe unavailable: {exc}")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from fundraiser.audit import record as audit_record
 from fundraiser.models import EntryKind, LedgerEntry
-from fundraiser.payments import books, gateway, ledger
+from fundraiser.payments import gateway, ledger, ledger_writes
 from fundraiser.payments.errors import NotAllowed
 from fundraiser.payments.gifts import gift_state
 
 
 def refundable_minor(payment: LedgerEntry) -> int:
     """What can still be refunded on a payment, in its minor units."""
-    refunded, withdrawn = books.adjustments(payment.payment_ref)
+    refunded, withdrawn = ledger_writes.adjustments(payment.payment_ref)
     return gift_state(payment.amount_minor, refunded, withdrawn).refundable_minor
 
 
@@ -27,10 +28,10 @@ def refund(entry: LedgerEntry, amount_minor: int, reason: str, actor: str) -> st
         raise NotAllowed("The refund must be more than zero.")
     if amount_minor > remaining:
         raise NotAllowed("That is more than is left to refund on this payment.")
-    already = books.refunded_so_far(entry.payment_ref)
+    already = ledger_writes.refunded_so_far(entry.payment_ref)
     key = f"refund-{entry.payment_ref}-{already}-{amount_minor}"
     result = gateway.create_refund(entry.payment_ref, amount_minor, reason, key)
-    ledger.change(actor, lambda tx: books.audit(
+    ledger.change(actor, lambda tx: audit_record(
         actor, "refund.requested", result["id"], payment=entry.payment_ref,
         amount_minor=amount_minor, currency=entry.currency, reason=reason,
     ))  # fmt: skip

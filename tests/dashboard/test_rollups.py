@@ -24,7 +24,7 @@ from fundraiser.models import (
     Supporter,
     utcnow,
 )
-from fundraiser.payments import books, ledger, rollups
+from fundraiser.payments import ledger, ledger_writes, rollups
 from tests.conftest import empty_all_tables
 from tests.dashboard import factories as f
 from tests.helpers import donate, pay, post_event, session_id_from, sim_control, stripe_client
@@ -111,11 +111,11 @@ def apply_follow_up(paid: list[LedgerEntry], step: tuple) -> None:
     payment = paid[which % len(paid)]
     if action == "refund":
         refund = {"id": f"re_{payment.id}_{number}", "status": "succeeded", "amount": amount}
-        ledger.change("test", lambda tx: books.record_refund(refund, payment, tx))
+        ledger.change("test", lambda tx: ledger_writes.record_refund(refund, payment, tx))
     else:
         status = {"opened": "needs_response", "won": "won", "lost": "lost"}[action]
         dispute = {"id": f"dp_{payment.id}_{number}", "status": status, "amount": amount}
-        ledger.change("test", lambda tx: books.record_dispute_step(dispute, payment, tx))
+        ledger.change("test", lambda tx: ledger_writes.record_dispute_step(dispute, payment, tx))
 
 
 @settings(

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, LedgerTotal
-from fundraiser.payments import books, rollups
+from fundraiser.payments import ledger_writes, rollups
 from tests.helpers import post_event, sim_control, stripe_client
 from tests.helpers import wait_for as wait_until
 from tests.payments.conftest import renewal_rows, start_pledge
@@ -90,7 +90,7 @@ def test_reconcile_fills_a_fee_whose_lookup_was_lost(app, client, runner, campai
     with app.app_context():
         [row] = wait_until(renewal_rows)
         fee = row.fee_minor
-        db.session.execute(update(LedgerEntry).values(books.UNSETTLED))
+        db.session.execute(update(LedgerEntry).values(ledger_writes.UNSETTLED))
         rollups.rebuild()
         db.session.commit()
     result = runner.invoke(args=["stripe", "reconcile"])

@@ -20,7 +20,7 @@ from fundraiser.models import (
     PledgeStatusChange,
     utcnow,
 )
-from fundraiser.payments import books, ledger
+from fundraiser.payments import ledger, ledger_writes
 from fundraiser.payments.gifts import GiftStatus, gift_state, status_sql
 from tests.accounts.conftest import add_pledge
 
@@ -60,8 +60,8 @@ def test_the_database_refuses_impossible_ledger_rows(ctx, campaign, bad):
     campaign_id = campaign_by_slug(campaign).id
     # PostgreSQL refuses a four-letter code by the column's width before any CHECK.
     with pytest.raises((IntegrityError, DataError)):
-        ledger.change("test:bad", lambda tx: books.book_entry(_row(campaign_id, **bad), tx))
-    assert ledger.change("test:good", lambda tx: books.book_entry(_row(campaign_id), tx))
+        ledger.change("test:bad", lambda tx: ledger_writes.book_entry(_row(campaign_id, **bad), tx))
+    assert ledger.change("test:good", lambda tx: ledger_writes.book_entry(_row(campaign_id), tx))
 
 
 def test_pledge_status_moves_are_kept_and_a_dead_pledge_stays_dead(ctx, campaign):

@@ -17,8 +17,8 @@ from fundraiser.campaigns.services import campaign_totals
 from fundraiser.dashboard.reports import combined_figure
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, LedgerEntry, utcnow
-from fundraiser.payments import books, ledger
-from fundraiser.payments.books import ChargeFacts, PaymentContext, Settlement
+from fundraiser.payments import ledger, ledger_writes
+from fundraiser.payments.ledger_writes import ChargeFacts, PaymentContext, Settlement
 from fundraiser.rates import DEMO_SNAPSHOT, import_file, latest_rates
 from tests.conftest import empty_all_tables, forget_process_caches
 from tests.dashboard import factories as f
@@ -66,14 +66,16 @@ def _pay(campaign, gift) -> LedgerEntry:
         settlement=_settlement(gift["currency"], gift["amount"]) if gift["settled"] else None,
     )
     context = PaymentContext(campaign, "one-time")
-    entry_id = ledger.change("test:pay", lambda tx: books.record_payment(facts, context, tx))
+    entry_id = ledger.change(
+        "test:pay", lambda tx: ledger_writes.record_payment(facts, context, tx)
+    )
     return db.session.get(LedgerEntry, entry_id)
 
 
 def _follow_up(paid: list[LedgerEntry], step: tuple) -> None:
     action, which, amount = step
     payment = db.session.get(LedgerEntry, paid[which % len(paid)].id)
-    refunded, withdrawn = books.adjustments(payment.payment_ref)
+    refunded, withdrawn = ledger_writes.adjustments(payment.payment_ref)
     left = payment.amount_minor - refunded
     number = next(_numbers)
     if action in {"refund", "refund_all"}:
@@ -84,7 +86,7 @@ def _follow_up(paid: list[LedgerEntry], step: tuple) -> None:
             "status": "succeeded",
             "amount": left if action == "refund_all" else min(amount, left),
         }
-        ledger.change("test", lambda tx: books.record_refund(refund, payment, tx))
+        ledger.change("test", lambda tx: ledger_writes.record_refund(refund, payment, tx))
     elif action == "refund_fails":
         booked = db.session.scalars(
             select(LedgerEntry.stripe_ref).where(
@@ -95,18 +97,20 @@ def _follow_up(paid: list[LedgerEntry], step: tuple) -> None:
         ).all()
         if booked:
             failed = {"id": booked[0], "status": "failed", "amount": 0}
-            ledger.change("test", lambda tx: books.record_refund(failed, payment, tx))
+            ledger.change("test", lambda tx: ledger_writes.record_refund(failed, payment, tx))
     elif action == "inquiry":
         inquiry = {"id": f"dp_inq_{number}", "status": "warning_needs_response", "amount": left}
-        ledger.change("test", lambda tx: books.record_dispute_step(inquiry, payment, tx))
+        ledger.change("test", lambda tx: ledger_writes.record_dispute_step(inquiry, payment, tx))
     elif action == "settle":
         settlement = _settlement(payment.currency, payment.amount_minor)
-        ledger.change("test", lambda tx: books.record_fee(payment.id, settlement, tx))
+        ledger.change("test", lambda tx: ledger_writes.record_fee(payment.id, settlement, tx))
     else:
         status = {"opened": "needs_response", "won": "won", "lost": "lost"}[action]
         dispute = {"id": f"dp_cur_{which % len(paid)}", "status": status, "amount": left}
         if left > 0:
-            ledger.change("test", lambda tx: books.record_dispute_step(dispute, payment, tx))
+            ledger.change(
+                "test", lambda tx: ledger_writes.record_dispute_step(dispute, payment, tx)
+            )
 
 
 def _recomputed(rows: list[LedgerEntry], target: str, settlement: str) -> int:

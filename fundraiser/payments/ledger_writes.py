@@ -1,4 +1,5 @@
-"""The books: the one place where payments, refunds, disputes and pledge states are written.
+"""Ledger writes: the one place where payments, refunds and dispute steps become ledger rows
+(with their roll-ups, audit entries and announcements); pledges are in pledge_mirror.
 
 Every write is an upsert keyed on a Stripe id, so applying the same fact twice (a redelivered
 event, the thank-you page racing the webhook, reconcile) changes nothing the second time.
@@ -14,72 +15,20 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from fundraiser.audit import record as audit
-from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent, insert_new
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
     DonationIntent,
     EntryKind,
-    Frequency,
     IntentStatus,
     LedgerEntry,
     Pledge,
-    PledgeStatus,
-    Supporter,
 )
 from fundraiser.money import decimals
 from fundraiser.payments import rollups
 from fundraiser.payments.ledger import Transaction
-
-INTERVAL_FREQUENCY = {"month": Frequency.MONTHLY.value, "year": Frequency.YEARLY.value}
-STRIPE_PLEDGE_STATUS = {
-    "active": PledgeStatus.ACTIVE,
-    "trialing": PledgeStatus.ACTIVE,
-    "past_due": PledgeStatus.PAST_DUE,
-    "unpaid": PledgeStatus.PAST_DUE,
-    "paused": PledgeStatus.PAUSED,
-    "canceled": PledgeStatus.CANCELLED,
-    "incomplete_expired": PledgeStatus.CANCELLED,
-    "incomplete": PledgeStatus.INCOMPLETE,
-}
-
-
-def from_unix(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(int(seconds), UTC)
-
-
-def locked(query, skip_locked: bool = False):
-    """Lock the row (PostgreSQL) and refresh it: another worker may just have changed it.
-    With skip_locked, a row another transaction holds is passed by instead of waited for."""
-    return query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
-
-
-def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIntent | None:
-    if not public_id:
-        return None
-    query = select(DonationIntent).where(DonationIntent.public_id == public_id)
-    return db.session.scalar(locked(query) if lock else query)
-
-
-def _verified_supporter_id(email: str | None) -> int | None:
-    if not email:
-        return None
-    return db.session.scalar(
-        select(Supporter.id).where(
-            Supporter.email == email, Supporter.email_verified_at.is_not(None)
-        )
-    )
-
-
-def email_of(*candidates: str | None) -> str | None:
-    for candidate in candidates:
-        if candidate and "@" in candidate:
-            return candidate.strip().lower()
-    return None
-
-
-# --- Payments ------------------------------------------------------------------------
+from fundraiser.payments.lookups import email_of, from_unix, id_of, verified_supporter_id
 
 
 @dataclass(frozen=True)
@@ -224,7 +173,7 @@ def record_payment(
         **(facts.settlement.columns(facts.currency) if facts.settlement else UNSETTLED),
         "donor_email": email,
         "donor_name": name,
-        "supporter_id": _verified_supporter_id(email),
+        "supporter_id": verified_supporter_id(email),
         "occurred_at": facts.occurred_at or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
@@ -476,130 +425,3 @@ def erase_donor(owned, supporter_id: int, tx: Transaction) -> None:
     tx.wrote = True
     for campaign_id in campaigns:
         tx.announce("ledger_changed", campaign_id=campaign_id)
-
-
-# --- Pledges -------------------------------------------------------------------------
-
-
-def _subscription_amount(subscription: dict) -> tuple[int, str, str, dict]:
-    item = subscription["items"]["data"][0]
-    price = item["price"]
-    amount = int(price["unit_amount"]) * int(item.get("quantity") or 1)
-    return amount, price["currency"].upper(), price["recurring"]["interval"], item
-
-
-def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge | None:
-    query = select(Pledge).where(Pledge.stripe_subscription_id == subscription_id)
-    return db.session.scalar(locked(query) if lock else query)
-
-
-def pledge_status(subscription: dict) -> PledgeStatus:
-    status = STRIPE_PLEDGE_STATUS.get(subscription.get("status"), PledgeStatus.INCOMPLETE)
-    if status is PledgeStatus.ACTIVE and subscription.get("pause_collection"):
-        return PledgeStatus.PAUSED
-    return status
-
-
-def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
-    """Bring our pledge in line with Stripe's current subscription (creating it if new)."""
-    metadata = subscription.get("metadata") or {}
-    pledge = pledge_for_subscription(subscription["id"])
-    if pledge is None:
-        pledge = _create_pledge(subscription, metadata)
-        if pledge is None:
-            return None
-    amount, currency, interval, item = _subscription_amount(subscription)
-    pause = subscription.get("pause_collection") or {}
-    wanted = {
-        "amount_minor": amount,
-        "currency": currency,
-        "interval": interval,
-        "stripe_item_id": item["id"],
-        "stripe_customer_id": id_of(subscription.get("customer")),
-        "next_payment_at": from_unix(item.get("current_period_end")),
-        "paused_until": from_unix(pause.get("resumes_at")),
-    }
-    changes = {k: (getattr(pledge, k), v) for k, v in wanted.items() if getattr(pledge, k) != v}
-    for key, (_old, new) in changes.items():
-        setattr(pledge, key, new)
-    old_status = PledgeStatus(pledge.status)
-    new_status = pledge_status(subscription)
-    if pledge.move_to(new_status, tx.actor):
-        changes["status"] = (old_status.value, new_status.value)
-        _on_status_change(pledge, subscription, new_status, tx)
-    if PledgeStatus(pledge.status) is PledgeStatus.CANCELLED:
-        pledge.next_payment_at = None
-    if not changes:
-        return pledge
-    pledge.revision += 1
-    tx.wrote = True
-    audit(tx.actor, "pledge.synced", subscription["id"], changes=changes)
-    if _supporter_would_notice(changes, old_status, new_status):
-        # Keyed by the revision: the account request and Stripe's webhook bringing the same
-        # change (whichever commits first makes it) announce it once.
-        tx.announce("pledge_changed", f"pledge:{pledge.id}:r{pledge.revision}", pledge_id=pledge.id)
-    return pledge
-
-
-#: What a supporter sees of a pledge; a new period's date alone is no news.
-NOTICEABLE = {"amount_minor", "currency", "interval", "paused_until", "status"}
-
-
-def _supporter_would_notice(changes: dict, old: PledgeStatus, new: PledgeStatus) -> bool:
-    """A change to a live pledge worth a mail: not its start (a new supporter gets the welcome
-    with the receipt), and not its cancellation (which has a mail of its own)."""
-    if old is PledgeStatus.INCOMPLETE or new is PledgeStatus.CANCELLED:
-        return False
-    return bool(NOTICEABLE & set(changes))
-
-
-def _on_status_change(pledge: Pledge, subscription: dict, status: PledgeStatus, tx: Transaction):
-    if status is PledgeStatus.CANCELLED:
-        details = subscription.get("cancellation_details") or {}
-        pledge.cancel_reason = (details.get("comment") or pledge.cancel_reason or "")[:1000]
-        pledge.cancelled_at = from_unix(subscription.get("canceled_at")) or datetime.now(UTC)
-        tx.announce(
-            "pledge_cancelled",
-            f"pledge:{pledge.id}:cancelled",
-            pledge_id=pledge.id,
-            reason=pledge.cancel_reason,
-        )
-
-
-def id_of(value: Any) -> str | None:
-    return value.get("id") if isinstance(value, dict) else value
-
-
-def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
-    intent = intent_by_public_id(metadata.get("donation_intent"))
-    campaign = intent.campaign if intent else campaign_by_slug(metadata.get("campaign") or "")
-    if campaign is None:
-        return None  # not one of ours
-    amount, currency, interval, item = _subscription_amount(subscription)
-    values = {
-        "stripe_subscription_id": subscription["id"],
-        "campaign_id": campaign.id,
-        "intent_id": intent.id if intent else None,
-        "email": email_of(intent.email if intent else None),
-        "amount_minor": amount,
-        "currency": currency,
-        "interval": interval,
-        "stripe_item_id": item["id"],
-        "status": PledgeStatus.INCOMPLETE.value,
-        "created_at": from_unix(subscription.get("created")) or datetime.now(UTC),
-        "updated_at": datetime.now(UTC),
-        "stripe_synced_at": 0,
-        "revision": 0,
-        "cancel_reason": "",
-    }
-    values["supporter_id"] = _verified_supporter_id(values["email"])
-    insert_if_absent(Pledge, values, ["stripe_subscription_id"])
-    return pledge_for_subscription(subscription["id"])
-
-
-def set_pledge_email(pledge: Pledge, email: str | None) -> None:
-    """Fill in the pledge's email (from Checkout's customer details) when we did not have it."""
-    email = email_of(email)
-    if email and not pledge.email:
-        pledge.email = email
-        pledge.supporter_id = pledge.supporter_id or _verified_supporter_id(email)
