@@ -52,11 +52,6 @@ def enqueue_call(function, *args) -> bool:
     return True
 
 
-def enqueue_mail(raw_message: bytes) -> bool:
-    """Queue a rendered message for delivery; False when Redis cannot be reached."""
-    return enqueue_call(run_mail_job, raw_message)
-
-
 def in_a_job() -> bool:
     """Whether this code already runs in a worker's job (a job of its own would only add an
     RQ round trip: ~3.5 ms of CPU and ~10 ms of waiting)."""
@@ -73,14 +68,6 @@ def job_app() -> Flask:
 
         _worker_app = create_app()
     return _worker_app
-
-
-def run_mail_job(raw_message: bytes) -> None:
-    """Deliver one message; an exception makes RQ retry it later."""
-    from fundraiser.mail import deliver_raw
-
-    with job_app().app_context():
-        deliver_raw(raw_message)
 
 
 @click.command("worker")

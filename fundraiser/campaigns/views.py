@@ -7,13 +7,12 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from fundraiser.cache import page_cache, snapshots
 from fundraiser.campaigns import services
 from fundraiser.database import database_state
+from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
 from fundraiser.extensions import db, limiter
 from fundraiser.security import mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
-
-PRESET_AMOUNTS_MAJOR = (5, 10, 25, 50, 100)
 
 
 def _public_cache(response, max_age: int):

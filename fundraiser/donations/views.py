@@ -7,9 +7,9 @@ import re
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
+from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required

@@ -49,15 +49,15 @@ def stripe_webhook():
         db.session.rollback()
         if isinstance(exc, MALFORMED_EVENT_ERRORS):
             log.exception("malformed %s event %s refused", event["type"], event["id"])
-            record_webhook(event, "rejected")
+            record_webhook(event, "rejected", events.HANDLERS)
             return jsonify(error="invalid webhook", reason="The event doesn't fit its type."), 400
-        record_webhook(event, "failed")
+        record_webhook(event, "failed", events.HANDLERS)
         if isinstance(exc, OperationalError) and is_outage(exc):
             raise  # the error handler answers 503; Stripe retries
         log.exception("webhook handler failed for %s %s", event["type"], event["id"])
         event_queue.remember_failure(event["id"], exc, event["type"])
         return jsonify(error="handler failed", reason="will be retried"), 500
-    record_webhook(event, webhook_outcome(outcome))
+    record_webhook(event, webhook_outcome(outcome), events.HANDLERS)
     return jsonify(
         received=True, duplicate=outcome.duplicate, handled=outcome.handled, queued=outcome.queued
     )
