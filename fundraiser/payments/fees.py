@@ -27,7 +27,7 @@ def fill_fee(entry_id: int, tx: Transaction) -> bool:
     )
     if settlement is None:
         return False  # not settled yet; reconcile tries again
-    return ledger_writes.record_fee(entry_id, settlement, tx)
+    return ledger_writes.record_fee(entry_id, entry.currency, settlement, tx)
 
 
 def fill_fee_later(entry_id: int) -> None:

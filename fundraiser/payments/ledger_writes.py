@@ -211,12 +211,10 @@ def book_entry(values: dict, tx: Transaction) -> int:
     return entry_id
 
 
-def record_fee(entry_id: int, settlement: Settlement, tx: Transaction) -> bool:
-    """Stripe's fee and settled amount on a payment booked before they were known; only
-    ever set once."""
-    columns = settlement.columns(db.session.scalar(
-        select(LedgerEntry.currency).where(LedgerEntry.id == entry_id)
-    ) or settlement.currency)  # fmt: skip
+def record_fee(entry_id: int, currency: str, settlement: Settlement, tx: Transaction) -> bool:
+    """Stripe's fee and settled amount on a payment (in `currency`) booked before they were
+    known; only ever set once."""
+    columns = settlement.columns(currency)
     filled = db.session.execute(
         update(LedgerEntry)
         .where(LedgerEntry.id == entry_id, LedgerEntry.settled_amount_minor.is_(None))

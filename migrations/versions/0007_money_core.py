@@ -1,5 +1,4 @@
-"""Money core: announced changes, pledge revisions, status histories, ledger CHECKs,
-settlement amounts, reference rates
+"""Money core: announced changes, status histories, ledger CHECKs, settlement, rates
 
 Revision ID: 0007_money_core
 Revises: 0003_queued_stripe_events
@@ -11,8 +10,8 @@ Create Date: 2026-11-29 17:30:00
 - ledger_entries CHECKs: the amount's sign by kind, fee >= 0, a three-letter upper-case
   currency (an existing row that breaks one stops the upgrade: it needs a human first).
 - ledger_entries settlement_currency, settled_amount_minor, settled_fee_minor,
-  exchange_rate: from Stripe's balance transactions; empty for existing rows (reconcile
-  fills those whose payment lacks them).
+  exchange_rate: from Stripe's balance transactions; empty for existing rows (`flask stripe
+  reconcile` fills in the payments' from Stripe).
 - ledger_totals settled_minor, unsettled; ledger_donors kept_minor: backfilled from the
   ledger (existing rows count as not settled).
 - exchange_rates: ECB reference rates (`flask rates import`).

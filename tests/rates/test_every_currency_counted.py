@@ -103,7 +103,10 @@ def _follow_up(paid: list[LedgerEntry], step: tuple) -> None:
         ledger.change("test", lambda tx: ledger_writes.record_dispute_step(inquiry, payment, tx))
     elif action == "settle":
         settlement = _settlement(payment.currency, payment.amount_minor)
-        ledger.change("test", lambda tx: ledger_writes.record_fee(payment.id, settlement, tx))
+        ledger.change(
+            "test",
+            lambda tx: ledger_writes.record_fee(payment.id, payment.currency, settlement, tx),
+        )
     else:
         status = {"opened": "needs_response", "won": "won", "lost": "lost"}[action]
         dispute = {"id": f"dp_cur_{which % len(paid)}", "status": status, "amount": left}
