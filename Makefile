@@ -41,6 +41,7 @@ migrate: install
 
 seed: migrate
 	$(FLASK) campaign seed --path "$(SEED)"
+	$(FLASK) rates import
 
 # Demo mode (no STRIPE_SECRET_KEY): start the bundled Stripe simulator beside the app.
 run: seed
@@ -58,12 +59,12 @@ serve: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-test
-	$(BIN)/ruff check fundraiser tests
+	$(BIN)/ruff check fundraiser simulators tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check fundraiser tests bench
-	$(BIN)/ruff format --check fundraiser tests
+	$(BIN)/ruff check fundraiser simulators tests bench
+	$(BIN)/ruff format --check fundraiser simulators tests
 
 # Known vulnerabilities in the installed dependencies (our own package is not on PyPI).
 audit: install-test

@@ -16,8 +16,8 @@ import signal
 import threading
 import time
 
-from fundraiser.payments.simulator import flows, shapes, start_simulator
-from fundraiser.payments.simulator.cards import check_card
+from simulators.stripe import flows, shapes, start_simulator
+from simulators.stripe.cards import check_card
 
 CARD = "4242424242424242"
 

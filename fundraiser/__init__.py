@@ -111,19 +111,24 @@ def register_blueprints(app: Flask) -> None:
     from fundraiser.campaigns.views import bp as campaigns_bp
     from fundraiser.dashboard import views as dashboard
     from fundraiser.donations import views as donations
-    from fundraiser.payments import views as payments
+    from fundraiser.payments.webhooks import bp as stripe_webhook_bp
 
     app.register_blueprint(campaigns_bp)
-    for feature in (donations, payments, accounts, dashboard):
+    app.register_blueprint(stripe_webhook_bp)
+    for feature in (donations, accounts, dashboard):
         feature.register(app)
 
 
 def register_cli(app: Flask) -> None:
     from fundraiser.campaigns.cli import campaign_cli
+    from fundraiser.jobs import worker_command
     from fundraiser.payments.cli import stripe_cli
+    from fundraiser.rates import rates_cli
 
     app.cli.add_command(campaign_cli)
     app.cli.add_command(stripe_cli)
+    app.cli.add_command(rates_cli)
+    app.cli.add_command(worker_command)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -84,6 +84,9 @@ def build_config() -> dict:
         "STRIPE_MAX_RETRIES": _env_int("STRIPE_MAX_RETRIES", 2),
         "DONATION_MAX_MAJOR": _env_int("DONATION_MAX_MAJOR", 10_000),
         "DONATION_CURRENCIES": (_env("DONATION_CURRENCIES", "EUR,GBP,USD") or "").split(","),
+        # The Stripe account's settlement currency: the dashboard's combined figure is in it,
+        # and the simulator settles every charge in it.
+        "SETTLEMENT_CURRENCY": (_env("SETTLEMENT_CURRENCY", "GBP") or "GBP").strip().upper(),
         "REPORTING_TIMEZONE": _env("REPORTING_TIMEZONE", "Europe/London"),
         "MAIL_SERVER": _env("MAIL_SERVER"),
         "MAIL_PORT": _env_int("MAIL_PORT", 587),

@@ -1,15 +1,13 @@
 """Background jobs on RQ: the queue named by REDIS_URL, the app a job runs in, `flask worker`.
 
 Jobs are stored as JSON (RQ's JSONSerializer), never pickled, and a worker runs only the job
-functions named in ALLOWED_JOBS, receivers only if they were marked `in_background`: whoever
-can write to Redis can at most ask for one of our own jobs, never run code of their choosing.
+functions named in ALLOWED_JOBS; an after-commit receiver job runs only a receiver that the
+after-commit table (payments.after_commit) marks queued. Whoever can write to Redis can at
+most ask for one of our own jobs, never run code of their choosing.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import json
 import logging
 
 import click
@@ -30,16 +28,16 @@ MAIL_RETRY_INTERVALS = [10, 30, 60, 300, 900]
 _worker_app: Flask | None = None
 
 #: The only functions a worker runs (by import path); anything else in the queue fails.
+#: These are exactly the functions we queue: reset and sign-in links, mail delivery, the
+#: queued receivers of the after-commit table, and the drain of received Stripe events.
 ALLOWED_JOBS = frozenset(
     {
         "fundraiser.accounts.link_mail.run_job",
-        "fundraiser.jobs.run_mail_job",
-        "fundraiser.jobs.run_receiver_job",
+        "fundraiser.mail.delivery_job",
+        "fundraiser.payments.after_commit.receiver_job",
         "fundraiser.payments.event_queue.drain_job",
     }
 )
-#: Receivers that may run in a job, by "module:name" (filled by `in_background`).
-_BACKGROUND_RECEIVERS: set[str] = set()
 
 
 class UnknownJob(RuntimeError):
@@ -78,7 +76,12 @@ def queue_for(app: Flask) -> Queue:
 
 
 def enqueue_call(function, *args) -> bool:
-    """Queue a job with the mail retry schedule; False when Redis cannot be reached."""
+    """Queue a job with the mail retry schedule; False when Redis cannot be reached.
+
+    Only a function of ALLOWED_JOBS may be queued (a worker would refuse any other), and its
+    arguments must be JSON data."""
+    if f"{function.__module__}.{function.__qualname__}" not in ALLOWED_JOBS:
+        raise UnknownJob(f"{function.__module__}.{function.__qualname__} is not in ALLOWED_JOBS")
     try:
         queue_for(current_app).enqueue(
             function,
@@ -93,70 +96,10 @@ def enqueue_call(function, *args) -> bool:
     return True
 
 
-def enqueue_mail(raw_message: bytes) -> bool:
-    """Queue a rendered message for delivery; False when Redis cannot be reached."""
-    return enqueue_call(run_mail_job, base64.b64encode(raw_message).decode("ascii"))
-
-
-def _receiver_path(receiver) -> str:
-    return f"{receiver.__module__}:{receiver.__name__}"
-
-
-def as_json_data(kwargs: dict) -> dict:
-    """A receiver's kwargs as JSON gives them back: tuples become lists, datetimes ISO text."""
-    return json.loads(json.dumps(kwargs, default=str))
-
-
-def enqueue_receiver(receiver, kwargs: dict) -> bool:
-    """Run a signal receiver in a job (by its import path); False when Redis is unreachable."""
-    return enqueue_call(run_receiver_job, _receiver_path(receiver), as_json_data(kwargs))
-
-
-def in_background(receiver):
-    """A signal receiver that runs in an RQ job when Redis is configured (here otherwise, or
-    when the queue can't be reached). Receivers run after a commit, so a failure is logged,
-    never raised: RQ retries it, and inline it is left for reconcile or the next event."""
-
-    _BACKGROUND_RECEIVERS.add(_receiver_path(receiver))
-
-    @functools.wraps(receiver)
-    def wrapper(sender, **kwargs):
-        queue = current_app.config.get("REDIS_URL") and not in_a_job()
-        if queue and enqueue_receiver(receiver, kwargs):
-            return
-        run_safely(receiver, kwargs)
-
-    return wrapper
-
-
 def in_a_job() -> bool:
     """Whether this code already runs in a worker's job (a job of its own would only add an
     RQ round trip: ~3.5 ms of CPU and ~10 ms of waiting)."""
     return get_current_job() is not None
-
-
-def run_safely(receiver, kwargs: dict) -> None:
-    """Run a receiver here; a failure is logged and its transaction rolled back."""
-    from fundraiser.extensions import db
-
-    try:
-        receiver(None, **kwargs)
-    except Exception:
-        log.exception("receiver %s failed for %r", receiver.__name__, kwargs)
-        db.session.rollback()
-
-
-def run_receiver_job(path: str, kwargs: dict) -> None:
-    """The receiver itself (not its enqueuing wrapper), inside the worker's app."""
-    import importlib
-
-    app = job_app()  # building the app imports every receiver module, which registers them
-    if path not in _BACKGROUND_RECEIVERS:
-        raise UnknownJob(f"refusing receiver {path!r}")
-    module_name, name = path.split(":")
-    receiver = getattr(importlib.import_module(module_name), name)
-    with app.app_context():
-        getattr(receiver, "__wrapped__", receiver)(None, **kwargs)
 
 
 def job_app() -> Flask:
@@ -169,14 +112,6 @@ def job_app() -> Flask:
 
         _worker_app = create_app()
     return _worker_app
-
-
-def run_mail_job(raw_message: str) -> None:
-    """Deliver one message (base64 of its bytes); an exception makes RQ retry it later."""
-    from fundraiser.mail import deliver_raw
-
-    with job_app().app_context():
-        deliver_raw(base64.b64decode(raw_message, validate=True))
 
 
 @click.command("worker")

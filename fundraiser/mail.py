@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import smtplib
@@ -16,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+
+from fundraiser import jobs
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +58,13 @@ def send_mail(to: str, subject: str, template_name: str, **context) -> None:
     """Render now; deliver in a background job when Redis is configured (at once when this is
     a job already, queued if that fails), inline otherwise. If the queue can't be reached it
     is delivered inline: it is never dropped."""
-    from fundraiser import jobs
-
     message = build_message(to, subject, template_name, **context)
     if current_app.config.get("REDIS_URL"):
         if jobs.in_a_job() and _delivered(message):
             return
-        if jobs.enqueue_mail(message.as_bytes()):  # a job of its own retries the delivery
+        # A job of its own retries the delivery (RQ's retry schedule, jobs.MAIL_RETRY_INTERVALS).
+        raw = base64.b64encode(message.as_bytes()).decode("ascii")  # jobs are JSON
+        if jobs.enqueue_call(delivery_job, raw):
             return
     deliver_inline(message)
 
@@ -100,8 +103,15 @@ def deliver_inline(message: EmailMessage) -> None:
 
 
 def deliver_raw(raw: bytes) -> None:
-    """The background job's entry point: deliver a message rendered earlier (raises to retry)."""
+    """Deliver a message rendered earlier (raises, so a job is retried)."""
     deliver(parse_message(raw))
+
+
+def delivery_job(raw_message: str) -> None:
+    """The RQ job: deliver one message (base64 of its bytes) in the worker's app; an exception
+    makes RQ retry it."""
+    with jobs.job_app().app_context():
+        deliver_raw(base64.b64decode(raw_message, validate=True))
 
 
 def parse_message(raw: bytes) -> EmailMessage:

@@ -197,10 +197,11 @@ def configure_logging(log_format: str) -> None:
 # --- Webhooks and reconcile ---------------------------------------------------------------
 
 
-def record_webhook(event: dict | None, outcome: str) -> None:
-    """Count one webhook delivery; for a verified event also how late it reached us."""
+def record_webhook(event: dict | None, outcome: str, handled_types=frozenset()) -> None:
+    """Count one webhook delivery; for a verified event also how late it reached us. The
+    caller (payments.webhooks) says which types it handles: this module imports no feature."""
     assert outcome in WEBHOOK_OUTCOMES, outcome
-    event_type = _event_type_label(event)
+    event_type = _event_type_label(event, handled_types)
     WEBHOOK_EVENTS.labels(event_type, outcome).inc()
     if event is not None and outcome != "duplicate":
         created = event.get("created")
@@ -217,14 +218,12 @@ def webhook_outcome(outcome) -> str:
     return "handled" if outcome.handled else "ignored"
 
 
-def _event_type_label(event: dict | None) -> str:
+def _event_type_label(event: dict | None, handled_types) -> str:
     """Types we handle by name, the rest as "other": labels must stay a small, fixed set."""
     if event is None:
         return "unknown"
-    from fundraiser.payments.events import HANDLERS
-
     event_type = event.get("type")
-    return event_type if event_type in HANDLERS else "other"
+    return event_type if event_type in handled_types else "other"
 
 
 # --- /metrics -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Test data builders: ledger rows and supporters made through the models, as the app makes them."""
+"""Test data builders: ledger rows booked through the books' own unit of work, as the app does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, utcnow
-from fundraiser.payments import rollups
+from fundraiser.payments import ledger, ledger_writes
 
 _counter = itertools.count(1)
 
@@ -24,8 +24,10 @@ def payment(
     email: str | None = "donor@example.org",
     name: str = "",
     pledge: Pledge | None = None,
+    announce: bool = True,
 ) -> LedgerEntry:
-    """A payment row, as the webhook handler records it."""
+    """A payment row, as the webhook handler records it (announce=False: as if its
+    after-commit effects were lost, say with another process's cache invalidation)."""
     number = next(_counter)
     entry = LedgerEntry(
         stripe_ref=f"pi_factory_{number}",
@@ -43,16 +45,25 @@ def payment(
         donor_name=name,
         occurred_at=occurred_at or utcnow() - timedelta(minutes=5),
     )
-    return book(entry)
+    return book(entry, announce)
 
 
-def book(entry: LedgerEntry) -> LedgerEntry:
-    """Insert a ledger row and count it in the roll-ups, as the books do, then commit."""
-    db.session.add(entry)
-    db.session.flush()
-    rollups.add_entry({column.key: getattr(entry, column.key) for column in entry.__table__.c})
-    db.session.commit()
-    return entry
+def book(entry: LedgerEntry, announce: bool = True) -> LedgerEntry:
+    """Book a ledger row (given as an unsaved model) as the books do: the row, its roll-ups
+    and the after-commit effects, in one `ledger.change`."""
+    values = {
+        column.key: getattr(entry, column.key)
+        for column in entry.__table__.c
+        if column.key != "id" and getattr(entry, column.key) is not None
+    }
+    values.setdefault("created_at", utcnow())
+    values.setdefault("donor_name", "")
+    if announce:
+        entry_id = ledger.change("test:factory", lambda tx: ledger_writes.book_entry(values, tx))
+    else:
+        entry_id = ledger_writes.book_entry(values, ledger.Transaction("test:unannounced"))
+        db.session.commit()
+    return db.session.get(LedgerEntry, entry_id)
 
 
 def add_payment(
@@ -64,6 +75,7 @@ def add_payment(
     frequency: str = "one-time",
     fee_minor: int | None = None,
     occurred_at: datetime | None = None,
+    announce: bool = True,
 ) -> LedgerEntry:
     """A paid gift to the campaign `campaign_slug`, from a donor of its own unless given `email`."""
     return payment(
@@ -74,4 +86,5 @@ def add_payment(
         fee_minor=fee_minor,
         frequency=frequency,
         email=email or f"donor{next(_counter)}@example.org",
+        announce=announce,
     )

@@ -142,6 +142,8 @@ def test_totals_api_shape(app, client, campaign):
         "goal_minor": 500_000,
         "raised_minor": 4_000,
         "supporters": 2,
+        "by_currency": {"EUR": 4_000},
+        "rate_date": None,
     }
     assert client.get("/api/campaigns/nope/totals").status_code == 404
 

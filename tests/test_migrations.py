@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import fundraiser.models  # noqa: F401 - every model on the metadata
 from fundraiser.extensions import db
@@ -158,3 +159,70 @@ def test_rollups_migration_fills_them_from_the_existing_ledger(empty_database_ur
         engine.dispose()
     checked = flask_command(empty_database_url, "dashboard", "rebuild-rollups", "--check")
     assert "match the ledger" in checked.stdout
+
+
+def test_money_core_migration_upgrades_a_database_with_data(empty_database_url):
+    """0007 on a database with gifts, a pledge and an intent in it: all kept, and the new
+    CHECK constraints guard the rows written afterwards."""
+    flask_db(empty_database_url, "upgrade", "0003_queued_stripe_events")
+    at = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+    rollup_rows = [
+        "INSERT INTO ledger_totals VALUES (1, 'EUR', 'payment', 'monthly', 1, 1000, 45)",
+        "INSERT INTO ledger_totals VALUES (1, 'EUR', 'refund', 'monthly', 1, -400, 0)",
+        "INSERT INTO ledger_donors VALUES (1, 'EUR', 'a@x')",
+    ]
+    engine = engine_for(empty_database_url)
+    row = {"campaign_id": 1, "frequency": "monthly", "currency": "EUR", "donor_name": "",
+           "occurred_at": at, "created_at": at, "donor_email": "a@x",
+           "payment_ref": "pi_1"}  # fmt: skip
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                Campaign.__table__.insert(),
+                {"slug": "appeal", "title": "Appeal", "body_markdown": "", "appeal_markdown": "",
+                 "photo_caption": "", "goal_minor": 1, "currency": "EUR", "is_open": True,
+                 "is_default": True, "content_version": 1, "created_at": at, "updated_at": at},
+            )  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO pledges (stripe_subscription_id, campaign_id, amount_minor,"
+                    " currency, interval, status, cancel_reason, stripe_synced_at, created_at,"
+                    " updated_at) VALUES ('sub_1', 1, 1000, 'EUR', 'month', 'active', '', 0,"
+                    " :at, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                LedgerEntry.__table__.insert(),
+                [
+                    {**row, "stripe_ref": "pi_1", "kind": "payment", "amount_minor": 1000,
+                     "fee_minor": 45},
+                    {**row, "stripe_ref": "re_1", "kind": "refund", "amount_minor": -400,
+                     "fee_minor": None},
+                ],
+            )  # fmt: skip
+            for statement in rollup_rows:  # as 0002's roll-ups had counted them
+                connection.execute(text(statement))
+        flask_db(empty_database_url, "upgrade")
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT stripe_ref, amount_minor FROM ledger_entries ORDER BY id")
+            ).all()
+            assert kept == [("pi_1", 1000), ("re_1", -400)]
+            assert connection.execute(text("SELECT revision FROM pledges")).scalar() == 0
+            donors = connection.execute(text("SELECT donor_key, kept_minor FROM ledger_donors"))
+            assert donors.all() == [("a@x", 600)]  # the gift less its refund
+            assert connection.execute(
+                text("SELECT entries, unsettled FROM ledger_totals WHERE kind = 'payment'")
+            ).all() == [(1, 1)]
+        for bad in (
+            {"kind": "payment", "amount_minor": -1, "fee_minor": None, "currency": "EUR"},
+            {"kind": "payment", "amount_minor": 100, "fee_minor": -1, "currency": "EUR"},
+            {"kind": "payment", "amount_minor": 100, "fee_minor": None, "currency": "eur"},
+        ):
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(
+                    LedgerEntry.__table__.insert(), {**row, "stripe_ref": "pi_bad", **bad}
+                )
+    finally:
+        engine.dispose()

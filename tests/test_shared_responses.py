@@ -52,7 +52,7 @@ def test_an_unannounced_change_waits_and_a_ledger_write_shows_at_once(
 ):
     before = client.get(f"/api/campaigns/{campaign}/totals").get_json()["raised_minor"]
     with app.app_context():
-        campaign_id = add_payment(campaign, 4200).campaign_id
+        campaign_id = add_payment(campaign, 4200, announce=False).campaign_id
     assert client.get(f"/api/campaigns/{campaign}/totals").get_json()["raised_minor"] == before
     with app.app_context():
         services.ledger_changed(campaign_id)

@@ -55,7 +55,7 @@ class Site:
         from fundraiser import create_app
         from fundraiser.campaigns.services import import_campaign
         from fundraiser.extensions import db
-        from fundraiser.payments.simulator import start_simulator
+        from simulators.stripe import start_simulator
 
         self.app = create_app(
             {

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from fundraiser.accounts.services import AccountError, normalize_email
 from fundraiser.passwords import password_problem
+from fundraiser.payments.pledge_policy import INTERVALS, PAUSE_MONTHS
 
 
 def valid_email(form, field) -> None:
@@ -89,7 +90,7 @@ class AmountForm(FlaskForm):
 class IntervalForm(FlaskForm):
     interval = RadioField(
         "How often",
-        choices=[SelectChoice("month", "Monthly"), SelectChoice("year", "Yearly")],
+        choices=[SelectChoice(value, label) for value, label in INTERVALS.items()],
         validators=[InputRequired("Please choose monthly or yearly.")],
     )
 
@@ -97,7 +98,7 @@ class IntervalForm(FlaskForm):
 class PauseForm(FlaskForm):
     months = RadioField(
         "Pause for",
-        choices=[SelectChoice(str(n), f"{n} month{'s' if n > 1 else ''}") for n in (1, 2, 3)],
+        choices=[SelectChoice(str(n), f"{n} month{'s' if n > 1 else ''}") for n in PAUSE_MONTHS],
         validators=[InputRequired("Please choose how long to pause.")],
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
+from fundraiser.payments.gifts import GiftState, gift_state
 
 
 def _owned_by(supporter: Supporter, supporter_col, email_col):
@@ -54,25 +55,23 @@ class Gift:
 
     entry: LedgerEntry
     refunded_minor: int = 0
+    #: What disputes hold now: opened less won back (positive).
+    withdrawn_minor: int = 0
     dispute: str | None = None  # "opened", "won" or "lost"
     related: list[LedgerEntry] = field(default_factory=list)
 
     @property
+    def state(self) -> GiftState:
+        return gift_state(self.entry.amount_minor, self.refunded_minor, self.withdrawn_minor)
+
+    @property
     def status(self) -> str:
-        if self.dispute in {"opened", "lost"}:
-            return "disputed"
-        if self.refunded_minor >= self.entry.amount_minor:
-            return "refunded"
-        if self.refunded_minor > 0:
-            return "partially refunded"
-        return "paid"
+        return self.state.status.value
 
     @property
     def kept_minor(self) -> int:
-        """What the campaign kept: the payment less refunds and money a lost dispute took."""
-        if self.dispute in {"opened", "lost"}:
-            return 0
-        return max(self.entry.amount_minor - self.refunded_minor, 0)
+        """What the campaign kept: the payment less refunds and what disputes hold."""
+        return self.state.kept_minor
 
     @property
     def recurring(self) -> bool:
@@ -105,6 +104,7 @@ def _gifts(supporter: Supporter, *conditions) -> list[Gift]:
             gift.refunded_minor += -row.amount_minor
         elif row.kind.startswith("dispute_"):
             gift.dispute = row.kind.removeprefix("dispute_")
+            gift.withdrawn_minor += -row.amount_minor
     return list(gifts.values())
 
 

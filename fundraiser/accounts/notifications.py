@@ -1,14 +1,15 @@
-"""Emails sent when payments change: receipts, pledge changes, failed payments, cancellations."""
+"""Emails sent when payments change: receipts, refunds, pledge changes, failed payments,
+cancellations. Receivers of committed changes: see payments.after_commit for who calls them."""
 
 from __future__ import annotations
 
 import logging
 
-from fundraiser import jobs
+from sqlalchemy import select
+
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
-from fundraiser.models import LedgerEntry, Pledge, Supporter
-from fundraiser.payments import signals
+from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +25,48 @@ def _pledge_recipient(pledge: Pledge) -> str | None:
     return None
 
 
-@jobs.in_background  # with Redis, rendering and sending happen in a job
-def send_receipt(sender, entry_id: int, **_) -> None:
+def send_receipt(entry_id: int) -> None:
+    """The receipt; for a regular gift's first payment it is also the welcome."""
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or not entry.donor_email:
         return
+    welcome = entry.pledge_id is not None and _first_payment_of_pledge(entry)
+    subject = "Welcome, and thank you" if welcome else "Thank you"
     send_mail(
         entry.donor_email,
-        f"Thank you — your receipt for {entry.campaign.title}",
+        f"{subject} — your receipt for {entry.campaign.title}",
         "receipt",
         entry=entry,
         recurring=entry.frequency != "one-time",
+        welcome=welcome,
         account_url=external_url("accounts.overview"),
+    )
+
+
+def _first_payment_of_pledge(entry: LedgerEntry) -> bool:
+    earlier = db.session.scalar(
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.pledge_id == entry.pledge_id,
+            LedgerEntry.kind == EntryKind.PAYMENT.value,
+            LedgerEntry.id < entry.id,
+        )
+        .limit(1)
+    )
+    return earlier is None
+
+
+def send_refund_notice(entry_id: int) -> None:
+    """A short note that money went back to the donor's card."""
+    refund = db.session.get(LedgerEntry, entry_id)
+    if refund is None or not refund.donor_email:
+        return
+    send_mail(
+        refund.donor_email,
+        f"Your refund from {refund.campaign.title}",
+        "refund",
+        refund=refund,
+        amount_minor=-refund.amount_minor,
     )
 
 
@@ -49,19 +80,16 @@ def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -
     send_mail(recipient, subject, template, pledge=pledge, interval_word=interval_word, **context)
 
 
-@jobs.in_background
-def send_pledge_changed(sender, pledge_id: int, changes: dict | None = None, **_) -> None:
+def send_pledge_changed(pledge_id: int) -> None:
     _mail_about_pledge(
         pledge_id,
         "Your regular gift has been changed",
         "pledge_changed",
-        changes=changes or {},
         pledge_url=external_url("accounts.pledge", pledge_id=pledge_id),
     )
 
 
-@jobs.in_background
-def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, **_) -> None:
+def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
         "Your regular gift could not be taken",
@@ -71,8 +99,7 @@ def send_payment_failed(sender, pledge_id: int, invoice_url: str | None = None, 
     )
 
 
-@jobs.in_background
-def send_pledge_cancelled(sender, pledge_id: int, reason: str | None = None, **_) -> None:
+def send_pledge_cancelled(pledge_id: int, reason: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
         "Your regular gift has been cancelled",
@@ -80,11 +107,3 @@ def send_pledge_cancelled(sender, pledge_id: int, reason: str | None = None, **_
         reason=reason or "",
         campaign_url=external_url("campaigns.landing"),
     )
-
-
-def connect_receivers() -> None:
-    """Subscribe once per process (connecting the same function again is a no-op)."""
-    signals.payment_recorded.connect(send_receipt)
-    signals.pledge_changed.connect(send_pledge_changed)
-    signals.pledge_payment_failed.connect(send_payment_failed)
-    signals.pledge_cancelled.connect(send_pledge_cancelled)

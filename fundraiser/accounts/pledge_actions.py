@@ -7,21 +7,13 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from fundraiser.models import Pledge, PledgeStatus, Supporter
+from fundraiser.models import Pledge, Supporter
 from fundraiser.money import AmountError, check_donation_amount, parse_amount
+from fundraiser.payments import pledge_policy
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "Payments are briefly unavailable, please try again in a few minutes."
-
-#: Which actions each status offers; the page shows only these and the service refuses others.
-ACTIONS: dict[str, set[str]] = {
-    PledgeStatus.ACTIVE.value: {"amount", "interval", "pause", "cancel", "card"},
-    PledgeStatus.PAST_DUE.value: {"amount", "interval", "cancel", "card"},
-    PledgeStatus.PAUSED.value: {"resume", "cancel", "card"},
-    PledgeStatus.INCOMPLETE.value: {"cancel"},
-    PledgeStatus.CANCELLED.value: set(),
-}
 
 
 class PledgeActionError(Exception):
@@ -29,7 +21,7 @@ class PledgeActionError(Exception):
 
 
 def allowed(pledge: Pledge, action: str) -> bool:
-    return action in ACTIONS.get(pledge.status, set())
+    return pledge_policy.allows(pledge.status, action)
 
 
 def _actor(supporter: Supporter) -> str:
@@ -38,6 +30,7 @@ def _actor(supporter: Supporter) -> str:
 
 def _call(pledge: Pledge, action: str, work: Callable[[], object]):
     """Run one payments call, turning its failures into a message for people."""
+    from fundraiser.payments.errors import NotAllowed
     from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
 
     if not allowed(pledge, action):
@@ -47,7 +40,7 @@ def _call(pledge: Pledge, action: str, work: Callable[[], object]):
     except PaymentsUnavailable as exc:
         log.warning("pledge %s %s: payments unavailable (%s)", pledge.id, action, exc)
         raise PledgeActionError(UNAVAILABLE) from exc
-    except PaymentRefused as exc:
+    except (NotAllowed, PaymentRefused) as exc:
         raise PledgeActionError(str(exc) or "Stripe refused that change.") from exc
 
 
@@ -75,7 +68,7 @@ def change_amount(supporter: Supporter, pledge: Pledge, amount_text: str) -> Ple
 
 
 def change_interval(supporter: Supporter, pledge: Pledge, interval: str) -> Pledge:
-    if interval not in {"month", "year"}:
+    if interval not in pledge_policy.INTERVALS:
         raise PledgeActionError("Please choose monthly or yearly.")
     if interval == pledge.interval:
         raise PledgeActionError("The pledge already has that interval.")
@@ -87,7 +80,7 @@ def change_interval(supporter: Supporter, pledge: Pledge, interval: str) -> Pled
 
 
 def pause(supporter: Supporter, pledge: Pledge, months: int) -> Pledge:
-    if months not in {1, 2, 3}:
+    if months not in pledge_policy.PAUSE_MONTHS:
         raise PledgeActionError("You can pause for 1, 2 or 3 months.")
     return _call(pledge, "pause", lambda: _payments().pause(pledge, months, _actor(supporter)))
 

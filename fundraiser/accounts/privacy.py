@@ -12,7 +12,6 @@ from fundraiser.accounts.services import AccountError, refuse_staff_identity
 from fundraiser.extensions import db
 from fundraiser.models import (
     DonationIntent,
-    LedgerEntry,
     PledgeStatus,
     Supporter,
     UsedToken,
@@ -20,7 +19,8 @@ from fundraiser.models import (
 )
 from fundraiser.money import format_money
 from fundraiser.passwords import verify_password
-from fundraiser.payments import rollups
+from fundraiser.payments import ledger, ledger_writes
+from fundraiser.payments.ledger import Transaction
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -98,17 +98,13 @@ def delete_account(supporter: Supporter) -> None:
     for pledge in pledges:
         if pledge.status != PledgeStatus.CANCELLED.value:
             pledge_actions.cancel(supporter, pledge, "account deleted")
+    actor = f"supporter:{supporter.id}"
+    ledger.change(actor, lambda tx: _erase(supporter, pledges, tx))
+
+
+def _erase(supporter: Supporter, pledges: list, tx: Transaction) -> None:
     email = supporter.email
-    owned = giving.owned_entries_clause(supporter)
-    erased_emails = rollups.donor_emails(owned)
-    db.session.execute(
-        update(LedgerEntry)
-        .where(owned)
-        .values(donor_email=None, donor_name="", supporter_id=supporter.id)
-        .execution_options(synchronize_session=False)
-    )
-    # The donor roll-up must forget the emails too (and count the payments by their ids).
-    rollups.rekey_donors(erased_emails, LedgerEntry.supporter_id == supporter.id)
+    ledger_writes.erase_donor(giving.owned_entries_clause(supporter), supporter.id, tx)
     for pledge in pledges:
         pledge.email = None
         pledge.supporter_id = supporter.id

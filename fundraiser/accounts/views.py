@@ -23,7 +23,6 @@ from fundraiser.accounts import (
     giving,
     limits,
     link_mail,
-    notifications,
     pledge_actions,
     privacy,
     services,
@@ -59,12 +58,8 @@ REGISTRATION_PROOF = "registration_proof"
 
 
 def register(app: Flask) -> None:
-    """Hook the accounts feature into the app: pages, payment emails, the mail worker."""
-    from fundraiser.jobs import worker_command
-
+    """Hook the accounts feature into the app: its pages."""
     app.register_blueprint(bp)
-    notifications.connect_receivers()
-    app.cli.add_command(worker_command)
 
 
 @bp.context_processor

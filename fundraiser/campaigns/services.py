@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
 from fundraiser import audit
+from fundraiser import rates as rate_table
 from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
@@ -44,6 +45,10 @@ class Totals:
     goal_minor: int
     raised_minor: int
     supporters: int
+    #: Each currency's own net sum, minor units (the campaign's currency included).
+    by_currency: dict[str, int] = field(default_factory=dict)
+    #: The reference rates' day used to count other currencies (ISO date), if any was.
+    rate_date: str | None = None
 
     @property
     def percent(self) -> int:
@@ -58,6 +63,8 @@ class Totals:
             "goal_minor": self.goal_minor,
             "raised_minor": self.raised_minor,
             "supporters": self.supporters,
+            "by_currency": dict(self.by_currency),
+            "rate_date": self.rate_date,
         }
 
 
@@ -163,24 +170,40 @@ def campaign_totals(campaign: Campaign) -> Totals:
     Served from the cache when the ledger has not changed since (see `ledger_changed`) and
     the figures are under TOTALS_CACHE_SECONDS old, so a viral page costs no SUM per view.
     """
-    raised, supporters = _cached_ledger_figures(campaign)
-    return Totals(campaign.slug, campaign.currency, campaign.goal_minor, raised, supporters)
-
-
-def _ledger_figures(campaign: Campaign) -> tuple[int, int]:
-    """Raised and supporters in the campaign's currency, from the ledger's roll-ups (kept in
-    the same transaction as the ledger, so equal to its SUM and count of distinct donors)."""
-    raised = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerTotal.amount_minor), 0)).where(
-            LedgerTotal.campaign_id == campaign.id, LedgerTotal.currency == campaign.currency
-        )
+    figures = _cached_ledger_figures(campaign)
+    return Totals(
+        campaign.slug,
+        campaign.currency,
+        campaign.goal_minor,
+        figures["raised"],
+        figures["supporters"],
+        figures["by_currency"],
+        figures["rate_date"],
     )
+
+
+def _ledger_figures(campaign: Campaign) -> dict:
+    """Raised in the campaign's currency counting every currency, each currency's own sum,
+    and supporters, from the ledger's roll-ups (kept in the ledger's own transaction).
+
+    A gift in another currency counts at what it settled to when the campaign's currency is
+    the account's settlement currency and every such row has settled; otherwise at the
+    newest stored reference rates (`flask rates import`)."""
+    sums = rate_table.currency_sums(LedgerTotal.campaign_id == campaign.id)
+    settlement = current_app.config["SETTLEMENT_CURRENCY"]
+    raised, rate_date = rate_table.total_in(campaign.currency, sums, settlement)
+    by_currency = {item.currency: item.amount_minor for item in sums}
     supporters = db.session.scalar(
-        select(func.count()).where(
-            LedgerDonor.campaign_id == campaign.id, LedgerDonor.currency == campaign.currency
+        select(func.count(func.distinct(LedgerDonor.donor_key))).where(
+            LedgerDonor.campaign_id == campaign.id, LedgerDonor.kept_minor > 0
         )
     )
-    return int(raised), int(supporters)
+    return {
+        "raised": raised,
+        "supporters": int(supporters),
+        "by_currency": by_currency,
+        "rate_date": rate_date,
+    }
 
 
 #: Cached figures may be shown this long after the ledger changed while one process (fleet-
@@ -192,17 +215,15 @@ _VERSION_TTL_SECONDS = 7 * 24 * 3600
 
 
 def _totals_cache_seconds() -> float:
-    """TOTALS_CACHE_SECONDS, 2 by default; 0 (off) under TESTING unless a test sets it,
-    since fixtures write ledger rows directly and reuse campaign ids after truncating."""
-    default = 0.0 if current_app.testing else 2.0
-    return float(current_app.config.get("TOTALS_CACHE_SECONDS", default))
+    """TOTALS_CACHE_SECONDS, 2 by default (every ledger change invalidates the figures)."""
+    return float(current_app.config.get("TOTALS_CACHE_SECONDS", 2.0))
 
 
 def _ledger_version_key(campaign_id: int) -> str:
     return f"ledger-version:{campaign_id}"
 
 
-def _cached_ledger_figures(campaign: Campaign) -> tuple[int, int]:
+def _cached_ledger_figures(campaign: Campaign) -> dict:
     fresh_for = _totals_cache_seconds() if has_app_context() else 0
     if fresh_for <= 0:
         return _ledger_figures(campaign)
@@ -215,18 +236,18 @@ def _cached_ledger_figures(campaign: Campaign) -> tuple[int, int]:
     now = time.time()
     age = now - cached["at"] if isinstance(cached, dict) else None
     if age is not None and cached["v"] == version and age < fresh_for:
-        return cached["raised"], cached["supporters"]
+        return cached["figures"]
     lock_key = figures_key + ":computing"
     locked = age is not None and cache.add(lock_key, 1, TOTALS_STALE_LIMIT_SECONDS)
     if age is not None and not locked:
-        return cached["raised"], cached["supporters"]  # another worker is recomputing them
+        return cached["figures"]  # another worker is recomputing them
     # The version was read before the SUM: a write landing meanwhile bumps it past this entry.
-    raised, supporters = _ledger_figures(campaign)
-    entry = {"v": version, "at": now, "raised": raised, "supporters": supporters}
+    figures = _ledger_figures(campaign)
+    entry = {"v": version, "at": now, "figures": figures}
     cache.set(figures_key, entry, TOTALS_STALE_LIMIT_SECONDS)
     if locked:
         cache.delete(lock_key)
-    return raised, supporters
+    return figures
 
 
 #: One client's clicks on one campaign's link count once in this window.
@@ -277,7 +298,7 @@ def landing_etag(campaign: Campaign, totals: Totals, build_id: str) -> str:
 
 
 def ledger_changed(campaign_id: int) -> None:
-    """Called after every committed ledger write for a campaign: cached totals are now old.
+    """After-commit receiver of every ledger change to a campaign: cached totals are now old.
 
     Bumping a version (rather than deleting the figures) is race-free: a reader that summed
     the ledger just before this write stored its figures under the old version, so nobody

@@ -7,13 +7,12 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from fundraiser.cache import page_cache, snapshots
 from fundraiser.campaigns import services
 from fundraiser.database import database_state
+from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
 from fundraiser.extensions import db, limiter
 from fundraiser.security import mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
-
-PRESET_AMOUNTS_MAJOR = (5, 10, 25, 50, 100)
 
 
 def _public_cache(response, max_age: int):
@@ -51,9 +50,8 @@ def _landing_html(campaign, totals, etag: str) -> str:
 
 
 def _snapshot_seconds() -> float:
-    """PAGE_SNAPSHOT_SECONDS: 1 by default, 0 (off) under TESTING unless a test sets it."""
-    default = 0.0 if current_app.testing else 1.0
-    return float(current_app.config.get("PAGE_SNAPSHOT_SECONDS", default))
+    """PAGE_SNAPSHOT_SECONDS: 1 by default (every ledger change drops the snapshots)."""
+    return float(current_app.config.get("PAGE_SNAPSHOT_SECONDS", 1.0))
 
 
 def _snapshot(key: str, build):

@@ -7,21 +7,17 @@ from datetime import timedelta
 
 from fundraiser.dashboard import audit
 from fundraiser.dashboard.donations import REFUND_REQUESTED, DonationDetail, refund_target
-from fundraiser.models import Pledge, PledgeStatus, Supporter, utcnow
+from fundraiser.models import Pledge, Supporter, utcnow
 from fundraiser.money import AmountError, format_money, parse_amount
 from fundraiser.payments import pledges, refunds
+from fundraiser.payments.errors import NotAllowed
 from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
+from fundraiser.payments.pledge_policy import CANCELLABLE
 from fundraiser.payments.reconcile import ReconcileReport, reconcile
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "Stripe isn't answering right now; nothing was changed. Please try again shortly."
-CANCELLABLE = {
-    PledgeStatus.ACTIVE.value,
-    PledgeStatus.PAST_DUE.value,
-    PledgeStatus.PAUSED.value,
-    PledgeStatus.INCOMPLETE.value,
-}
 
 
 class ActionError(Exception):
@@ -56,7 +52,7 @@ def request_refund(detail: DonationDetail, amount_minor: int, reason: str, staff
     except PaymentsUnavailable as exc:
         log.warning("refund of %s: payments unavailable (%s)", detail.payment.payment_ref, exc)
         raise ActionError(UNAVAILABLE) from exc
-    except PaymentRefused as exc:
+    except (NotAllowed, PaymentRefused) as exc:
         raise ActionError(str(exc) or "Stripe refused the refund.") from exc
     audit.record(
         actor,
@@ -84,7 +80,7 @@ def cancel_pledge(pledge: Pledge, reason: str, staff: Supporter) -> Pledge:
     except PaymentsUnavailable as exc:
         log.warning("cancel pledge %s: payments unavailable (%s)", pledge.id, exc)
         raise ActionError(UNAVAILABLE) from exc
-    except PaymentRefused as exc:
+    except (NotAllowed, PaymentRefused) as exc:
         raise ActionError(str(exc) or "Stripe refused to cancel the subscription.") from exc
     audit.record(
         actor,

@@ -14,7 +14,7 @@ from fundraiser.dashboard.auth import normalise_email, staff_by_email
 from fundraiser.extensions import db
 from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, password_problem
-from fundraiser.payments import rollups
+from fundraiser.payments import ledger, rollups
 
 CLI_ACTOR = "cli"
 
@@ -141,8 +141,7 @@ def rebuild_rollups(check: bool) -> None:
             raise SystemExit(1)
         click.echo("The roll-ups match the ledger.")
         return
-    counts = rollups.rebuild()
-    db.session.commit()
+    counts = ledger.change("cli:rebuild-rollups", rollups.rebuild)
     click.echo(
         f"Rebuilt from the ledger: {counts.totals} totals, {counts.quarter_hours} quarter hours, "
         f"{counts.donors} donors ({counts.donor_keys} donor keys), "

@@ -25,9 +25,10 @@ from fundraiser.models import (
     Supporter,
 )
 from fundraiser.money import CURRENCY_RULES, decimals
+from fundraiser.payments.gifts import GiftState, GiftStatus, gift_state, status_sql
 
 PAGE_SIZE = 50
-STATUSES = ("paid", "partially_refunded", "refunded", "disputed")
+STATUSES = tuple(status.value for status in GiftStatus)
 FREQUENCIES = ("one-time", "monthly", "yearly")
 #: What a staff member types as an amount filter: major units, at most two decimals.
 AMOUNT_TEXT = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
@@ -83,7 +84,6 @@ def _adjustments():
             func.sum(case((kind.in_(DISPUTE_KINDS), -LedgerEntry.amount_minor), else_=0)).label(
                 "disputed_minor"
             ),
-            func.sum(case((kind.in_(DISPUTE_KINDS), 1), else_=0)).label("dispute_steps"),
             func.sum(func.coalesce(LedgerEntry.fee_minor, 0)).label("fees_minor"),
         )
         .where(ADJUSTMENT)
@@ -93,7 +93,7 @@ def _adjustments():
 
 
 def _adjustments_per_row() -> tuple:
-    """The same four sums for the current payment row alone, each a lookup in
+    """The same three sums for the current payment row alone, each a lookup in
     ix_ledger_adjustments: for a page of 50 rows, not a pass over every adjustment."""
     moves = aliased(LedgerEntry, name="moves")
     kind = moves.kind
@@ -109,7 +109,6 @@ def _adjustments_per_row() -> tuple:
     return (
         total(-moves.amount_minor, kind == EntryKind.REFUND.value),
         total(-moves.amount_minor, kind.in_(DISPUTE_KINDS)),
-        total(1, kind.in_(DISPUTE_KINDS)),
         total(func.coalesce(moves.fee_minor, 0), true()),
     )
 
@@ -122,21 +121,15 @@ def donation_select(donation_filter: DonationFilter, *, page: bool = False) -> S
     """
     query = select().select_from(LedgerEntry)
     if page:
-        refunded, disputed, dispute_steps, other_fees = _adjustments_per_row()
+        refunded, disputed, other_fees = _adjustments_per_row()
     else:
         adjust = _adjustments()
         query = query.outerjoin(adjust, adjust.c.payment_ref == LedgerEntry.payment_ref)
         refunded = func.coalesce(adjust.c.refunded_minor, 0)
         disputed = func.coalesce(adjust.c.disputed_minor, 0)
-        dispute_steps = func.coalesce(adjust.c.dispute_steps, 0)
         other_fees = func.coalesce(adjust.c.fees_minor, 0)
     fee = func.coalesce(LedgerEntry.fee_minor, 0)
-    status = case(
-        (dispute_steps > 0, "disputed"),
-        (refunded >= LedgerEntry.amount_minor, "refunded"),
-        (refunded > 0, "partially_refunded"),
-        else_="paid",
-    )
+    status = status_sql(LedgerEntry.amount_minor, refunded, disputed)
     query = (
         query.add_columns(
             LedgerEntry.id,
@@ -296,25 +289,31 @@ class DonationDetail:
 
     @property
     def disputed(self) -> bool:
-        return any(e.kind in DISPUTE_KINDS for e in self.entries)
+        """A dispute holds the money now."""
+        return self.state.status is GiftStatus.DISPUTED
 
     @property
     def pending_minor(self) -> int:
         return sum(p.amount_minor for p in self.pending_refunds)
 
     @property
+    def withdrawn_minor(self) -> int:
+        """What disputes hold now (opened less won back)."""
+        return -sum(e.amount_minor for e in self.entries if e.kind in DISPUTE_KINDS)
+
+    @property
+    def state(self) -> GiftState:
+        return gift_state(
+            self.payment.amount_minor, self.refunded_minor, self.withdrawn_minor, self.pending_minor
+        )
+
+    @property
     def refundable_minor(self) -> int:
-        if self.disputed:
-            return 0
-        return max(0, self.payment.amount_minor - self.refunded_minor - self.pending_minor)
+        return self.state.refundable_minor
 
     @property
     def status(self) -> str:
-        if self.disputed:
-            return "disputed"
-        if self.refunded_minor >= self.payment.amount_minor:
-            return "refunded"
-        return "partially_refunded" if self.refunded_minor > 0 else "paid"
+        return self.state.status.value
 
     @property
     def net_minor(self) -> int:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
 
+from fundraiser import rates
 from fundraiser.dashboard.periods import (
     Period,
     headline_periods,
@@ -87,11 +89,30 @@ class PledgeCounts:
 
 
 @dataclass(frozen=True)
+class Combined:
+    """Every currency's all-time net raised, counted in the settlement currency."""
+
+    currency: str
+    raised_minor: int
+    #: The reference rates' day, when some currency had to be converted with them.
+    rate_date: str | None
+
+
+@dataclass(frozen=True)
 class Headline:
     periods: list[Period]
     currencies: list[CurrencyFigures]
     supporters: int
     pledges: PledgeCounts
+    combined: Combined | None = None
+
+
+def combined_figure(campaign_id: int | None = None) -> Combined:
+    """One figure for all currencies, in the account's settlement currency."""
+    settlement = current_app.config["SETTLEMENT_CURRENCY"]
+    where = [] if campaign_id is None else [LedgerTotal.campaign_id == campaign_id]
+    raised, rate_date = rates.total_in(settlement, rates.currency_sums(*where), settlement)
+    return Combined(settlement, raised, rate_date)
 
 
 def _sum_if(condition, value):
@@ -337,7 +358,9 @@ def headline(campaign_id: int | None = None, now: datetime | None = None) -> Hea
                 monthly_recurring_minor=mrr.get(currency, 0),
             )
         )
-    return Headline(periods, currencies, overall, pledge_counts(campaign_id, now))
+    return Headline(
+        periods, currencies, overall, pledge_counts(campaign_id, now), combined_figure(campaign_id)
+    )
 
 
 # --- Daily totals for the chart -------------------------------------------------------------

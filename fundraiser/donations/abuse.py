@@ -118,8 +118,9 @@ def _source_of_intent(public_id: str | None) -> Source | None:
     return Source(address, network) if address and network else None
 
 
-def note_decline(sender=None, donation_intent: str | None = None, **_kwargs) -> None:
-    """Receiver for payments' `payment_declined` signal: count it for its source and overall."""
+def note_decline(payment_intent_id: str, donation_intent: str | None = None) -> None:
+    """After-commit receiver of `payment_declined` (payments.after_commit): count the decline
+    for the source of the donation intent it belongs to, and overall."""
     source = _source_of_intent(donation_intent)
     if source is not None:
         _bump(f"declines:address:{source.address}")

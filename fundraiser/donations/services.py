@@ -14,12 +14,13 @@ from fundraiser.donations.forms import DonationRequest
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, DonationIntent, IntentStatus, utcnow
 from fundraiser.money import fee_cover
-from fundraiser.payments import announcements, events, gateway
-from fundraiser.payments.books import Effects
+from fundraiser.payments import events, gateway, ledger
 
 #: Identical submissions from the same reader within this window reuse one checkout.
 DUPLICATE_WINDOW_SECONDS = 10 * 60
 REUSABLE = {IntentStatus.CREATED.value, IntentStatus.OPEN.value}
+#: Who expires a checkout made while its campaign closed (intent status history, audit).
+CLOSING_ACTOR = "system:campaign-closed"
 CLOSED_MESSAGE = (
     "This appeal has closed, so it no longer takes donations. Thank you for wanting to help."
 )
@@ -115,16 +116,16 @@ def start_checkout(
             cancel_url=f"{base}/donate/cancelled?intent={intent.public_id}",
         )
     except gateway.PaymentsUnavailable as exc:
-        intent.move_to(IntentStatus.FAILED)
+        intent.move_to(IntentStatus.FAILED, "reader:donate")
         db.session.commit()
         raise DonationUnavailable(str(exc)) from exc
     except gateway.PaymentRefused as exc:
-        intent.move_to(IntentStatus.FAILED)
+        intent.move_to(IntentStatus.FAILED, "reader:donate")
         db.session.commit()
         raise DonationRefused(str(exc)) from exc
     intent.checkout_session_id = session["id"]
     intent.checkout_url = session["url"]
-    intent.move_to(IntentStatus.OPEN)
+    intent.move_to(IntentStatus.OPEN, "reader:donate")
     _refuse_if_closed_meanwhile(intent)
     return intent
 
@@ -136,9 +137,8 @@ class ExpiryResult:
 
 
 def _apply_session(session: dict, actor: str) -> None:
-    effects = Effects()
-    events.apply_checkout_session(session, actor, effects)
-    announcements.stage(effects)
+    """Book what Stripe now says of a session (expired) in a unit of work (it commits)."""
+    ledger.change(actor, lambda tx: events.apply_checkout_session(session, tx))
 
 
 def expire_open_checkouts(campaign: Campaign, actor: str) -> ExpiryResult:
@@ -160,7 +160,6 @@ def expire_open_checkouts(campaign: Campaign, actor: str) -> ExpiryResult:
             unreachable += 1  # it still expires by itself within CHECKOUT_LIFETIME_SECONDS
             continue
         _apply_session(session, actor)
-        db.session.commit()
         expired += 1
     return ExpiryResult(expired, unreachable)
 
@@ -172,10 +171,12 @@ def _refuse_if_closed_meanwhile(intent: DonationIntent) -> None:
     if intent.campaign.is_open:
         return
     try:
-        _apply_session(gateway.expire_checkout_session(intent.checkout_session_id), "closing")
+        session = gateway.expire_checkout_session(intent.checkout_session_id)
     except (gateway.PaymentRefused, gateway.PaymentsUnavailable):
-        intent.move_to(IntentStatus.EXPIRED)
-    db.session.commit()
+        intent.move_to(IntentStatus.EXPIRED, CLOSING_ACTOR)
+        db.session.commit()
+    else:
+        _apply_session(session, CLOSING_ACTOR)  # commits the open intent, then expires it
     raise DonationRefused(CLOSED_MESSAGE)
 
 
@@ -196,9 +197,9 @@ def confirm_checkout(session_id: str) -> DonationIntent | None:
         return intent  # Stripe doesn't know it: not ours
     except gateway.PaymentsUnavailable:
         return intent  # show what we know; the webhook will follow
-    effects = Effects()
-    applied = events.apply_checkout_session(session, "reader:thanks-page", effects)
-    announcements.stage(effects)
+    applied = ledger.change(
+        "reader:thanks-page", lambda tx: events.apply_checkout_session(session, tx)
+    )
     return applied or intent
 
 

@@ -7,10 +7,9 @@ import re
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
-from fundraiser.database import retrying
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
+from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required
@@ -21,10 +20,7 @@ PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def register(app: Flask) -> None:
-    from fundraiser.payments.signals import payment_declined
-
     app.register_blueprint(bp)
-    payment_declined.connect(abuse.note_decline, weak=False)
 
 
 def _render_form(campaign, values: dict, errors: dict, status: int):
@@ -136,12 +132,7 @@ def thanks():
     if not SESSION_ID_RE.match(session_id):
         abort(404, description="We couldn't find that donation.")
 
-    def confirm_and_commit():
-        found = services.confirm_checkout(session_id)
-        db.session.commit()
-        return found
-
-    intent = retrying(confirm_and_commit)
+    intent = services.confirm_checkout(session_id)
     if intent is None:
         abort(404, description="We couldn't find that donation.")
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))

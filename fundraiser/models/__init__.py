@@ -1,12 +1,18 @@
 """The data model: import every model here so metadata (and Alembic) sees them all."""
 
-from fundraiser.models.base import Base, utcnow
+from fundraiser.models.base import Base, IllegalStatusMove, utcnow
 from fundraiser.models.campaign import Campaign, OutboundClick
-from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
-from fundraiser.models.events import AuditEntry, StripeEvent
+from fundraiser.models.donation import (
+    DonationIntent,
+    Frequency,
+    IntentStatus,
+    IntentStatusChange,
+)
+from fundraiser.models.events import AnnouncedChange, AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.login_session import LoginSession
-from fundraiser.models.pledge import Pledge, PledgeStatus
+from fundraiser.models.pledge import Pledge, PledgeStatus, PledgeStatusChange
+from fundraiser.models.rates import ExchangeRate
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
     LedgerDonor,
@@ -19,13 +25,17 @@ from fundraiser.models.supporter import Role, Supporter
 from fundraiser.models.tokens import UsedToken
 
 __all__ = [
+    "AnnouncedChange",
     "AuditEntry",
     "Base",
     "Campaign",
     "DonationIntent",
     "EntryKind",
+    "ExchangeRate",
     "Frequency",
+    "IllegalStatusMove",
     "IntentStatus",
+    "IntentStatusChange",
     "LedgerDonor",
     "LedgerDonorKey",
     "LedgerEntry",
@@ -36,6 +46,7 @@ __all__ = [
     "OutboundClick",
     "Pledge",
     "PledgeStatus",
+    "PledgeStatusChange",
     "ReconcileRun",
     "Role",
     "StripeEvent",

@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
 }
 
 
+class IllegalStatusMove(RuntimeError):
+    """A status change its model's transition table refuses: a bug or drift, never bad input
+    (so a webhook that causes one is a 500, kept for the drift report)."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

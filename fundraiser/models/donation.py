@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
-from fundraiser.models.base import Base, UTCDateTime, utcnow
+from fundraiser.models.base import Base, IllegalStatusMove, UTCDateTime, utcnow
 from fundraiser.models.campaign import Campaign
 
 
@@ -46,6 +46,20 @@ INTENT_TRANSITIONS: dict[IntentStatus, set[IntentStatus]] = {
     IntentStatus.PAID: set(),
     IntentStatus.FAILED: set(),
     IntentStatus.EXPIRED: {IntentStatus.PAID},  # a payment that beat the expiry still counts
+}
+#: Moves that only mean a message arrived after a later one: nothing changes, no error.
+INTENT_LATE: dict[IntentStatus, set[IntentStatus]] = {
+    IntentStatus.CREATED: set(),
+    IntentStatus.OPEN: {IntentStatus.CREATED},
+    IntentStatus.COMPLETED: {IntentStatus.CREATED, IntentStatus.OPEN},
+    IntentStatus.PAID: {
+        IntentStatus.CREATED,
+        IntentStatus.OPEN,
+        IntentStatus.COMPLETED,
+        IntentStatus.EXPIRED,  # the session's expiry, reported after the payment that beat it
+    },
+    IntentStatus.FAILED: {IntentStatus.CREATED, IntentStatus.OPEN, IntentStatus.COMPLETED},
+    IntentStatus.EXPIRED: {IntentStatus.CREATED, IntentStatus.OPEN},
 }
 
 
@@ -86,17 +100,50 @@ class DonationIntent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
+    #: Every status move, oldest first; written by move_to (a write-only collection: adding
+    #: one loads none).
+    status_history: WriteOnlyMapped[IntentStatusChange] = relationship(
+        order_by="IntentStatusChange.id", passive_deletes=True
+    )
 
     @property
     def total_minor(self) -> int:
         return self.amount_minor + self.fee_cover_minor
 
-    def move_to(self, status: IntentStatus) -> bool:
-        """Change status if the move is allowed; a repeat is a no-op. Returns whether it moved."""
-        current = IntentStatus(self.status)
-        if current == status:
+    def can_move_to(self, status: IntentStatus) -> bool:
+        """Whether move_to(status) would be taken (or ignored as late) rather than refused."""
+        current = IntentStatus(self.status or IntentStatus.CREATED)
+        return (
+            status == current
+            or status in INTENT_LATE[current]
+            or status in INTENT_TRANSITIONS[current]
+        )
+
+    def move_to(self, status: IntentStatus, actor: str = "") -> bool:
+        """Change status along INTENT_TRANSITIONS, with a history row; a repeat or a late
+        message's move (INTENT_LATE) is a no-op; any other move raises IllegalStatusMove.
+        Returns whether it moved."""
+        current = IntentStatus(self.status or IntentStatus.CREATED)
+        if current == status or status in INTENT_LATE[current]:
             return False
         if status not in INTENT_TRANSITIONS[current]:
-            return False
+            raise IllegalStatusMove(f"donation intent {self.public_id}: {current} → {status}")
         self.status = status.value
+        self.status_history.add(
+            IntentStatusChange(from_status=current.value, to_status=status.value, actor=actor)
+        )
         return True
+
+
+class IntentStatusChange(Base):
+    """One status move of a donation intent: from, to, who, when."""
+
+    __tablename__ = "donation_intent_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("donation_intents.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    #: "stripe:evt_…", "reader:thanks-page", "system" …; "" when not told.
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

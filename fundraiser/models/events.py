@@ -38,3 +38,14 @@ class AuditEntry(Base):
     #: JSON details: amounts, old and new status, reason.
     detail: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AnnouncedChange(Base):
+    """Each state change announced once (payments.ledger): a key claimed in the transaction
+    that made the change, so a second message about the same change sends no second mail."""
+
+    __tablename__ = "announced_changes"
+
+    #: The change, e.g. "pledge:42:r7" (pledge 42 at revision 7).
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -14,15 +15,45 @@ from fundraiser.models.campaign import Campaign
 
 class EntryKind(StrEnum):
     PAYMENT = "payment"  # a one-off gift or a recurring invoice paid
-    REFUND = "refund"  # full or partial; negative amount
+    REFUND = "refund"  # full or partial; negative ("re_…:failed", positive: it failed)
     DISPUTE_OPENED = "dispute_opened"  # funds withdrawn by the bank; negative
     DISPUTE_WON = "dispute_won"  # funds reinstated; positive
     DISPUTE_LOST = "dispute_lost"  # no further movement; kept for the record
 
 
+#: The sign each kind's amount must have: the database refuses any other row.
+SIGN_BY_KIND = (
+    "(kind = 'payment' AND amount_minor > 0)"
+    # A failed refund's reversal, "re_…:failed", is positive (the colon escaped: SQL text
+    # would read ":failed" as a parameter).
+    " OR (kind = 'refund' AND (amount_minor < 0 OR stripe_ref LIKE '%\\:failed'))"
+    " OR (kind = 'dispute_opened' AND amount_minor < 0)"
+    " OR (kind = 'dispute_won' AND amount_minor > 0)"
+    " OR (kind = 'dispute_lost' AND amount_minor = 0)"
+)
+
+
+def currency_code_check(column: str) -> str:
+    """SQL true for three upper-case letters (portable: a letter is what lower() changes)."""
+    letters = " AND ".join(
+        f"lower(substr({column}, {i}, 1)) <> substr({column}, {i}, 1)" for i in (1, 2, 3)
+    )
+    return f"length({column}) = 3 AND upper({column}) = {column} AND {letters}"
+
+
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
+        CheckConstraint(SIGN_BY_KIND, name="sign_by_kind"),
+        CheckConstraint("fee_minor IS NULL OR fee_minor >= 0", name="fee_not_negative"),
+        CheckConstraint(currency_code_check("currency"), name="currency_code"),
+        CheckConstraint(
+            f"settlement_currency IS NULL OR ({currency_code_check('settlement_currency')})",
+            name="settlement_currency_code",
+        ),
+        CheckConstraint(
+            "settled_fee_minor IS NULL OR settled_fee_minor >= 0", name="settled_fee_not_negative"
+        ),
         Index("ix_ledger_campaign_time", "campaign_id", "occurred_at"),
         Index("ix_ledger_kind_time", "kind", "occurred_at"),
         # Refunds and dispute steps only, with what the donations table sums: a payment's
@@ -52,9 +83,18 @@ class LedgerEntry(Base):
     frequency: Mapped[str] = mapped_column(String(10))
     #: Signed gross in minor units: payments positive, refunds and withdrawals negative.
     amount_minor: Mapped[int] = mapped_column(Integer)
-    #: Stripe's fee in minor units when known (from the balance transaction).
+    #: Stripe's fee in minor units of `currency` when known: the balance transaction's fee,
+    #: converted back at its exchange rate when the account settles in another currency.
     fee_minor: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    #: The account's settlement currency and, in it, what Stripe's balance transaction says
+    #: the movement came to (signed like amount_minor) and cost; None until it is known.
+    settlement_currency: Mapped[str | None] = mapped_column(String(3))
+    settled_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    settled_fee_minor: Mapped[int | None] = mapped_column(Integer)
+    #: Units of settlement currency per unit of `currency` (Stripe's exchange_rate); None
+    #: when no conversion happened.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 9))
     #: Lower-cased donor email; erased (None) when the supporter deletes their account.
     donor_email: Mapped[str | None] = mapped_column(String(320), index=True)
     donor_name: Mapped[str] = mapped_column(String(200), default="")
@@ -68,3 +108,10 @@ class LedgerEntry(Base):
     @property
     def net_minor(self) -> int:
         return self.amount_minor - (self.fee_minor or 0)
+
+    @property
+    def settled_net_minor(self) -> int | None:
+        """What reached the account, in the settlement currency."""
+        if self.settled_amount_minor is None:
+            return None
+        return self.settled_amount_minor - (self.settled_fee_minor or 0)

@@ -53,6 +53,10 @@ class LedgerTotal(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     #: Sum of their known fees, minor units.
     fee_minor: Mapped[int] = mapped_column(BigInteger)
+    #: Sum of their settled amounts (settlement currency) where known.
+    settled_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: Rows counted here whose settled amount is not known (yet).
+    unsettled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class LedgerQuarterHour(Base):
@@ -82,6 +86,8 @@ class LedgerDonor(Base):
     #: The payment's donor_email, or its payment_ref once the email is erased (so an erased
     #: donor still counts, once per payment, as the dashboard always has).
     donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    #: Their payments less refunds in this currency: 0 once every gift was refunded.
+    kept_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 #: LedgerDonorKey.currency of the rows that count a donor once whatever the currency.

@@ -14,12 +14,14 @@ stripe_cli = AppGroup("stripe", help="Stripe tools: the simulator, reconciliatio
 @click.option("--webhook-url", default=None, help="Where to deliver events (STRIPE_WEBHOOK_URL).")
 def simulator_command(port: int, webhook_url: str | None) -> None:
     """Run the stand-in Stripe API and checkout pages on 127.0.0.1 (no real money)."""
-    from fundraiser.payments.simulator import serve
+    from simulators.stripe import serve
 
     url = webhook_url or current_app.config["STRIPE_WEBHOOK_URL"]
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     click.echo(f"Stripe simulator on http://127.0.0.1:{port}, webhooks to {url}")
-    serve(port=port, webhook_url=url, webhook_secret=secret)
+    settlement = current_app.config["SETTLEMENT_CURRENCY"]
+    click.echo(f"The simulated account settles in {settlement}.")
+    serve(port=port, webhook_url=url, webhook_secret=secret, settlement_currency=settlement)
 
 
 @stripe_cli.command("reconcile")

@@ -17,7 +17,7 @@ from fundraiser.models import (
     WebhookFailure,
     utcnow,
 )
-from fundraiser.payments import books, events, gateway
+from fundraiser.payments import events, gateway, ledger_writes, lookups, pledge_mirror
 
 
 @dataclass
@@ -47,7 +47,7 @@ def _ours(charge: dict) -> bool:
     metadata = charge.get("metadata") or {}
     if metadata.get("donation_intent") or metadata.get("campaign"):
         return True
-    invoice = gateway.invoice_for_payment_intent(books.id_of(charge["payment_intent"]))
+    invoice = gateway.invoice_for_payment_intent(lookups.id_of(charge["payment_intent"]))
     if invoice is None:
         return False
     _subscription, invoice_metadata = events.invoice_subscription(invoice)
@@ -83,16 +83,16 @@ def drift_report(since_days: int = 30) -> DriftReport:
 def _compare_payments(report: DriftReport, since: int) -> None:
     seen_at_stripe: set[str] = set()
     for charge in gateway.iter_charges(since):
-        payment_intent_id = books.id_of(charge.get("payment_intent"))
+        payment_intent_id = lookups.id_of(charge.get("payment_intent"))
         if charge.get("status") != "succeeded" or not payment_intent_id:
             continue
         seen_at_stripe.add(payment_intent_id)
-        if books.payment_entry(payment_intent_id) is None and _ours(charge):
+        if ledger_writes.payment_entry(payment_intent_id) is None and _ours(charge):
             report.missing_in_ledger.append(charge)
     ours = db.session.scalars(
         select(LedgerEntry).where(
             LedgerEntry.kind == EntryKind.PAYMENT.value,
-            LedgerEntry.occurred_at >= books.from_unix(since),
+            LedgerEntry.occurred_at >= lookups.from_unix(since),
         )
     )
     report.missing_at_stripe = [row for row in ours if row.payment_ref not in seen_at_stripe]
@@ -104,5 +104,5 @@ def _compare_pledges(report: DriftReport, since: int) -> None:
     }
     for subscription in gateway.iter_subscriptions():
         pledge = pledges.get(subscription["id"])
-        if pledge is not None and pledge.status != books.pledge_status(subscription).value:
+        if pledge is not None and pledge.status != pledge_mirror.pledge_status(subscription).value:
             report.status_mismatches.append((pledge, subscription["status"]))

@@ -26,10 +26,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from fundraiser import jobs
-from fundraiser.database import retrying
 from fundraiser.extensions import db
 from fundraiser.models import StripeEvent, WebhookFailure, utcnow
-from fundraiser.payments import announcements, events
+from fundraiser.payments import events, ledger
 
 log = logging.getLogger(__name__)
 #: A received event this old with no worker done with it is applied by reconcile instead.
@@ -109,20 +108,10 @@ def _waiting(limit: int, received_before=None, skip: set[str] = frozenset()) -> 
 
 
 def apply_now(event_id: str, skip_locked: bool = False) -> events.Outcome:
-    """Apply a received event and commit, then announce what changed."""
-
-    def apply_and_commit():
-        outcome = events.apply_received_event(event_id, skip_locked)
-        db.session.commit()
-        return outcome
-
-    try:
-        outcome = retrying(apply_and_commit)
-    except Exception:
-        db.session.rollback()
-        raise
-    announcements.announce_committed()
-    return outcome
+    """Apply a received event in a unit of work of its own (committed, then its effects)."""
+    return ledger.change(
+        f"stripe:{event_id}", lambda tx: events.apply_received_event(event_id, tx, skip_locked)
+    )
 
 
 def apply_pending(grace: timedelta = PENDING_GRACE) -> tuple[int, int]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from fundraiser import jobs
+from fundraiser.audit import record as audit_record
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
-from fundraiser.payments import announcements, books, gateway
-from fundraiser.payments.books import Effects, PaymentContext
+from fundraiser.payments import gateway, ledger_writes, lookups, pledge_mirror
+from fundraiser.payments.ledger import Transaction
+from fundraiser.payments.ledger_writes import PaymentContext
 
 log = logging.getLogger(__name__)
 #: Declines older than this (seen again by reconcile) say nothing about an attack now.
@@ -37,59 +39,69 @@ class Outcome:
 # --- Checkout ------------------------------------------------------------------------
 
 
-def apply_checkout_session(session: dict, actor: str, effects: Effects) -> DonationIntent | None:
+def apply_checkout_session(session: dict, tx: Transaction) -> DonationIntent | None:
     """Everything a checkout session tells us: the intent's state, the pledge, the payment."""
     metadata = session.get("metadata") or {}
-    intent = books.intent_by_public_id(
+    intent = lookups.intent_by_public_id(
         metadata.get("donation_intent") or session.get("client_reference_id"), lock=True
     )
     if intent is None:
         return None  # a session that isn't ours (another product on the same account)
     details = session.get("customer_details") or {}
     intent.checkout_session_id = intent.checkout_session_id or session["id"]
-    intent.customer_id = books.id_of(session.get("customer")) or intent.customer_id
-    intent.email = intent.email or books.email_of(details.get("email"))
-    if session.get("status") == "expired":
-        intent.move_to(IntentStatus.EXPIRED)
+    intent.customer_id = lookups.id_of(session.get("customer")) or intent.customer_id
+    intent.email = intent.email or lookups.email_of(details.get("email"))
+    status = {"expired": IntentStatus.EXPIRED, "complete": IntentStatus.COMPLETED}.get(
+        session.get("status")
+    )
+    if status is None:
         return intent
-    if session.get("status") != "complete":
+    if not intent.can_move_to(status):
+        # The session says what our books contradict (a completed intent "expired"): a
+        # stale or forged message changes nothing; reconcile and the drift report look again.
+        log.warning("session %s: intent %s can't become %s", session["id"], intent.status, status)
         return intent
-    intent.move_to(IntentStatus.COMPLETED)
+    intent.move_to(status, tx.actor)
+    if status is IntentStatus.EXPIRED:
+        return intent
     if session.get("mode") == "subscription" and session.get("subscription"):
-        _apply_subscription_checkout(session, intent, actor, effects)
+        _apply_subscription_checkout(session, intent, tx)
     elif session.get("mode") == "payment" and session.get("payment_intent"):
-        intent.payment_intent_id = books.id_of(session["payment_intent"])
+        intent.payment_intent_id = lookups.id_of(session["payment_intent"])
         if session.get("payment_status") == "paid":
             payment_intent = gateway.retrieve_payment_intent(intent.payment_intent_id)
             context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-            books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
+            ledger_writes.record_payment(ledger_writes.charge_facts(payment_intent), context, tx)
     return intent
 
 
-def _apply_subscription_checkout(
-    session: dict, intent: DonationIntent, actor: str, effects: Effects
-) -> None:
-    intent.subscription_id = books.id_of(session["subscription"])
+def _apply_subscription_checkout(session: dict, intent: DonationIntent, tx: Transaction) -> None:
+    intent.subscription_id = lookups.id_of(session["subscription"])
     subscription = gateway.retrieve_subscription(intent.subscription_id)
-    pledge = books.sync_pledge(subscription, actor, effects)
+    pledge = pledge_mirror.sync_pledge(subscription, tx)
     if pledge is None:
         return
-    books.set_pledge_email(pledge, intent.email)
-    invoice_id = books.id_of(session.get("invoice")) or subscription.get("latest_invoice")
+    pledge_mirror.set_pledge_email(pledge, intent.email)
+    invoice_id = lookups.id_of(session.get("invoice")) or subscription.get("latest_invoice")
     if session.get("payment_status") == "paid" and invoice_id:
-        record_invoice_payment(gateway.retrieve_invoice(books.id_of(invoice_id)), actor, effects)
+        record_invoice_payment(gateway.retrieve_invoice(lookups.id_of(invoice_id)), tx)
 
 
-def on_checkout_completed(event: dict, actor: str, effects: Effects) -> None:
-    apply_checkout_session(event["data"]["object"], actor, effects)
+def on_checkout_completed(event: dict, tx: Transaction) -> None:
+    apply_checkout_session(event["data"]["object"], tx)
 
 
-def on_checkout_async_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_checkout_async_failed(event: dict, tx: Transaction) -> None:
     session = event["data"]["object"]
-    intent = books.intent_by_public_id((session.get("metadata") or {}).get("donation_intent"), True)
-    if intent is not None:
-        intent.move_to(IntentStatus.FAILED)
-        books.audit(actor, "donation.failed", session["id"])
+    intent = lookups.intent_by_public_id(
+        (session.get("metadata") or {}).get("donation_intent"), True
+    )
+    if intent is not None and intent.status == IntentStatus.PAID.value:
+        # A payment already booked for it says otherwise: an old or contradicting message.
+        log.warning("async failure for paid intent %s ignored", intent.public_id)
+    elif intent is not None:
+        intent.move_to(IntentStatus.FAILED, tx.actor)
+        audit_record(tx.actor, "donation.failed", session["id"])
 
 
 # --- Invoices (recurring payments) -----------------------------------------------------
@@ -98,7 +110,7 @@ def on_checkout_async_failed(event: dict, actor: str, effects: Effects) -> None:
 def invoice_subscription(invoice: dict) -> tuple[str | None, dict]:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    return books.id_of(details.get("subscription")), details.get("metadata") or {}
+    return lookups.id_of(details.get("subscription")), details.get("metadata") or {}
 
 
 def _paid_invoice_payment(invoice: dict) -> dict | str | None:
@@ -111,7 +123,7 @@ def _paid_invoice_payment(invoice: dict) -> dict | str | None:
     return None
 
 
-def _invoice_charge_facts(invoice: dict) -> books.ChargeFacts | None:
+def _invoice_charge_facts(invoice: dict) -> ledger_writes.ChargeFacts | None:
     """From the invoice alone when its payment intent came expanded (the webhook's one call;
     the fee follows after the commit); otherwise, or in a worker already, where a second
     call costs less than booking the fee in a transaction of its own, the payment intent is
@@ -120,97 +132,104 @@ def _invoice_charge_facts(invoice: dict) -> books.ChargeFacts | None:
         invoice = gateway.retrieve_invoice(invoice["id"])
     payment_intent = _paid_invoice_payment(invoice)
     if isinstance(payment_intent, dict) and not jobs.in_a_job():
-        return books.invoice_charge_facts(invoice, payment_intent)
+        return ledger_writes.invoice_charge_facts(invoice, payment_intent)
     if payment_intent is None:
         return None  # a zero-amount or void invoice moves no money
-    return books.charge_facts(gateway.retrieve_payment_intent(books.id_of(payment_intent)))
+    return ledger_writes.charge_facts(
+        gateway.retrieve_payment_intent(lookups.id_of(payment_intent))
+    )
 
 
-def record_invoice_payment(invoice: dict, actor: str, effects: Effects) -> None:
+def record_invoice_payment(invoice: dict, tx: Transaction) -> None:
     subscription_id, metadata = invoice_subscription(invoice)
     if invoice.get("status") != "paid" or not subscription_id:
         return
     # Lock order everywhere: intent, then pledge, then ledger rows (no deadlocks).
-    locked_intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
-    pledge = books.pledge_for_subscription(subscription_id)
+    locked_intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    pledge = pledge_mirror.pledge_for_subscription(subscription_id)
     if pledge is None:
-        pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+        pledge = pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
         if pledge is None:
             return
-    books.set_pledge_email(pledge, invoice.get("customer_email"))
+    pledge_mirror.set_pledge_email(pledge, invoice.get("customer_email"))
     facts = _invoice_charge_facts(invoice)
     if facts is None:
         return
-    frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
+    frequency = pledge_mirror.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
     intent = locked_intent or pledge_intent(pledge)
     context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
-    books.record_payment(facts, context, actor, effects)
+    ledger_writes.record_payment(facts, context, tx)
 
 
 def pledge_intent(pledge) -> DonationIntent | None:
     return db.session.get(DonationIntent, pledge.intent_id) if pledge.intent_id else None
 
 
-def on_invoice_paid(event: dict, actor: str, effects: Effects) -> None:
+def on_invoice_paid(event: dict, tx: Transaction) -> None:
     """Book the invoice's payment. The pledge's new period and status arrive with
     customer.subscription.updated, which re-fetches the subscription itself."""
     invoice = event["data"]["object"]
-    record_invoice_payment(gateway.retrieve_paid_invoice(invoice["id"]), actor, effects)
+    record_invoice_payment(gateway.retrieve_paid_invoice(invoice["id"]), tx)
 
 
-def on_invoice_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_invoice_payment_failed(event: dict, tx: Transaction) -> None:
     invoice = event["data"]["object"]
     subscription_id, _ = invoice_subscription(invoice)
     if not subscription_id:
         return
-    pledge = books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+    pledge = pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
     if pledge is not None:
-        books.audit(actor, "pledge.payment_failed", subscription_id, invoice=invoice["id"])
-        effects.failed_payments.append((pledge.id, invoice.get("hosted_invoice_url")))
+        audit_record(tx.actor, "pledge.payment_failed", subscription_id, invoice=invoice["id"])
+        tx.announce(
+            "pledge_payment_failed",
+            f"invoice:{invoice['id']}:attempt:{invoice.get('attempt_count') or 0}",
+            pledge_id=pledge.id,
+            invoice_url=invoice.get("hosted_invoice_url"),
+        )
 
 
 # --- Subscriptions ---------------------------------------------------------------------
 
 
-def on_subscription_event(event: dict, actor: str, effects: Effects) -> None:
+def on_subscription_event(event: dict, tx: Transaction) -> None:
     subscription_id = event["data"]["object"]["id"]
-    books.sync_pledge(gateway.retrieve_subscription(subscription_id), actor, effects)
+    pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
 
 
 # --- One-off payments seen directly ----------------------------------------------------
 
 
-def on_payment_intent_succeeded(event: dict, actor: str, effects: Effects) -> None:
+def on_payment_intent_succeeded(event: dict, tx: Transaction) -> None:
     """A one-off gift even if its checkout.session.completed never arrives."""
     metadata = event["data"]["object"].get("metadata") or {}
-    intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     if intent is None or intent.frequency != Frequency.ONE_TIME.value:
         return  # recurring payments are booked from their invoice
     payment_intent = gateway.retrieve_payment_intent(event["data"]["object"]["id"])
     intent.payment_intent_id = payment_intent["id"]
     context = PaymentContext(intent.campaign, intent.frequency, intent=intent)
-    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
+    ledger_writes.record_payment(ledger_writes.charge_facts(payment_intent), context, tx)
 
 
 # --- Refunds and disputes --------------------------------------------------------------
 
 
-def ensure_payment_recorded(payment_intent_id: str, actor: str, effects: Effects):
+def ensure_payment_recorded(payment_intent_id: str, tx: Transaction):
     """The payment row for a refund or dispute, booking the payment first if we missed it."""
-    entry = books.payment_entry(payment_intent_id)
+    entry = ledger_writes.payment_entry(payment_intent_id)
     if entry is not None:
         return entry
     payment_intent = gateway.retrieve_payment_intent(payment_intent_id)
-    context = _context_for_payment_intent(payment_intent, actor, effects)
+    context = _context_for_payment_intent(payment_intent, tx)
     if context is None:
         return None
-    books.record_payment(books.charge_facts(payment_intent), context, actor, effects)
-    return books.payment_entry(payment_intent_id)
+    ledger_writes.record_payment(ledger_writes.charge_facts(payment_intent), context, tx)
+    return ledger_writes.payment_entry(payment_intent_id)
 
 
-def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effects):
+def _context_for_payment_intent(payment_intent: dict, tx: Transaction):
     metadata = payment_intent.get("metadata") or {}
-    intent = books.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
     if intent is not None:
         return PaymentContext(intent.campaign, intent.frequency, intent=intent)
     invoice = gateway.invoice_for_payment_intent(payment_intent["id"])
@@ -220,63 +239,65 @@ def _context_for_payment_intent(payment_intent: dict, actor: str, effects: Effec
     subscription_id, _ = invoice_subscription(invoice)
     if not subscription_id:
         return None
-    pledge = books.pledge_for_subscription(subscription_id) or books.sync_pledge(
-        gateway.retrieve_subscription(subscription_id), actor, effects
+    pledge = pledge_mirror.pledge_for_subscription(subscription_id) or pledge_mirror.sync_pledge(
+        gateway.retrieve_subscription(subscription_id), tx
     )
     if pledge is None:
         return None
-    frequency = books.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
+    frequency = pledge_mirror.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
     return PaymentContext(pledge.campaign, frequency, pledge_intent(pledge), pledge, invoice["id"])
 
 
-def book_refunds(payment_intent_id: str | None, charge_id: str, actor: str, effects: Effects):
+def book_refunds(payment_intent_id: str | None, charge_id: str, tx: Transaction):
     """Every refund Stripe now lists for a charge, booked once each (payment first if missed)."""
     if not payment_intent_id:
         return
-    payment = ensure_payment_recorded(payment_intent_id, actor, effects)
+    payment = ensure_payment_recorded(payment_intent_id, tx)
     if payment is None:
         return
     for refund in gateway.list_refunds(charge_id):
-        books.record_refund(refund, payment, actor, effects)
+        ledger_writes.record_refund(refund, payment, tx)
 
 
-def on_charge_refunded(event: dict, actor: str, effects: Effects) -> None:
+def on_charge_refunded(event: dict, tx: Transaction) -> None:
     charge = event["data"]["object"]
-    book_refunds(books.id_of(charge.get("payment_intent")), charge["id"], actor, effects)
+    book_refunds(lookups.id_of(charge.get("payment_intent")), charge["id"], tx)
 
 
-def on_refund_event(event: dict, actor: str, effects: Effects) -> None:
+def on_refund_event(event: dict, tx: Transaction) -> None:
     refund = event["data"]["object"]
-    charge_id = books.id_of(refund["charge"])
-    book_refunds(books.id_of(refund.get("payment_intent")), charge_id, actor, effects)
+    charge_id = lookups.id_of(refund["charge"])
+    book_refunds(lookups.id_of(refund.get("payment_intent")), charge_id, tx)
 
 
-def on_dispute_event(event: dict, actor: str, effects: Effects) -> None:
+def on_dispute_event(event: dict, tx: Transaction) -> None:
     dispute = event["data"]["object"]
-    payment_intent_id = books.id_of(dispute.get("payment_intent"))
+    payment_intent_id = lookups.id_of(dispute.get("payment_intent"))
     if not payment_intent_id:
-        charge = gateway.retrieve_charge(books.id_of(dispute["charge"]))
-        payment_intent_id = books.id_of(charge.get("payment_intent"))
-    payment = (
-        ensure_payment_recorded(payment_intent_id, actor, effects) if payment_intent_id else None
-    )
+        charge = gateway.retrieve_charge(lookups.id_of(dispute["charge"]))
+        payment_intent_id = lookups.id_of(charge.get("payment_intent"))
+    payment = ensure_payment_recorded(payment_intent_id, tx) if payment_intent_id else None
     if payment is not None:
-        books.record_dispute_step(dispute, payment, actor, effects)
+        ledger_writes.record_dispute_step(dispute, payment, tx)
 
 
-def on_checkout_expired(event: dict, actor: str, effects: Effects) -> None:
-    apply_checkout_session(event["data"]["object"], actor, effects)
+def on_checkout_expired(event: dict, tx: Transaction) -> None:
+    apply_checkout_session(event["data"]["object"], tx)
 
 
-def on_payment_failed(event: dict, actor: str, effects: Effects) -> None:
+def on_payment_failed(event: dict, tx: Transaction) -> None:
     """A declined card: nothing to book, but the card-testing defence counts recent ones."""
     if int(event.get("created") or 0) >= time.time() - RECENT_DECLINE_SECONDS:
         payment_intent = event["data"]["object"]
         metadata = payment_intent.get("metadata") or {}
-        effects.declines.append((payment_intent["id"], metadata.get("donation_intent")))
+        tx.announce(
+            "payment_declined",
+            payment_intent_id=payment_intent["id"],
+            donation_intent=metadata.get("donation_intent"),
+        )
 
 
-Handler = Callable[[dict, str, Effects], None]
+Handler = Callable[[dict, Transaction], None]
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": on_checkout_completed,
@@ -297,18 +318,19 @@ HANDLERS: dict[str, Handler] = {
     "charge.refunded": on_charge_refunded,
     "refund.created": on_refund_event,
     "refund.updated": on_refund_event,
+    "refund.failed": on_refund_event,
     "charge.dispute.created": on_dispute_event,
     "charge.dispute.closed": on_dispute_event,
 }
 
 
-def process_event(event: dict, source: str = "webhook") -> Outcome:
-    """Record the event id once and apply it, all in the caller's transaction (not committed)."""
+def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outcome:
+    """Record the event id once and apply it, in the caller's unit of work (ledger.change)."""
     # ON CONFLICT DO NOTHING: a redelivery (or its twin on another worker, which waits for
     # this transaction) inserts nothing and so does nothing.
     if not _record(event, source, applied=True):
         return Outcome(duplicate=True, handled=False)
-    return Outcome(duplicate=False, handled=_apply(event))
+    return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
 def receive_event(event: dict) -> bool:
@@ -317,18 +339,18 @@ def receive_event(event: dict) -> bool:
     return _record(event, "webhook", applied=False)
 
 
-def apply_received_event(event_id: str, skip_locked: bool = False) -> Outcome:
+def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:
     """Apply a received event once: its row is locked, and a second caller finds it applied
-    (or, with skip_locked, passes it by while another holds it). In the caller's transaction
-    (not committed)."""
+    (or, with skip_locked, passes it by while another holds it). In the caller's unit of
+    work (ledger.change, as `stripe:<event id>`)."""
     query = select(StripeEvent).where(StripeEvent.id == event_id)
-    row = db.session.scalar(books.locked(query, skip_locked))
+    row = db.session.scalar(lookups.locked(query, skip_locked))
     if row is None or row.applied_at is not None or row.payload is None:
         return Outcome(duplicate=True, handled=False)
     event = row.payload
     row.applied_at = utcnow()
     row.payload = None
-    return Outcome(duplicate=False, handled=_apply(event))
+    return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
 def _record(event: dict, source: str, applied: bool) -> bool:
@@ -345,11 +367,9 @@ def _record(event: dict, source: str, applied: bool) -> bool:
     return insert_if_absent(StripeEvent, values, ["id"])
 
 
-def _apply(event: dict) -> bool:
+def _apply(event: dict, tx: Transaction) -> bool:
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return False
-    effects = Effects()
-    handler(event, f"stripe:{event['id']}", effects)
-    announcements.stage(effects)
+    handler(event, tx)
     return True

@@ -10,26 +10,26 @@ in any that are still missing.
 from __future__ import annotations
 
 from fundraiser.extensions import db
-from fundraiser.jobs import in_background
 from fundraiser.models import LedgerEntry
-from fundraiser.payments import books, gateway
+from fundraiser.payments import gateway, ledger, ledger_writes
+from fundraiser.payments.ledger import Transaction
 
 ACTOR = "stripe:fees"
 
 
-def fill_fee(entry_id: int) -> bool:
+def fill_fee(entry_id: int, tx: Transaction) -> bool:
     """Look up and record the fee of one payment row; False if there is nothing to record yet."""
     entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None or entry.fee_minor is not None or not entry.charge_id:
+    if entry is None or entry.settled_amount_minor is not None or not entry.charge_id:
         return False
-    balance = gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
-    if not isinstance(balance, dict):
+    settlement = ledger_writes.settlement_of(
+        gateway.retrieve_charge(entry.charge_id).get("balance_transaction")
+    )
+    if settlement is None:
         return False  # not settled yet; reconcile tries again
-    return books.record_fee(entry_id, int(balance["fee"]), ACTOR)
+    return ledger_writes.record_fee(entry_id, entry.currency, settlement, tx)
 
 
-@in_background
-def fill_fee_later(sender, entry_id: int, **_) -> None:
-    """Receiver of `payment_fee_unknown`."""
-    fill_fee(entry_id)
-    db.session.commit()
+def fill_fee_later(entry_id: int) -> None:
+    """After-commit receiver of `fee_unknown` (queued)."""
+    ledger.change(ACTOR, lambda tx: fill_fee(entry_id, tx))

@@ -6,12 +6,10 @@ import calendar
 import hashlib
 from datetime import datetime, timedelta
 
+from fundraiser.audit import record as audit_record
 from fundraiser.models import Pledge, PledgeStatus, utcnow
-from fundraiser.payments import announcements, books, gateway
-from fundraiser.payments.books import Effects
-
-INTERVALS = ("month", "year")
-MAX_PAUSE_MONTHS = 3
+from fundraiser.payments import gateway, ledger, lookups, pledge_mirror, pledge_policy
+from fundraiser.payments.errors import NotAllowed
 
 
 def _key(pledge: Pledge, action: str, *values) -> str:
@@ -23,15 +21,19 @@ def _key(pledge: Pledge, action: str, *values) -> str:
 
 def _require_changeable(pledge: Pledge) -> None:
     if pledge.status == PledgeStatus.CANCELLED.value:
-        raise gateway.PaymentRefused("This pledge has been cancelled; start a new one instead.")
+        raise NotAllowed("This pledge has been cancelled; start a new one instead.")
 
 
 def _apply(subscription: dict, actor: str, action: str, **detail) -> Pledge:
-    effects = Effects()
-    pledge = books.sync_pledge(subscription, actor, effects)
-    books.audit(actor, f"pledge.{action}", subscription["id"], **detail)
-    announcements.stage(effects)  # mail goes out only once the caller commits
-    return pledge
+    """Mirror Stripe's answer now (its webhook brings the same state; the first to commit
+    makes the change and its one mail)."""
+
+    def mirror(tx):
+        pledge = pledge_mirror.sync_pledge(subscription, tx)
+        audit_record(actor, f"pledge.{action}", subscription["id"], **detail)
+        return pledge
+
+    return ledger.change(actor, mirror)
 
 
 def _price_change(pledge: Pledge, amount_minor: int, interval: str) -> dict:
@@ -70,8 +72,8 @@ def change_amount(pledge: Pledge, amount_minor: int, actor: str) -> Pledge:
 def change_interval(pledge: Pledge, interval: str, actor: str) -> Pledge:
     """Switch between monthly and yearly giving (Stripe starts the new cycle now)."""
     _require_changeable(pledge)
-    if interval not in INTERVALS:
-        raise gateway.PaymentRefused("Choose monthly or yearly.")
+    if interval not in pledge_policy.INTERVALS:
+        raise NotAllowed("Choose monthly or yearly.")
     if interval == pledge.interval:
         return pledge
     params = _price_change(pledge, pledge.amount_minor, interval)
@@ -89,10 +91,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def pause(pledge: Pledge, months: int, actor: str) -> Pledge:
-    """Skip payments for 1–3 months; collection resumes by itself afterwards."""
+    """Skip payments for a few months (PAUSE_MONTHS); collection resumes by itself afterwards."""
     _require_changeable(pledge)
-    if not 1 <= months <= MAX_PAUSE_MONTHS:
-        raise gateway.PaymentRefused(f"A pause can last 1 to {MAX_PAUSE_MONTHS} months.")
+    if months not in pledge_policy.PAUSE_MONTHS:
+        longest = max(pledge_policy.PAUSE_MONTHS)
+        raise NotAllowed(f"A pause can last 1 to {longest} months.")
     resumes_at = add_months(utcnow(), months) + timedelta(minutes=1)
     subscription = gateway.modify_subscription(
         pledge.stripe_subscription_id,
@@ -133,5 +136,5 @@ def card_update_url(pledge: Pledge, return_url: str) -> str:
     """Stripe's billing portal, where the supporter replaces the card (never on our pages)."""
     if not pledge.stripe_customer_id:
         subscription = gateway.retrieve_subscription(pledge.stripe_subscription_id)
-        pledge.stripe_customer_id = books.id_of(subscription.get("customer"))
+        pledge.stripe_customer_id = lookups.id_of(subscription.get("customer"))
     return gateway.billing_portal_url(pledge.stripe_customer_id, return_url)

@@ -16,8 +16,17 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, Pledge, ReconcileRun, StripeEvent, utcnow
-from fundraiser.payments import announcements, books, event_queue, events, fees, gateway
-from fundraiser.payments.books import Effects
+from fundraiser.payments import (
+    event_queue,
+    events,
+    fees,
+    gateway,
+    ledger,
+    ledger_writes,
+    lookups,
+    pledge_mirror,
+)
+from fundraiser.payments.ledger import Transaction
 
 log = logging.getLogger(__name__)
 ACTOR = "system:reconcile"
@@ -37,27 +46,28 @@ class ReconcileReport:
         return self.failures == 0
 
 
-def _changed(effects: Effects) -> bool:
-    return bool(
-        effects.payments or effects.refunds or effects.pledge_changes or effects.cancellations
-    )
+def _attempt(
+    report: ReconcileReport, label: str, work: Callable[[Transaction], None], actor: str = ACTOR
+) -> bool:
+    """Run one unit of repair as a change of its own; a failure is counted, not fatal.
+    Returns whether the books changed."""
 
+    def run(tx: Transaction) -> bool:
+        work(tx)
+        return tx.wrote
 
-def _attempt(report: ReconcileReport, label: str, work: Callable[[Effects], None]) -> bool:
-    """Run one unit of repair in its own transaction; a failure is counted, not fatal."""
-    effects = Effects()
     try:
-        work(effects)
-        announcements.stage(effects)
-        db.session.commit()
+        return ledger.change(actor, run)
     except Exception as exc:  # noqa: BLE001 - report and go on with the next object
-        db.session.rollback()
         report.failures += 1
-        report.problems.append(f"{label}: {exc}")
+        report.problems.append(f"{label}: {_reason(exc)}")
         log.warning("reconcile failed on %s: %s", label, exc)
         return False
-    announcements.announce_committed()
-    return _changed(effects)
+
+
+def _reason(error: Exception) -> str:
+    """Stripe's own words for a refusal, else the error as Python says it."""
+    return str(getattr(error, "user_message", None) or error)
 
 
 def _known_event_ids(ids: list[str]) -> set[str]:
@@ -84,10 +94,10 @@ def _replay_batch(batch: list[dict], report: ReconcileReport, tick: Callable[[],
             continue
         outcome: list[events.Outcome] = []
 
-        def apply(_effects: Effects, event=event, outcome=outcome) -> None:
-            outcome.append(events.process_event(event, source="reconcile"))
+        def apply(tx: Transaction, event=event, outcome=outcome) -> None:
+            outcome.append(events.process_event(event, tx, source="reconcile"))
 
-        _attempt(report, event["id"], apply)
+        _attempt(report, event["id"], apply, actor=f"stripe:{event['id']}")
         if outcome and not outcome[0].duplicate:
             report.events_applied += 1
 
@@ -101,7 +111,7 @@ def _sweep(
     report: ReconcileReport,
     objects: Iterable[dict],
     needs_work: Callable[[dict], bool],
-    repair: Callable[[dict, Effects], None],
+    repair: Callable[[dict, Transaction], None],
     tick: Callable[[], None],
 ) -> None:
     for obj in objects:
@@ -115,8 +125,10 @@ def _session_needs_work(session: dict) -> bool:
     if not _ours(session) or session.get("status") != "complete":
         return False
     if session.get("mode") == "payment":
-        return books.payment_entry(books.id_of(session.get("payment_intent")) or "") is None
-    invoice_id = books.id_of(session.get("invoice"))
+        return (
+            ledger_writes.payment_entry(lookups.id_of(session.get("payment_intent")) or "") is None
+        )
+    invoice_id = lookups.id_of(session.get("invoice"))
     recorded = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.invoice_id == invoice_id))
     return recorded is None
 
@@ -132,26 +144,28 @@ def _invoice_needs_work(invoice: dict) -> bool:
 
 
 def _charge_needs_work(charge: dict) -> bool:
-    payment_intent_id = books.id_of(charge.get("payment_intent"))
+    payment_intent_id = lookups.id_of(charge.get("payment_intent"))
     if not payment_intent_id or charge.get("status") != "succeeded":
         return False
-    entry = books.payment_entry(payment_intent_id)
+    entry = ledger_writes.payment_entry(payment_intent_id)
     if entry is None:
         return _ours(charge) or bool(charge.get("amount_refunded"))
-    if entry.fee_minor is None:
+    if entry.settled_amount_minor is None:
         return True
-    return books.refunded_so_far(payment_intent_id) != int(charge.get("amount_refunded") or 0)
+    return ledger_writes.refunded_so_far(payment_intent_id) != int(
+        charge.get("amount_refunded") or 0
+    )
 
 
-def _repair_charge(charge: dict, effects: Effects) -> None:
-    payment_intent_id = books.id_of(charge["payment_intent"])
-    entry = books.payment_entry(payment_intent_id)
-    if entry is not None and entry.fee_minor is None:
-        fees.fill_fee(entry.id)
+def _repair_charge(charge: dict, tx: Transaction) -> None:
+    payment_intent_id = lookups.id_of(charge["payment_intent"])
+    entry = ledger_writes.payment_entry(payment_intent_id)
+    if entry is not None and entry.settled_amount_minor is None:
+        fees.fill_fee(entry.id, tx)
     if charge.get("amount_refunded"):
-        events.book_refunds(payment_intent_id, charge["id"], ACTOR, effects)
+        events.book_refunds(payment_intent_id, charge["id"], tx)
     else:
-        events.ensure_payment_recorded(payment_intent_id, ACTOR, effects)
+        events.ensure_payment_recorded(payment_intent_id, tx)
 
 
 def _subscription_needs_work(subscription: dict) -> bool:
@@ -160,7 +174,7 @@ def _subscription_needs_work(subscription: dict) -> bool:
     pledge = db.session.scalar(
         select(Pledge).where(Pledge.stripe_subscription_id == subscription["id"])
     )
-    return pledge is None or pledge.status != books.pledge_status(subscription).value
+    return pledge is None or pledge.status != pledge_mirror.pledge_status(subscription).value
 
 
 def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None) -> ReconcileReport:
@@ -178,22 +192,30 @@ def reconcile(since: int | None = None, tick: Callable[[], None] = lambda: None)
             report,
             gateway.iter_checkout_sessions(since),
             _session_needs_work,
-            lambda s, e: events.apply_checkout_session(s, ACTOR, e),
+            events.apply_checkout_session,
             tick,
         )
         _sweep(
             report,
             gateway.iter_paid_invoices(since),
             _invoice_needs_work,
-            lambda i, e: events.record_invoice_payment(i, ACTOR, e),
+            events.record_invoice_payment,
             tick,
         )
         _sweep(report, gateway.iter_charges(since), _charge_needs_work, _repair_charge, tick)
         _sweep(report, gateway.iter_subscriptions(since), _subscription_needs_work,
-               lambda s, e: books.sync_pledge(s, ACTOR, e), tick)  # fmt: skip
+               pledge_mirror.sync_pledge, tick)  # fmt: skip
     except gateway.PaymentsUnavailable as exc:
         report.failures += 1
         report.problems.append(f"Stripe unavailable: {exc}")
+    except gateway.PaymentRefused as exc:  # a 4xx: say Stripe's reason, never stay "running"
+        report.failures += 1
+        report.problems.append(f"Stripe refused: {exc}")
+    except Exception as exc:
+        report.failures += 1
+        report.problems.append(f"reconcile stopped: {exc!r}")
+        _finish(run, report)
+        raise
     _finish(run, report)
     return report
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Integer,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -29,6 +31,7 @@ from sqlalchemy import (
 from fundraiser.database import dialect_insert, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import (
+    Campaign,
     EntryKind,
     LedgerDonor,
     LedgerDonorKey,
@@ -38,6 +41,9 @@ from fundraiser.models import (
     LedgerTotal,
 )
 from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
+
+if TYPE_CHECKING:
+    from fundraiser.payments.ledger import Transaction
 
 ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerDonorKey, LedgerGiftAmount)
 SUMS = ("entries", "amount_minor", "fee_minor")
@@ -56,14 +62,21 @@ def add_entry(values: Mapping) -> None:
         "amount_minor": values["amount_minor"],
         "fee_minor": values.get("fee_minor") or 0,
     }
-    _increment(LedgerTotal, group, sums)
+    settled = values.get("settled_amount_minor")
+    settlement = {"settled_minor": settled or 0, "unsettled": int(settled is None)}
+    _increment(LedgerTotal, group, {**sums, **settlement})
     _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
-    if values["kind"] != EntryKind.PAYMENT.value:
+    kind = values["kind"]
+    if kind not in KEPT_KINDS:
         return
     per_currency = {"campaign_id": values["campaign_id"], "currency": values["currency"]}
     donor = values.get("donor_email") or values["payment_ref"]
-    if insert_if_absent(LedgerDonor, {**per_currency, "donor_key": donor}, _key_of(LedgerDonor)):
-        # New to this campaign and currency; perhaps to the currency, or to us altogether.
+    kept = _add_kept(LedgerDonor, {**per_currency, "donor_key": donor}, values["amount_minor"])
+    if kind != EntryKind.PAYMENT.value:
+        return
+    if kept == values["amount_minor"]:
+        # New to this campaign and currency (or every earlier gift was refunded); perhaps
+        # new to the currency, or to us altogether.
         for currency in (values["currency"], ANY_CURRENCY):
             row = {"currency": currency, "donor_key": donor}
             insert_if_absent(LedgerDonorKey, row, _key_of(LedgerDonorKey))
@@ -71,13 +84,37 @@ def add_entry(values: Mapping) -> None:
     _increment(LedgerGiftAmount, amount, {"payments": 1})
 
 
-def add_fee(values: Mapping, fee_minor: int) -> None:
-    """Count a fee filled in later on a ledger row already counted (values: its group columns
-    and occurred_at, as in add_entry)."""
+def add_fee(values: Mapping, fee_minor: int, settled_minor: int | None = None) -> None:
+    """Count a fee (and the settled amount) filled in later on a ledger row already counted
+    (values: its group columns and occurred_at, as in add_entry)."""
     group = {key: values[key] for key in ("campaign_id", "currency", "kind", "frequency")}
     sums = {"entries": 0, "amount_minor": 0, "fee_minor": fee_minor}
-    _increment(LedgerTotal, group, sums)
+    settlement = {"settled_minor": settled_minor or 0, "unsettled": -int(settled_minor is not None)}
+    _increment(LedgerTotal, group, {**sums, **settlement})
     _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+
+
+#: The kinds a donor's kept amount counts: a donor whose gifts were all refunded is no
+#: longer a supporter (a dispute is the bank's doing, not the donor's choice to leave).
+KEPT_KINDS = (EntryKind.PAYMENT.value, EntryKind.REFUND.value)
+
+
+def _add_kept(model, key: dict, amount_minor: int) -> int:
+    """Add to a donor row's kept amount (creating the row); returns the new kept amount."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _kept_statement(model, dialect, tuple(key))
+    return db.session.connection().execute(statement, {**key, "kept_minor": amount_minor}).scalar()
+
+
+@functools.cache
+def _kept_statement(model, dialect: str, key: tuple):
+    statement = dialect_insert(model, dialect).values(
+        {column: bindparam(column) for column in (*key, "kept_minor")}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=_key_of(model),
+        set_={"kept_minor": model.kept_minor + statement.excluded.kept_minor},
+    ).returning(model.kept_minor)
 
 
 def _key_of(model) -> list[str]:
@@ -136,7 +173,7 @@ class RebuildCounts:
     gift_amounts: int
 
 
-def rebuild() -> RebuildCounts:
+def rebuild(tx: Transaction | None = None) -> RebuildCounts:
     """Empty the roll-ups and recompute them from the ledger with INSERT … SELECT.
 
     On PostgreSQL the ledger is locked against writers meanwhile (SHARE mode: readers go on),
@@ -153,7 +190,12 @@ def rebuild() -> RebuildCounts:
         LedgerEntry.frequency,
     ]
     names = ["campaign_id", "currency", "kind", "frequency"]
-    _insert_sums(LedgerTotal, names, group)
+    settled = LedgerEntry.settled_amount_minor
+    settlement = [
+        func.coalesce(func.sum(settled), 0),
+        func.sum(case((settled.is_(None), 1), else_=0)),
+    ]
+    _insert_sums(LedgerTotal, names, group, ["settled_minor", "unsettled"], settlement)
     _insert_sums(LedgerQuarterHour, ["quarter", *names], [_quarter_expression(), *group])
     _insert_donors(true(), skip_existing=False)
     amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
@@ -165,7 +207,15 @@ def rebuild() -> RebuildCounts:
             .group_by(*amount),
         )
     )
+    if tx is not None:  # every campaign's cached figures may be old now
+        announce_every_campaign(tx)
     return RebuildCounts(*(_count(model) for model in ROLLUPS))
+
+
+def announce_every_campaign(tx: Transaction) -> None:
+    """Every campaign's cached figures are old once this change commits."""
+    for campaign_id in db.session.scalars(select(Campaign.id)):
+        tx.announce("ledger_changed", campaign_id=campaign_id)
 
 
 def snapshot() -> dict[str, set[tuple]]:
@@ -197,14 +247,17 @@ def _quarter_expression():
     return cast(func.strftime(literal_column("'%s'"), whole_seconds), Integer) // width
 
 
-def _insert_sums(model, names: list[str], group: list) -> None:
+def _insert_sums(
+    model, names: list[str], group: list, more_names: list[str] = (), more_sums: list = ()
+) -> None:
     sums = [
         func.count(),
         func.sum(LedgerEntry.amount_minor),
         func.sum(func.coalesce(LedgerEntry.fee_minor, 0)),
+        *more_sums,
     ]
     query = select(*group, *sums).group_by(*group)
-    db.session.execute(insert(model).from_select([*names, *SUMS], query))
+    db.session.execute(insert(model).from_select([*names, *SUMS, *more_names], query))
 
 
 def _insert_donors(rows, skip_existing: bool) -> None:
@@ -212,15 +265,21 @@ def _insert_donors(rows, skip_existing: bool) -> None:
     key = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
     payments = (LedgerEntry.kind == EntryKind.PAYMENT.value) & rows
     any_currency = literal_column(f"'{ANY_CURRENCY}'")
+    per_campaign = [LedgerEntry.campaign_id, LedgerEntry.currency, key]
+    kept = (
+        select(*per_campaign, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.kind.in_(KEPT_KINDS) & rows)
+        .group_by(*per_campaign)
+    )
     inserts = [
-        (LedgerDonor, select(LedgerEntry.campaign_id, LedgerEntry.currency, key)),
-        (LedgerDonorKey, select(LedgerEntry.currency, key)),
-        (LedgerDonorKey, select(any_currency, key)),
+        (LedgerDonor, [*_key_of(LedgerDonor), "kept_minor"], kept),
+        (LedgerDonorKey, _key_of(LedgerDonorKey), select(LedgerEntry.currency, key)),
+        (LedgerDonorKey, _key_of(LedgerDonorKey), select(any_currency, key)),
     ]
-    for model, query in inserts:
-        statement = dialect_insert(model).from_select(
-            _key_of(model), query.where(payments).distinct()
-        )
+    for model, names, query in inserts:
+        if model is LedgerDonorKey:
+            query = query.where(payments).distinct()
+        statement = dialect_insert(model).from_select(names, query)
         if skip_existing:
             statement = statement.on_conflict_do_nothing(index_elements=_key_of(model))
         db.session.execute(statement)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from fundraiser.database import is_outage, retrying
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.observability import record_webhook, webhook_outcome
-from fundraiser.payments import event_queue, events, gateway
+from fundraiser.payments import event_queue, events, gateway, ledger
 
 log = logging.getLogger(__name__)
 # What handlers raise on a signed event whose payload isn't shaped as its type promises, or
@@ -49,27 +49,22 @@ def stripe_webhook():
         db.session.rollback()
         if isinstance(exc, MALFORMED_EVENT_ERRORS):
             log.exception("malformed %s event %s refused", event["type"], event["id"])
-            record_webhook(event, "rejected")
+            record_webhook(event, "rejected", events.HANDLERS)
             return jsonify(error="invalid webhook", reason="The event doesn't fit its type."), 400
-        record_webhook(event, "failed")
+        record_webhook(event, "failed", events.HANDLERS)
         if isinstance(exc, OperationalError) and is_outage(exc):
             raise  # the error handler answers 503; Stripe retries
         log.exception("webhook handler failed for %s %s", event["type"], event["id"])
         event_queue.remember_failure(event["id"], exc, event["type"])
         return jsonify(error="handler failed", reason="will be retried"), 500
-    record_webhook(event, webhook_outcome(outcome))
+    record_webhook(event, webhook_outcome(outcome), events.HANDLERS)
     return jsonify(
         received=True, duplicate=outcome.duplicate, handled=outcome.handled, queued=outcome.queued
     )
 
 
 def _apply_inline(event: dict) -> events.Outcome:
-    def apply_and_commit():
-        outcome = events.process_event(event)
-        db.session.commit()
-        return outcome
-
-    return retrying(apply_and_commit)
+    return ledger.change(f"stripe:{event['id']}", lambda tx: events.process_event(event, tx))
 
 
 def _record_for_worker(event: dict) -> events.Outcome:

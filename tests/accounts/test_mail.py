@@ -154,17 +154,17 @@ def test_worker_command_explains_that_it_needs_redis(make_app):
 def test_with_redis_the_receipt_is_rendered_in_the_worker_not_the_request(
     make_app, queue_name, campaign
 ):
-    from fundraiser.payments import signals
+    from fundraiser.payments import after_commit
     from tests.factories import add_payment
 
     app = make_app(REDIS_URL=REDIS, RQ_QUEUE=queue_name)
     with app.app_context():
         entry = add_payment(campaign, 2500, email="queued-receipt@example.org")
-        signals.payment_recorded.send(app, entry_id=entry.id)
+        after_commit.run([("payment_recorded", {"entry_id": entry.id})])
     assert _outbox(app) == []  # the request only queued the job
     queue = Queue(queue_name, connection=Redis.from_url(REDIS), serializer=JSONSerializer)
     [job] = queue.get_jobs()
-    assert job.func_name.endswith("run_receiver_job")
+    assert job.func_name.endswith("after_commit.receiver_job")
     for _ in range(2):  # the receiver's job, then the mail job it queues
         app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])
     [path] = _outbox(app)

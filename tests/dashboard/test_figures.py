@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
-from fundraiser.models import EntryKind
+from fundraiser.extensions import db
+from fundraiser.models import EntryKind, LedgerEntry
 from tests.dashboard import factories as f
 from tests.dashboard.pages import csv_rows, figure_minor, figure_text
 
@@ -285,3 +287,21 @@ class TestReportingTimeZone:
                 f.payment(campaign, 1111, occurred_at=datetime(2026, 3, 10, 3, 0, tzinfo=UTC))
             body = staff_client("viewer").get("/staff/").get_data(as_text=True)
         assert figure_minor(body, "EUR-today-gross", "EUR") == 1111
+
+
+def test_one_combined_figure_in_the_settlement_currency(app, staff_client, ledger):
+    from fundraiser.rates import DEMO_SNAPSHOT, import_file, latest_rates
+
+    with app.app_context():
+        import_file(DEMO_SNAPSHOT)
+        db.session.commit()
+        rates = latest_rates()
+        net = {}
+        for row in db.session.scalars(select(LedgerEntry)):
+            net[row.currency] = net.get(row.currency, 0) + row.amount_minor
+        # None of these rows has settled at Stripe: the other currencies count at the rates.
+        expected = sum(rates.convert(amount, currency, "GBP") for currency, amount in net.items())
+    page = staff_client("viewer").get("/staff/").get_data(as_text=True)
+    assert "All currencies, in GBP" in page
+    assert figure_minor(page, "combined-raised", "GBP") == expected
+    assert rates.day.isoformat() in page

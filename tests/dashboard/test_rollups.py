@@ -24,7 +24,7 @@ from fundraiser.models import (
     Supporter,
     utcnow,
 )
-from fundraiser.payments import books, rollups
+from fundraiser.payments import ledger, ledger_writes, rollups
 from tests.conftest import empty_all_tables
 from tests.dashboard import factories as f
 from tests.helpers import donate, pay, post_event, session_id_from, sim_control, stripe_client
@@ -109,15 +109,13 @@ follow_ups = st.tuples(
 def apply_follow_up(paid: list[LedgerEntry], step: tuple) -> None:
     action, which, number, amount = step
     payment = paid[which % len(paid)]
-    effects = books.Effects()
     if action == "refund":
         refund = {"id": f"re_{payment.id}_{number}", "status": "succeeded", "amount": amount}
-        books.record_refund(refund, payment, "test", effects)
+        ledger.change("test", lambda tx: ledger_writes.record_refund(refund, payment, tx))
     else:
         status = {"opened": "needs_response", "won": "won", "lost": "lost"}[action]
         dispute = {"id": f"dp_{payment.id}_{number}", "status": status, "amount": amount}
-        books.record_dispute_step(dispute, payment, "test", effects)
-    db.session.commit()
+        ledger.change("test", lambda tx: ledger_writes.record_dispute_step(dispute, payment, tx))
 
 
 @settings(

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 import pytest
 import stripe
 from sqlalchemy import select, update
 
 from fundraiser.extensions import db
 from fundraiser.models import LedgerEntry, LedgerTotal
-from fundraiser.payments import rollups
+from fundraiser.payments import ledger_writes, rollups
 from tests.helpers import post_event, sim_control, stripe_client
 from tests.helpers import wait_for as wait_until
 from tests.payments.conftest import renewal_rows, start_pledge
 
 
 def stripe_fee(sim, charge_id: str) -> int:
+    """Stripe's fee, in the account's settlement currency."""
     charge = stripe_client(sim).v1.charges.retrieve(
         charge_id, params={"expand": ["balance_transaction"]}
     )
     return charge.balance_transaction.fee
+
+
+def assert_stripes_fee(sim, row: LedgerEntry) -> None:
+    """The row holds Stripe's fee as settled, and in the gift's currency at Stripe's rate."""
+    assert row.settled_fee_minor == stripe_fee(sim, row.charge_id) > 0
+    expected = Decimal(row.settled_fee_minor) / (row.exchange_rate or 1)
+    assert row.fee_minor == int(expected.quantize(Decimal(1), ROUND_HALF_EVEN))
 
 
 def test_a_renewal_gets_stripes_fee_once_it_is_booked(app, client, campaign, stripe_sim):
@@ -28,7 +38,7 @@ def test_a_renewal_gets_stripes_fee_once_it_is_booked(app, client, campaign, str
     with app.app_context():
         rows = wait_until(lambda: len(renewal_rows()) == 2 and renewal_rows())
         for row in rows:
-            assert row.fee_minor == stripe_fee(stripe_sim, row.charge_id) > 0
+            assert_stripes_fee(stripe_sim, row)
             assert row.donor_email == "patron@example.org"
         assert not any(rollups.differing_rows(rollups.snapshot(), _rebuilt()).values())
 
@@ -69,7 +79,7 @@ def test_with_redis_the_worker_books_the_renewal_and_then_its_fee(
     with queued_app.app_context():
         renewal = renewal_rows()[-1]
         assert renewal.invoice_id == event["data"]["object"]["id"]
-        assert renewal.fee_minor == stripe_fee(stripe_sim, renewal.charge_id) > 0
+        assert_stripes_fee(stripe_sim, renewal)
         fees_after = db.session.scalar(select(LedgerTotal.fee_minor))
         assert fees_after == fees_before + renewal.fee_minor
         assert not any(rollups.differing_rows(rollups.snapshot(), _rebuilt()).values())
@@ -80,7 +90,7 @@ def test_reconcile_fills_a_fee_whose_lookup_was_lost(app, client, runner, campai
     with app.app_context():
         [row] = wait_until(renewal_rows)
         fee = row.fee_minor
-        db.session.execute(update(LedgerEntry).values(fee_minor=None))
+        db.session.execute(update(LedgerEntry).values(ledger_writes.UNSETTLED))
         rollups.rebuild()
         db.session.commit()
     result = runner.invoke(args=["stripe", "reconcile"])

@@ -50,7 +50,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture
 def make_stack(app, app_config):
     """Build an app with config overrides, serve it on loopback, give it its own simulator."""
-    from fundraiser.payments.simulator import start_simulator
+    from simulators.stripe import start_simulator
 
     stacks: list[Stack] = []
 

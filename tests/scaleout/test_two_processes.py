@@ -208,7 +208,7 @@ def cluster(database_url, tmp_path_factory):
 
     from fundraiser import create_app
     from fundraiser.extensions import db
-    from fundraiser.payments.simulator import start_simulator
+    from simulators.stripe import start_simulator
     from tests.conftest import SEED_ARTICLE
 
     if not SEED_ARTICLE.exists():
@@ -347,8 +347,8 @@ def test_session_made_on_one_process_works_on_the_other_until_logged_out_everywh
 
 def _paid_subscription(stripe, amount_minor: int) -> str:
     """A monthly pledge paid at Stripe (the simulator); its events are stored, not sent."""
-    from fundraiser.payments.simulator import flows, shapes
-    from fundraiser.payments.simulator.cards import check_card
+    from simulators.stripe import flows, shapes
+    from simulators.stripe.cards import check_card
 
     sim = stripe.sim
     with sim.transaction():
@@ -375,7 +375,7 @@ def _events_for(stripe, subscription_id: str, *types: str) -> list[dict]:
 
 
 def _post_event(url: str, event: dict) -> requests.Response:
-    from fundraiser.payments.simulator import sign
+    from simulators.stripe import sign
 
     payload = json.dumps(event).encode()
     return requests.post(

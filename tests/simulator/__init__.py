@@ -1,1 +1,1 @@
-"""Tests of the Stripe simulator (fundraiser.payments.simulator)."""
+"""Tests of the Stripe simulator (simulators.stripe)."""

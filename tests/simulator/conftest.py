@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from fundraiser.payments.simulator import SimulatorHandle, start_simulator
+from simulators.stripe import SimulatorHandle, start_simulator
 
 from .helpers import FAST_RETRIES, SECRET, Receiver
 

@@ -13,7 +13,7 @@ import stripe
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from fundraiser.payments.simulator import SimulatorHandle
+from simulators.stripe import SimulatorHandle
 
 SECRET = "whsec_simulator_tests"
 FAST_RETRIES = (0.05, 0.1, 0.2)

@@ -6,8 +6,8 @@ import time
 
 from werkzeug.test import Client
 
-from fundraiser.payments.simulator import flows, start_simulator
-from fundraiser.payments.simulator.cards import check_card
+from simulators.stripe import flows, start_simulator
+from simulators.stripe.cards import check_card
 
 from .helpers import complete, control, paid_subscription, payment_session
 

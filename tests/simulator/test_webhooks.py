@@ -7,7 +7,7 @@ import json
 import pytest
 import stripe
 
-from fundraiser.payments.simulator import sign, start_simulator
+from simulators.stripe import sign, start_simulator
 
 from .helpers import FAST_RETRIES, SECRET, complete, control, payment_session
 

@@ -6,12 +6,13 @@ import calendar
 import json
 from contextlib import suppress
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import shapes
 from .cards import Card
 from .core import diff
-from .params import StripeError, format_amount, not_found
+from .params import ZERO_DECIMAL, StripeError, format_amount, not_found
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -20,7 +21,7 @@ JSON = dict[str, Any]
 DAY = 86400
 DISPUTE_FEE = 1500
 # (basis points, fixed minor units) per currency; everything else pays the US card rate.
-FEES = {"eur": (150, 25), "gbp": (150, 25)}
+FEES = {"eur": (150, 25), "gbp": (150, 20)}  # Stripe's standard European and UK card pricing
 US_RATE = (290, 30)
 # A stand-in card for programmatic completion (POST /_sim/checkout/<id>/complete).
 DEFAULT_EXPIRY = "12 / 34"
@@ -164,13 +165,44 @@ def charge_payment_intent(
     return ch
 
 
+#: Units per euro: the simulator's fixed rate table, so a conversion is the same every run.
+PER_EURO = {
+    "eur": Decimal(1),
+    "gbp": Decimal("0.85"),
+    "usd": Decimal("1.08"),
+    "jpy": Decimal("162.5"),
+    "chf": Decimal("0.95"),
+    "sek": Decimal("11.52"),
+    "aud": Decimal("1.65"),
+    "cad": Decimal("1.51"),
+}
+
+
+def exchange_rate(source: str, target: str) -> Decimal:
+    """Units of `target` per unit of `source`, to six places (as Stripe reports it)."""
+    return (PER_EURO[target] / PER_EURO[source]).quantize(Decimal("0.000001"))
+
+
+def settle(amount: int, currency: str, settlement: str | None) -> tuple[int, str, Decimal | None]:
+    """`amount` (minor units of `currency`) as it lands in the account: (amount, currency,
+    exchange rate or None when no conversion was needed)."""
+    if settlement is None or settlement == currency or currency not in PER_EURO:
+        return amount, currency, None
+    rate = exchange_rate(currency, settlement)
+    scale = (0 if settlement in ZERO_DECIMAL else 2) - (0 if currency in ZERO_DECIMAL else 2)
+    settled = Decimal(amount).scaleb(scale) * rate
+    return int(settled.quantize(Decimal(1), ROUND_HALF_EVEN)), settlement, rate
+
+
 def record_balance(
     sim: Simulator, amount: int, currency: str, source: str, kind: str, description: str | None
 ) -> JSON:
-    fee = fee_for(amount, currency) if kind == "charge" else 0
+    settled, settled_currency, rate = settle(amount, currency, sim.settlement_currency)
+    fee = fee_for(settled, settled_currency) if kind == "charge" else 0
     txn = shapes.balance_transaction(
-        sim.new_id("txn"), sim.now(), amount, currency, fee, source, kind, description
+        sim.new_id("txn"), sim.now(), settled, settled_currency, fee, source, kind, description
     )
+    txn["exchange_rate"] = None if rate is None else float(rate)
     return sim.store.add(txn)
 
 
@@ -625,13 +657,19 @@ def refund_charge(
     return re
 
 
-def open_dispute(sim: Simulator, ch_id: str, amount: int | None, reason: str) -> JSON:
+def open_dispute(
+    sim: Simulator, ch_id: str, amount: int | None, reason: str, inquiry: bool = False
+) -> JSON:
+    """A chargeback, or (inquiry) a card issuer's question: status warning_needs_response, no
+    money withdrawn, the charge still refundable."""
     with sim.transaction():
         ch = require(sim, ch_id, "charge", "charge", "charge")
         if not ch["paid"] or ch["disputed"]:
             raise StripeError("This charge cannot be disputed.")
         dp = shapes.dispute(sim.new_id("dp"), sim.now(), ch, amount or ch["amount"], reason)
-        dp["is_charge_refundable"] = False
+        dp["is_charge_refundable"] = inquiry
+        if inquiry:
+            dp["status"] = "warning_needs_response"
         sim.store.add(dp)
         ch["disputed"] = True
         sim.emit("charge.dispute.created", dp)
@@ -641,9 +679,11 @@ def open_dispute(sim: Simulator, ch_id: str, amount: int | None, reason: str) ->
 def close_dispute(sim: Simulator, dp_id: str, status: str) -> JSON:
     with sim.transaction():
         dp = require(sim, dp_id, "dispute", "dispute", "dispute")
-        if dp["status"] in ("won", "lost"):
+        if dp["status"] in ("won", "lost", "warning_closed", "prevented"):
             raise StripeError(f"Dispute is already closed ({dp['status']}).")
-        if status == "lost":
+        if dp["status"].startswith("warning_"):
+            status = "warning_closed"  # an inquiry closes without moving money either way
+        elif status == "lost":
             txn = record_balance(
                 sim,
                 -dp["amount"],
@@ -659,6 +699,28 @@ def close_dispute(sim: Simulator, dp_id: str, status: str) -> JSON:
         dp["evidence_details"]["has_evidence"] = status == "won"
         sim.emit("charge.dispute.closed", dp)
         return dp
+
+
+def fail_refund(sim: Simulator, re_id: str, reason: str = "expired_or_canceled_card") -> JSON:
+    """A refund the card's bank sent back: the money returns to the balance."""
+    with sim.transaction():
+        re = require(sim, re_id, "refund", "refund", "refund")
+        if re["status"] not in ("succeeded", "pending"):
+            raise StripeError(f"Refund {re_id} is {re['status']}.")
+        ch = require(sim, re["charge"], "charge", "charge", "charge")
+        txn = record_balance(
+            sim, re["amount"], re["currency"], re["id"], "refund", "REFUND FAILURE"
+        )
+        before = snapshot(re)
+        re.update(status="failed", failure_reason=reason, failure_balance_transaction=txn["id"])
+        ch["amount_refunded"] -= re["amount"]
+        ch["refunded"] = False
+        for listed in ch["refunds"]["data"]:
+            if listed["id"] == re_id:
+                listed.update(re)
+        sim.emit("refund.failed", re, diff(before, re))
+        sim.emit("refund.updated", re, diff(before, re))
+        return re
 
 
 def _add_dispute_fee(txn: JSON) -> None:

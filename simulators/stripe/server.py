@@ -57,6 +57,7 @@ def start_simulator(
     retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
     public_url: str | None = None,
     quiet: bool = True,
+    settlement_currency: str | None = None,
 ) -> SimulatorHandle:
     """Start the simulator on a daemon thread (``port=0`` picks a free port).
 
@@ -69,6 +70,7 @@ def start_simulator(
         api_key_prefix=api_key_prefix,
         delivery_workers=delivery_workers,
         retry_delays=retry_delays,
+        settlement_currency=settlement_currency,
     )
     handler = _QuietHandler if quiet else WSGIRequestHandler
     server = make_server(host, port, sim, threaded=True, request_handler=handler)
@@ -91,6 +93,7 @@ def serve(
     webhook_secret: str = "whsec_test",
     host: str = "127.0.0.1",
     public_url: str | None = None,
+    settlement_currency: str | None = None,
 ) -> None:
     """Run the simulator in the foreground until interrupted (``flask stripe simulator``).
 
@@ -104,6 +107,7 @@ def serve(
         webhook_secret=webhook_secret,
         public_url=public_url,
         quiet=False,
+        settlement_currency=settlement_currency,
     )
     logging.getLogger(__name__).warning(
         "Stripe simulator on %s (webhooks → %s)", handle.url, webhook_url or "nowhere"
@@ -118,7 +122,7 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m fundraiser.payments.simulator [--port N] [--webhook-url URL] ...``."""
+    """``python -m simulators.stripe [--port N] [--webhook-url URL] ...``."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Local stand-in for Stripe's HTTP API")

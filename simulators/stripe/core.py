@@ -96,8 +96,12 @@ class Simulator:
         delivery_workers: int = 4,
         retry_delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
         base_url: str = "http://127.0.0.1:12111",
+        settlement_currency: str | None = None,
     ) -> None:
         self.store = Store()
+        #: The account's currency: balance transactions are converted into it (lower case);
+        #: None settles each charge in its own currency.
+        self.settlement_currency = settlement_currency.lower() if settlement_currency else None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.api_key_prefix = api_key_prefix

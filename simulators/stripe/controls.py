@@ -115,8 +115,14 @@ def clock(sim: Simulator, data: JSON) -> Response:
 
 def dispute(sim: Simulator, data: JSON, charge_id: str) -> Response:
     amount = int(data["amount"]) if data.get("amount") not in (None, "") else None
-    dp = flows.open_dispute(sim, charge_id, amount, data.get("reason") or "fraudulent")
+    reason = data.get("reason") or "fraudulent"
+    dp = flows.open_dispute(sim, charge_id, amount, reason, inquiry=_flag(data.get("inquiry")))
     return reply(sim.get(dp["id"]))
+
+
+def fail_refund(sim: Simulator, data: JSON, refund_id: str) -> Response:
+    re = flows.fail_refund(sim, refund_id, data.get("reason") or "expired_or_canceled_card")
+    return reply(sim.get(re["id"]))
 
 
 def close_dispute(sim: Simulator, data: JSON, dispute_id: str) -> Response:
@@ -185,6 +191,7 @@ ROUTES: list[tuple[str, list[str], Callable[..., Response]]] = [
     ("/_sim/clock", ["GET"], clock),
     ("/_sim/charges/<charge_id>/dispute", ["POST"], dispute),
     ("/_sim/disputes/<dispute_id>/close", ["POST"], close_dispute),
+    ("/_sim/refunds/<refund_id>/fail", ["POST"], fail_refund),
     ("/_sim/events/<event_id>/redeliver", ["POST"], redeliver),
     ("/_sim/deliveries", ["GET"], deliveries),
     ("/_sim/webhooks", ["GET", "POST"], webhooks),
