@@ -67,7 +67,7 @@ def test_non_ascii_quotes_and_dashes_survive(client, campaign):
 def test_donation_panel_has_presets_custom_amount_and_frequency(client, campaign):
     markup = client.get("/").get_data(as_text=True)
     assert 'action="/donate"' in markup
-    for preset in ("5", "10", "25", "50", "100"):
+    for preset in ("10", "25", "50", "100", "250"):
         assert f'name="amount" value="{preset}"' in markup
     assert 'name="amount_other"' in markup
     assert 'value="one-time"' in markup and 'value="monthly"' in markup

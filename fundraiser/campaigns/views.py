@@ -7,14 +7,12 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from fundraiser.cache import page_cache, snapshots
 from fundraiser.campaigns import services
 from fundraiser.database import database_state
+from fundraiser.donations.panel import panel_for
 from fundraiser.extensions import db, limiter
 from fundraiser.security import mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
-
-PRESET_AMOUNTS_MAJOR = (5, 10, 25, 50, 100)
-
 
 def _public_cache(response, max_age: int):
     mark_same_for_everyone()
@@ -43,8 +41,7 @@ def _landing_html(campaign, totals, etag: str) -> str:
             "campaigns/landing.html",
             campaign=campaign,
             totals=totals,
-            presets=PRESET_AMOUNTS_MAJOR,
-            donation_form=None,
+            panel=panel_for(campaign),
         )
         pages.set(key, html, RENDERED_PAGE_SECONDS)
     return html

@@ -28,6 +28,7 @@ class DonationRequest:
     anonymous: bool
     cover_fees: bool
     message: str
+    show_amount: bool = False
 
 
 @dataclass
@@ -94,5 +95,6 @@ def validate_donation(
         anonymous=(form.get("anonymous") or "").lower() in TRUE_VALUES,
         cover_fees=(form.get("cover_fees") or "").lower() in TRUE_VALUES,
         message=_clean_text(message, MAX_MESSAGE),
+        show_amount=(form.get("show_amount") or "").lower() in TRUE_VALUES,
     )
     return DonationFormResult(request, {}, values)

@@ -7,10 +7,10 @@ import re
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.campaigns.views import PRESET_AMOUNTS_MAJOR
 from fundraiser.database import retrying
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
+from fundraiser.donations.panel import panel_for
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required
@@ -35,7 +35,7 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
                 "campaigns/landing.html",
                 campaign=campaign,
                 totals=totals,
-                presets=PRESET_AMOUNTS_MAJOR,
+                panel=panel_for(campaign, values),
                 form_values=values,
                 errors=errors,
             ),
@@ -152,6 +152,7 @@ def cancelled():
         "message": intent.message,
         "cover_fees": "1" if intent.fee_cover_minor else "",
         "anonymous": "1" if intent.anonymous else "",
+        "show_amount": "1" if intent.show_amount else "",
     }
     notice = (
         "You left the secure checkout before paying, so nothing was charged. "

@@ -1,0 +1,205 @@
+"""The donation form in a real browser at a phone's and two laptops' sizes."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from fundraiser.extensions import db
+from fundraiser.models import DonationIntent, Pledge
+from fundraiser.money import fee_cover, format_money
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.browser
+
+SIZES = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "laptop": {"viewport": {"width": 1366, "height": 768}},
+    "wide": {"viewport": {"width": 1440, "height": 900}},
+}
+
+
+@pytest.fixture
+def base(app, live_server):
+    """Stripe's success and cancel links lead back to the server the browser uses."""
+    original = app.config["BASE_URL"]
+    app.config["BASE_URL"] = live_server.url
+    yield live_server.url
+    app.config["BASE_URL"] = original
+
+
+@pytest.fixture
+def open_page(browser):
+    contexts = []
+
+    def opener(size: str, **options):
+        context = browser.new_context(**SIZES[size], **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def focused_id(page) -> str:
+    return page.evaluate("() => document.activeElement.id")
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate(
+        """(s) => { const r = document.querySelector(s).getBoundingClientRect();
+                    return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }""",
+        selector,
+    )
+
+
+def labels(page) -> list[str]:
+    return page.locator(".amount-grid label").all_inner_texts()
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_presets_follow_the_currency_and_the_frequency(open_page, base, campaign, size):
+    page = open_page(size)
+    page.goto(f"{base}/campaigns/{campaign}")
+    assert labels(page) == ["€10", "€25", "€50", "€100", "€250", "Other"]
+    page.select_option("#currency", "GBP")
+    assert labels(page) == ["£10", "£25", "£50", "£100", "£250", "Other"]
+    expect(page.locator("[data-fee-line]")).to_have_text(
+        f"Add {format_money(fee_cover(2500, 'GBP'), 'GBP')} so we receive all £25"
+    )
+    page.locator("label[for=freq-monthly]").click()
+    assert labels(page) == ["£5", "£10", "£20", "£35", "£50", "Other"]
+    assert page.is_checked("#amount-10")
+    expect(page.locator("[data-nudge]")).to_be_hidden()
+    page.fill("#amount_other", "12.50")
+    expect(page.locator("[data-fee-line]")).to_have_text(
+        f"Add {format_money(fee_cover(1250, 'GBP'), 'GBP')} so we receive all £12.50"
+    )
+    page.select_option("#currency", "USD")
+    assert labels(page)[:2] == ["$5", "$10"]
+    assert page.errors == []
+
+
+def test_the_monthly_prompt_switches_the_ladder(open_page, base, campaign):
+    page = open_page("laptop")
+    page.goto(f"{base}/campaigns/{campaign}")
+    page.get_by_role("button", name="Make it monthly").click()
+    assert page.is_checked("#freq-monthly")
+    assert labels(page)[0] == "€5"
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_errors_are_found_before_posting_and_focused(open_page, base, campaign, size):
+    page = open_page(size)
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    page.goto(f"{base}/campaigns/{campaign}")
+    page.fill("#amount_other", "0.01")
+    page.fill("#email", "not an email")
+    page.locator("button.donate-button").click()
+    expect(page.locator("#form-error")).to_be_focused()
+    assert in_view(page, "#form-error")
+    expect(page.locator("#amount-error")).to_have_text("The smallest gift we can take is €0.50.")
+    expect(page.locator("#email-error")).to_contain_text("check your email")
+    assert posts == []
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+@pytest.mark.parametrize("size", ["phone", "wide"])
+def test_a_server_refusal_opens_at_the_form_with_the_message_focused(
+    open_page, base, campaign, size, script
+):
+    page = open_page(size, java_script_enabled=script)
+    page.goto(f"{base}/campaigns/{campaign}")
+    # Passes the page's own checks; the server refuses a reserved domain.
+    page.fill("#email", "reader@example.invalid")
+    with page.expect_navigation():
+        page.locator("button.donate-button").click()
+    assert page.url.endswith("/donate")
+    expect(page.locator("#form-error")).to_be_focused()
+    assert in_view(page, "#form-error")
+    expect(page.locator("#email-error")).to_be_visible()
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_back_from_checkout_the_note_is_in_view_and_focused(
+    open_page, base, campaign, stripe_sim, size
+):
+    page = open_page(size)
+    page.goto(f"{base}/campaigns/{campaign}")
+    page.locator("label[for=amount-50]").click()
+    page.locator("button.donate-button").click()
+    page.wait_for_url("**/c/pay/**")
+    page.click("#cancel")
+    page.wait_for_url("**/donate/cancelled**")
+    expect(page.locator("#form-notice")).to_be_focused()
+    assert in_view(page, "#form-notice")
+    assert page.input_value("#amount_other") == "50"
+
+
+def test_on_a_phone_a_donate_bar_follows_the_reader_to_the_form(open_page, base, campaign):
+    page = open_page("phone")
+    page.goto(f"{base}/campaigns/{campaign}")
+    bar = page.locator(".donate-bar")
+    page.mouse.wheel(0, 4000)
+    expect(bar).to_be_visible()
+    assert in_view(page, ".donate-bar")
+    bar.click()
+    expect(bar).to_be_hidden()
+    assert in_view(page, ".panel-title")
+
+
+@pytest.mark.parametrize("size", ["laptop", "wide"])
+def test_on_a_laptop_the_whole_form_fits_the_first_screen(open_page, base, campaign, size):
+    page = open_page(size)
+    page.goto(f"{base}/campaigns/{campaign}")
+    assert in_view(page, "button.donate-button")
+    expect(page.locator(".donate-bar")).to_be_hidden()
+    panel = page.evaluate(
+        """() => { const p = document.querySelector('.donate-panel');
+                   return [p.scrollHeight, p.clientHeight, getComputedStyle(p).overflowY]; }"""
+    )
+    assert panel[0] <= panel[1] and panel[2] == "visible", panel
+    # Still true after reading half the article: the panel follows.
+    page.mouse.wheel(0, 5000)
+    page.wait_for_function("() => window.scrollY > 1000")
+    assert in_view(page, "button.donate-button")
+
+
+def test_after_a_one_off_gift_one_click_makes_it_monthly(
+    app, open_page, base, campaign, stripe_sim
+):
+    page = open_page("phone")
+
+    def pay_at_checkout():
+        page.wait_for_url("**/c/pay/**")
+        page.fill("#card_number", "4242 4242 4242 4242")
+        page.fill("#card_expiry", "12 / 34")
+        page.fill("#card_cvc", "123")
+        page.fill("#name", "Ada Reader")
+        page.click("#submit")
+        page.wait_for_url("**/donate/thanks**")
+
+    page.goto(f"{base}/campaigns/{campaign}")
+    page.fill("#email", "ada@example.org")
+    page.check("#cover_fees")
+    page.locator("button.donate-button").click()
+    pay_at_checkout()
+    upgrade = page.get_by_role("button", name="Give €25 every month")
+    upgrade.click()
+    pay_at_checkout()
+    assert "every month" in page.inner_text("main")
+    expect(page.get_by_role("button", name="Give €25 every month")).to_have_count(0)
+    stripe_sim.flush()
+    with app.app_context():
+        monthly = db.session.scalars(
+            select(DonationIntent).where(DonationIntent.frequency == "monthly")
+        ).one()
+        assert (monthly.amount_minor, monthly.email) == (2500, "ada@example.org")
+        assert monthly.fee_cover_minor == fee_cover(2500, "EUR")
+        wait_for(lambda: db.session.scalar(select(Pledge.status)) == "active")
