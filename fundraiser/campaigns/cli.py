@@ -1,4 +1,4 @@
-"""`flask campaign import|list|presets`: campaigns as content, managed from the command line."""
+"""`flask campaign import|list|presets|photo`: campaigns as content, from the command line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from fundraiser.campaigns import presets, services
+from fundraiser.campaigns import photos, presets, services
 from fundraiser.extensions import db
 from fundraiser.money import format_money
 
@@ -92,3 +92,19 @@ def presets_command(
     db.session.commit()
     shown = ", ".join(str(p.amount) for p in presets.ladder(campaign, frequency))
     click.echo(f"{campaign.slug} {frequency}: {shown} (form opens on {campaign.default_frequency})")
+
+
+@campaign_cli.command("photo")
+@click.argument("slug")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def photo_command(slug: str, path: Path) -> None:
+    """Give a campaign its photo: resized for every screen, under fingerprinted names."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        raise click.ClickException(f"No campaign {slug!r}.")
+    try:
+        names = photos.attach_photo(campaign, path.read_bytes())
+    except photos.PhotoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{campaign.slug}: photo saved as {', '.join(names)}")

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from fundraiser.cache import page_cache, snapshots
-from fundraiser.campaigns import services
+from fundraiser.campaigns import photos, services
+from fundraiser.campaigns.content import summary
 from fundraiser.database import database_state
 from fundraiser.donations.panel import panel_for
+from fundraiser.donations.wall import recent_supporters
 from fundraiser.extensions import db, limiter
 from fundraiser.security import mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
+
 
 def _public_cache(response, max_age: int):
     mark_same_for_everyone()
@@ -42,6 +54,9 @@ def _landing_html(campaign, totals, etag: str) -> str:
             campaign=campaign,
             totals=totals,
             panel=panel_for(campaign),
+            wall=recent_supporters(campaign),
+            photo=photos.photo_sources(campaign),
+            summary=summary(campaign.body_markdown),
         )
         pages.set(key, html, RENDERED_PAGE_SECONDS)
     return html
@@ -121,6 +136,20 @@ def campaign_totals(slug: str):
     if body is None:
         abort(404, description="No such campaign.")
     return _public_cache(jsonify(body), current_app.config["TOTALS_MAX_AGE"])
+
+
+#: Fingerprinted files never change under their name.
+IMMUTABLE_SECONDS = 365 * 24 * 3600
+
+
+@bp.get("/media/<name>")
+@limiter.exempt
+def media(name: str):
+    """A campaign photo (nginx serves these itself in production)."""
+    response = send_from_directory(photos.media_dir(), name, max_age=IMMUTABLE_SECONDS)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.get("/out/<channel>")

@@ -54,6 +54,7 @@ PAGES = [
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),
     ("staff-drift", "staff", "/staff/drift"),
+    ("staff-messages", "staff", "/staff/messages"),
 ]
 
 

@@ -203,3 +203,42 @@ def test_after_a_one_off_gift_one_click_makes_it_monthly(
         assert (monthly.amount_minor, monthly.email) == (2500, "ada@example.org")
         assert monthly.fee_cover_minor == fee_cover(2500, "EUR")
         wait_for(lambda: db.session.scalar(select(Pledge.status)) == "active")
+
+
+def test_a_payment_moves_an_open_pages_bar_without_a_reload(
+    app, client, open_page, base, campaign, stripe_sim
+):
+    from tests.helpers import donate, pay, session_id_from
+
+    page = open_page("phone")
+    page.goto(f"{base}/campaigns/{campaign}")
+    raised = page.locator(".donate-panel [data-field=raised]")
+    expect(raised).to_have_text("€0")
+    page.evaluate("() => { window.notReloaded = true; }")
+    pay(stripe_sim, session_id_from(donate(client, campaign, amount="250")))
+    # Polled every 2 s; Playwright's default 5 s wait is the promise.
+    expect(raised).to_have_text("€250")
+    expect(page.locator(".donate-panel [data-field=bar]")).to_have_attribute("value", "5")
+    assert page.evaluate("() => window.notReloaded === true")
+
+
+def test_the_supporters_wall_shows_what_donors_and_staff_allowed(app, open_page, base, campaign):
+    from fundraiser.campaigns.services import campaign_by_slug
+    from fundraiser.donations.wall import moderate
+    from tests.dashboard.factories import gift_with_message
+
+    with app.app_context():
+        found = campaign_by_slug(campaign)
+        approved = gift_with_message(found, "Solidarity!", name="Ada King", show_amount=True)
+        gift_with_message(found, "Waiting", name="Bea Shy", anonymous=True)
+        moderate(approved.id, "approved", "staff:test")
+        db.session.commit()
+    page = open_page("phone")
+    page.goto(f"{base}/campaigns/{campaign}")
+    wall = page.locator(".wall")
+    expect(wall.locator(".wall-entry")).to_have_count(2)
+    expect(wall).to_contain_text("Ada gave €25")
+    expect(wall).to_contain_text("Solidarity!")
+    expect(wall).to_contain_text("Anonymous")
+    expect(wall).not_to_contain_text("Bea")
+    expect(wall).not_to_contain_text("Waiting")
