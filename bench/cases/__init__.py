@@ -1,6 +1,6 @@
 """The benchmark cases, each runnable alone: `python -m bench <case>`."""
 
-from bench.cases import dashboard, landing, storm, webhooks
+from bench.cases import dashboard, landing, open_pages, storm, webhooks
 
 CASES = {
     "landing": landing.run_direct,
@@ -8,4 +8,5 @@ CASES = {
     "webhooks": webhooks.run,
     "storm": storm.run,
     "dashboard": dashboard.run,
+    "open-pages": open_pages.run,
 }

@@ -20,7 +20,7 @@ from fundraiser.database import database_state
 from fundraiser.donations.panel import panel_for
 from fundraiser.donations.wall import recent_supporters
 from fundraiser.extensions import db, limiter
-from fundraiser.security import mark_same_for_everyone
+from fundraiser.security import allow_framing_by, mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
@@ -121,6 +121,36 @@ def campaign_page(slug: str):
     """Any campaign by its slug."""
     page = _snapshot(f"page:{slug}", lambda: _page(services.campaign_by_slug(slug)))
     return _page_response(page or abort(404))
+
+
+def _embed(campaign) -> tuple[str, str] | None:
+    """(ETag, HTML) of a campaign's embeddable panel, or None when there is no such campaign."""
+    if campaign is None:
+        return None
+    totals = services.campaign_totals(campaign)
+    etag = "embed-" + services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
+    html = render_template(
+        "campaigns/embed.html", campaign=campaign, totals=totals, panel=panel_for(campaign)
+    )
+    return etag, html
+
+
+@bp.get("/embed/<slug>")
+@limiter.exempt
+def embed(slug: str):
+    """A compact donation panel for an iframe on the site's other pages."""
+    page = _snapshot(f"embed:{slug}", lambda: _embed(services.campaign_by_slug(slug)))
+    allow_framing_by(current_app.config["EMBED_ALLOWED_ORIGINS"])
+    return _page_response(page or abort(404))
+
+
+@bp.get("/embed.js")
+@limiter.exempt
+def embed_script():
+    """The one-line snippet's loader: a stable address, so it is cached for an hour only."""
+    response = send_from_directory(current_app.static_folder, "js/embed.js", max_age=3600)
+    response.cache_control.public = True
+    return response
 
 
 def _totals_body(slug: str) -> dict | None:

@@ -71,7 +71,7 @@ def donate():
     """Validate the donation form and send the reader to Stripe Checkout."""
     campaign = campaigns.campaign_by_slug((request.form.get("campaign") or "").strip())
     if campaign is None:
-        abort(400, description="That campaign doesn't exist.")
+        abort(400, description="That campaign doesn’t exist.")
     result = validate_donation(
         request.form,
         current_app.config["DONATION_CURRENCIES"],
@@ -120,7 +120,7 @@ def thanks():
     """Thank the reader for a finished checkout, confirming with Stripe if we must."""
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
-        abort(404, description="We couldn't find that donation.")
+        abort(404, description="We couldn’t find that donation.")
 
     def confirm_and_commit():
         found = services.confirm_checkout(session_id)
@@ -129,7 +129,7 @@ def thanks():
 
     intent = retrying(confirm_and_commit)
     if intent is None:
-        abort(404, description="We couldn't find that donation.")
+        abort(404, description="We couldn’t find that donation.")
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
     response.headers["Cache-Control"] = "no-store"
     return response

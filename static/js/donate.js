@@ -91,7 +91,7 @@
       var rule = data.rules[currency.value];
       var parsed = parseAmount(amountText(), currency.value, data.rules, data.max);
       var digits = digitsOf(data.rules, currency.value);
-      if (rule && parsed.minor) {
+      if (!feeLine) { /* the embed has no fee line */ } else if (rule && parsed.minor) {
         feeLine.textContent = "Add " + format(feeCover(parsed.minor, rule), currency.value, digits) + " so we receive all " + format(parsed.minor, currency.value, digits, true);
       } else {
         feeLine.textContent = "Add a little to cover the card fees, so all of your gift arrives";
@@ -99,11 +99,13 @@
       var line = "";
       ladder().forEach(function (p) { if (String(p.amount) === chosen()) { line = p.impact || ""; } });
       impact.textContent = line; impact.hidden = !line;
-      nudge.hidden = frequency() !== "one-time";
+      if (nudge) { nudge.hidden = frequency() !== "one-time"; }
     }
 
+    function value(selector) { var el = form.querySelector(selector); return el ? el.value : ""; }
     function setError(field, id, message) {
       var input = form.querySelector("#" + field), note = form.querySelector("#" + id);
+      if (!input || !note) { return; }
       note.textContent = message || ""; note.hidden = !message;
       if (message) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", id); }
       else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
@@ -111,9 +113,9 @@
     function check() {
       var errors = [];
       var amount = parseAmount(amountText(), currency.value, data.rules, data.max).error;
-      var email = form.querySelector("#email").value.trim();
+      var email = value("#email").trim();
       var emailError = email && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(email) ? "Please check your email address, or leave it empty." : "";
-      var messageError = form.querySelector("#message").value.length > 500 ? "Please keep your message under 500 characters." : "";
+      var messageError = value("#message").length > 500 ? "Please keep your message under 500 characters." : "";
       setError("amount_other", "amount-error", amount);
       setError("email", "email-error", emailError);
       setError("message", "message-error", messageError);
@@ -139,11 +141,14 @@
       if (event.target.name === "amount" && event.target !== otherRadio) { other.value = ""; }
       update();
     });
-    form.querySelector("[data-make-monthly]").addEventListener("click", function () {
-      form.querySelector("#freq-monthly").checked = true;
-      rebuild(); update();
-      form.querySelector("#freq-monthly").focus();
-    });
+    var makeMonthly = form.querySelector("[data-make-monthly]");
+    if (makeMonthly) {
+      makeMonthly.addEventListener("click", function () {
+        form.querySelector("#freq-monthly").checked = true;
+        rebuild(); update();
+        form.querySelector("#freq-monthly").focus();
+      });
+    }
     other.addEventListener("input", function () { if (other.value) { otherRadio.checked = true; } update(); });
     other.addEventListener("focus", function () { otherRadio.checked = true; update(); });
     form.addEventListener("submit", function (event) {
@@ -163,6 +168,13 @@
     // A server answer (an error or the note after checkout) is focused where autofocus isn't honoured.
     var answer = form.querySelector("[autofocus]");
     if (answer && document.activeElement !== answer) { answer.focus(); }
+  }
+
+  // In the embed's iframe: tell the page around it how tall the panel is.
+  if (document.body.hasAttribute("data-embed") && window.parent !== window) {
+    var tell = function () { window.parent.postMessage({ type: "fundraiser:height", height: document.body.getBoundingClientRect().height }, "*"); };
+    tell();
+    if (window.ResizeObserver) { new ResizeObserver(tell).observe(document.body); }
   }
 
   // On phones a slim bar leads to the panel; it steps aside while the panel is in view.

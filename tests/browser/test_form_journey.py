@@ -242,3 +242,99 @@ def test_the_supporters_wall_shows_what_donors_and_staff_allowed(app, open_page,
     expect(wall).to_contain_text("Anonymous")
     expect(wall).not_to_contain_text("Bea")
     expect(wall).not_to_contain_text("Waiting")
+
+
+def test_no_supporter_page_scrolls_sideways_on_a_phone(app, browser, live_server, campaign):
+    from tests.browser.test_accessibility import PAGES, make_people
+
+    found = make_people(app, campaign)
+    context = browser.new_context(**SIZES["phone"])
+    context.add_cookies(
+        [{"name": "session", "value": found.cookies["supporter"], "url": live_server.url}]
+    )
+    page = context.new_page()
+    wide = []
+    try:
+        for name, who, path in PAGES:
+            if who == "staff":
+                continue
+            page.goto(live_server.url + path.format(**found.values))
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth"
+            )
+            if overflow > 0:
+                wide.append((name, overflow))
+    finally:
+        context.close()
+    assert wide == []
+
+
+class _ArticleSite:
+    """Another origin on loopback: an article page carrying the one-line embed snippet."""
+
+    def __init__(self, app_url: str, slug: str):
+        import http.server
+        import threading
+
+        body = (
+            "<!doctype html><html lang=en><head><title>An article</title></head><body>"
+            "<h1>An article</h1><p>Words.</p>"
+            f'<script src="{app_url}/embed.js" data-campaign="{slug}" async></script>'
+            "</body></html>"
+        ).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def article_sites(base, campaign):
+    sites = [_ArticleSite(base, campaign), _ArticleSite(base, campaign)]
+    yield sites
+    for site in sites:
+        site.close()
+
+
+def test_the_embed_works_in_an_allowed_sites_article_and_checkout_opens_on_top(
+    app, open_page, base, campaign, stripe_sim, article_sites, monkeypatch
+):
+    allowed, refused = article_sites
+    monkeypatch.setitem(app.config, "EMBED_ALLOWED_ORIGINS", [allowed.url])
+    page = open_page("laptop")
+    page.goto(allowed.url)
+    frame_element = page.locator("iframe")
+    expect(frame_element).to_have_count(1)
+    panel = page.frame_locator("iframe")
+    expect(panel.locator(".panel-title")).to_be_visible()
+    # The frame told the page its height, so nothing inside it scrolls.
+    page.wait_for_function("() => document.querySelector('iframe').style.height !== '520px'")
+    panel.locator("label[for=freq-monthly]").click()
+    expect(panel.locator("label[for=amount-10]")).to_have_text("€10")
+    panel.locator("button.donate-button").click()
+    page.wait_for_url("**/c/pay/**")  # the reader's own window, not the frame
+
+    other = open_page("laptop")
+    other.goto(refused.url)
+    expect(other.locator("iframe")).to_have_count(1)
+    # Chromium replaces a refused frame with its error page.
+    for _ in range(100):
+        if any(f.url.startswith("chrome-error://") for f in other.frames):
+            break
+        other.wait_for_timeout(100)  # lets Playwright deliver the frame's events
+    assert [f.url for f in other.frames][1:] == ["chrome-error://chromewebdata/"]
+    assert other.frame_locator("iframe").locator(".panel-title").count() == 0
