@@ -21,12 +21,8 @@ SIZES = {
 
 
 @pytest.fixture
-def base(app, live_server):
-    """Stripe's success and cancel links lead back to the server the browser uses."""
-    original = app.config["BASE_URL"]
-    app.config["BASE_URL"] = live_server.url
-    yield live_server.url
-    app.config["BASE_URL"] = original
+def base(served_at_live_url):
+    return served_at_live_url
 
 
 @pytest.fixture
