@@ -78,6 +78,8 @@ PENDING_SECONDS = 10 * 60
 
 
 def register(app: Flask) -> None:
+    from fundraiser.dashboard import moderation  # noqa: F401 - adds /staff/messages to bp
+
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
     app.cli.add_command(dashboard_cli)

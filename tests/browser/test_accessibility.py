@@ -28,6 +28,7 @@ BLOCKING = {"serious", "critical"}
 # One line per page: (name, who is signed in, path with {placeholders} from seeded data).
 PAGES = [
     ("landing", "anyone", "/"),
+    ("embed", "anyone", "/embed/{slug}"),
     ("campaign", "anyone", "/campaigns/{slug}"),
     ("not-found", "anyone", "/no-such-page"),
     ("register", "anyone", "/account/register"),
@@ -54,6 +55,7 @@ PAGES = [
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),
     ("staff-drift", "staff", "/staff/drift"),
+    ("staff-messages", "staff", "/staff/messages"),
 ]
 
 
@@ -72,6 +74,10 @@ def axe_source() -> str:
 
 @pytest.fixture
 def people(app, campaign) -> People:
+    return make_people(app, campaign)
+
+
+def make_people(app, campaign) -> People:
     """A supporter with a pledge and a gift, an admin, and signed-in session cookies for each."""
     with app.app_context():
         supporter = make_supporter("reader@example.org", name="Reader")
