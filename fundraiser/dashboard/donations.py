@@ -29,6 +29,8 @@ from fundraiser.money import CURRENCY_RULES, decimals
 PAGE_SIZE = 50
 STATUSES = ("paid", "partially_refunded", "refunded", "disputed")
 FREQUENCIES = ("one-time", "monthly", "yearly")
+#: The frequency filter's "any recurring" choice (monthly or yearly), used by the overview's links.
+RECURRING = "recurring"
 #: What a staff member types as an amount filter: major units, at most two decimals.
 AMOUNT_TEXT = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
 REFUND_REQUESTED = "staff.refund"
@@ -175,7 +177,9 @@ def _apply_filter(query: Select, f: DonationFilter, status) -> Select:
         query = query.where(LedgerEntry.occurred_at < day_start(f.date_to + timedelta(days=1)))
     if f.status:
         query = query.where(status == f.status)
-    if f.frequency:
+    if f.frequency == RECURRING:
+        query = query.where(LedgerEntry.frequency != "one-time")
+    elif f.frequency:
         query = query.where(LedgerEntry.frequency == f.frequency)
     if f.currency:
         query = query.where(LedgerEntry.currency == f.currency)

@@ -46,7 +46,9 @@ from fundraiser.dashboard.forms import (
     SimpleActionForm,
     choices,
 )
+from fundraiser.dashboard.overview import build_overview
 from fundraiser.dashboard.periods import local_today, reporting_zone
+from fundraiser.dashboard.staff_forms import PeriodForm
 from fundraiser.dashboard.supporters import supporter_detail, supporters_page
 from fundraiser.database_routing import read_from_replica
 from fundraiser.extensions import db, limiter
@@ -250,13 +252,15 @@ def _charts(start, end, campaign_id: int | None = None) -> list:
 @bp.get("/")
 @staff_required(Role.VIEWER)
 def index():
-    """Headline figures per currency, pledges, the daily chart and click-throughs."""
-    form = ChartRangeForm(request.args)
+    """The overview of a period, headline figures per currency, the chart and click-throughs."""
+    form = PeriodForm(request.args)
     valid = form.validate()
-    start, end = form.chart_range() if valid else ChartRangeForm().chart_range()
+    period = form.chosen() if valid else PeriodForm().chosen()
+    start, end = period.current.first, period.current.last
     page = render_template(
         "dashboard/index.html",
         form=form,
+        overview=build_overview(period),
         headline=reports.headline(),
         charts=_charts(start, end),
         start=start,
