@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import SelectField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField
 
+from fundraiser.dashboard.campaigns import FIELDS, article_file_field
 from fundraiser.dashboard.forms import ChartRangeForm, choices
 from fundraiser.dashboard.overview import PERIODS, ChosenPeriod, choose_period
 
@@ -22,3 +24,16 @@ class PeriodForm(ChartRangeForm):
             first, last = self.chart_range()
             return choose_period("range", first, last)
         return choose_period(key or "month")
+
+
+def _campaign_form_class() -> type[FlaskForm]:
+    """The editor's form, built from the editable-field table (one line per column there)."""
+    fields = {spec.name: spec.make() for spec in FIELDS}
+    fields["article_file"] = article_file_field()
+    fields["make_default"] = BooleanField(
+        "Serve this campaign at / (the default campaign; to change it, make another default)"
+    )
+    return type("CampaignForm", (FlaskForm,), fields)
+
+
+CampaignForm = _campaign_form_class()

@@ -590,3 +590,7 @@ def run_reconcile():
         "error" if report.failures else "info",
     )
     return redirect(url_for("dashboard.drift"))
+
+
+# The staff desk registers its routes on `bp` (kept in its own module for an easy merge).
+from fundraiser.dashboard import desk_views  # noqa: E402, F401

@@ -50,6 +50,8 @@ PAGES = [
     ("staff-supporter", "staff", "/staff/supporters/{email}"),
     ("staff-campaigns", "staff", "/staff/campaigns"),
     ("staff-campaign", "staff", "/staff/campaigns/{slug}"),
+    ("staff-campaign-new", "staff", "/staff/campaigns/new"),
+    ("staff-campaign-edit", "staff", "/staff/campaigns/{slug}/edit"),
     ("staff-team", "staff", "/staff/team"),
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),

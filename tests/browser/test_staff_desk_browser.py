@@ -13,7 +13,7 @@ from tests.dashboard.conftest import sign_in_session
 
 pytestmark = pytest.mark.browser
 
-PHONE_PAGES = ["/staff/", "/staff/?period=last_month"]
+PHONE_PAGES = ["/staff/", "/staff/?period=last_month", "/staff/campaigns/new"]
 
 
 @pytest.fixture

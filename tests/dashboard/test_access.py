@@ -39,6 +39,8 @@ REQUIRED_ROLE = {
     "dashboard.open_campaign": "admin",
     "dashboard.close_campaign": "admin",
     "dashboard.default_campaign": "admin",
+    "dashboard.new_campaign": "staff",
+    "dashboard.edit_campaign": "staff",
 }
 RANK = {"anonymous": -1, "supporter": 0, "viewer": 1, "staff": 2, "admin": 3}
 ACTORS = ["anonymous", "supporter", "viewer", "staff", "admin", "admin-without-2fa"]
