@@ -12,10 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.content import render_markdown
-from fundraiser.dashboard import audit
+from fundraiser.dashboard import audit, labels, supporter_page
 from fundraiser.dashboard import campaigns as editor
 from fundraiser.dashboard.access import staff_required
-from fundraiser.dashboard.staff_forms import CampaignForm
+from fundraiser.dashboard.channels import channel_of
+from fundraiser.dashboard.staff_forms import CampaignForm, NoteForm
+from fundraiser.dashboard.supporters import supporter_detail
 from fundraiser.dashboard.views import bp
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, Role
@@ -89,3 +91,32 @@ def _campaign_editor(campaign: Campaign | None):
     editor.public_pages_changed()
     flash(f"Saved: {saved.title}")
     return redirect(url_for("dashboard.campaign", slug=saved.slug))
+
+
+# --- Labels people read -------------------------------------------------------------------------
+
+
+bp.app_template_filter("frequency_label")(labels.frequency_label)
+bp.app_template_filter("status_label")(labels.status_label)
+bp.app_template_filter("kind_label")(labels.kind_label)
+bp.app_template_global("channel_of")(channel_of)
+
+
+# --- Supporter notes ----------------------------------------------------------------------------
+
+
+@bp.post("/supporters/<email>/notes")
+@staff_required(Role.STAFF)
+def add_supporter_note(email: str):
+    """Keep a staff note on a supporter's page."""
+    detail = supporter_detail(email) or abort(404, description="No supporter with that email.")
+    form = NoteForm()
+    back = url_for("dashboard.supporter", email=detail.email)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(back)
+    supporter_page.add_note(detail.email, form.body.data, current_user)
+    db.session.commit()
+    flash("Note kept.")
+    return redirect(back + "#notes-title")

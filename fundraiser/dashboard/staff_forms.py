@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from fundraiser.dashboard.campaigns import FIELDS, article_file_field
 from fundraiser.dashboard.forms import ChartRangeForm, choices
 from fundraiser.dashboard.overview import PERIODS, ChosenPeriod, choose_period
+from fundraiser.dashboard.supporter_page import MAX_NOTE_CHARS
 
 
 class PeriodForm(ChartRangeForm):
@@ -37,3 +39,13 @@ def _campaign_form_class() -> type[FlaskForm]:
 
 
 CampaignForm = _campaign_form_class()
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        "Add a note (seen by staff only)",
+        validators=[
+            DataRequired("Please write the note."),
+            Length(max=MAX_NOTE_CHARS, message=f"Keep notes under {MAX_NOTE_CHARS} characters."),
+        ],
+    )

@@ -49,6 +49,7 @@ from fundraiser.dashboard.forms import (
 from fundraiser.dashboard.overview import build_overview
 from fundraiser.dashboard.periods import local_today, reporting_zone
 from fundraiser.dashboard.staff_forms import PeriodForm
+from fundraiser.dashboard.supporter_page import supporter_extras
 from fundraiser.dashboard.supporters import supporter_detail, supporters_page
 from fundraiser.database_routing import read_from_replica
 from fundraiser.extensions import db, limiter
@@ -489,7 +490,8 @@ def export_supporters():
 def supporter(email: str):
     """One supporter's giving history, pledges and account."""
     detail = supporter_detail(email) or abort(404, description="No supporter with that email.")
-    return render_template("dashboard/supporter.html", detail=detail)
+    extras = supporter_extras(detail)
+    return render_template("dashboard/supporter.html", detail=detail, extras=extras)
 
 
 # --- Audit and team ------------------------------------------------------------------------
