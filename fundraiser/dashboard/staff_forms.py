@@ -6,8 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.dashboard.campaigns import FIELDS, article_file_field
-from fundraiser.dashboard.forms import ChartRangeForm, choices
+from fundraiser.dashboard.donations import (
+    FREQUENCIES,
+    RECURRING,
+    STATUSES,
+    known_currencies,
+    occurring_values,
+)
+from fundraiser.dashboard.forms import ChartRangeForm, DonationFilterForm, choices
+from fundraiser.dashboard.labels import frequency_label, status_label
 from fundraiser.dashboard.overview import PERIODS, ChosenPeriod, choose_period
 from fundraiser.dashboard.supporter_page import MAX_NOTE_CHARS
 
@@ -49,3 +58,29 @@ class NoteForm(FlaskForm):
             Length(max=MAX_NOTE_CHARS, message=f"Keep notes under {MAX_NOTE_CHARS} characters."),
         ],
     )
+
+
+def donation_filter_choices(form: DonationFilterForm) -> None:
+    """Offer only campaigns, currencies and frequencies that occur in the books, with the
+    words people read; a value already chosen (e.g. from an overview link) stays valid."""
+    found = occurring_values()
+    campaign_names = dict(found.campaigns)
+    chosen_campaign = form.campaign.data
+    if chosen_campaign and chosen_campaign not in campaign_names:
+        campaign = campaign_by_slug(chosen_campaign)
+        if campaign is not None:
+            campaign_names[campaign.slug] = campaign.title
+    form.campaign.choices = choices(
+        [("", "All campaigns")] + [(slug, title[:60]) for slug, title in campaign_names.items()]
+    )
+    currencies = list(found.currencies)
+    if form.currency.data in known_currencies() and form.currency.data not in currencies:
+        currencies.append(form.currency.data)
+    form.currency.choices = choices([("", "Any currency")] + [(c, c) for c in currencies])
+    frequencies = [(f, frequency_label(f)) for f in found.frequencies]
+    if any(f != "one-time" for f in found.frequencies) or form.frequency.data == RECURRING:
+        frequencies.append((RECURRING, "Any recurring"))
+    if form.frequency.data in FREQUENCIES and form.frequency.data not in found.frequencies:
+        frequencies.append((form.frequency.data, frequency_label(form.frequency.data)))
+    form.frequency.choices = choices([("", "Any frequency")] + frequencies)
+    form.status.choices = choices([("", "Any status")] + [(s, status_label(s)) for s in STATUSES])

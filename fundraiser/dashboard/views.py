@@ -31,7 +31,7 @@ from fundraiser.dashboard.access import (
 )
 from fundraiser.dashboard.chart import build_chart
 from fundraiser.dashboard.cli import dashboard_cli, staff_cli
-from fundraiser.dashboard.donations import donation_detail, donations_page, known_currencies
+from fundraiser.dashboard.donations import donation_detail, donations_page
 from fundraiser.dashboard.forms import (
     CancelPledgeForm,
     ChartRangeForm,
@@ -44,11 +44,10 @@ from fundraiser.dashboard.forms import (
     RoleForm,
     SearchForm,
     SimpleActionForm,
-    choices,
 )
 from fundraiser.dashboard.overview import build_overview
 from fundraiser.dashboard.periods import local_today, reporting_zone
-from fundraiser.dashboard.staff_forms import PeriodForm
+from fundraiser.dashboard.staff_forms import PeriodForm, donation_filter_choices
 from fundraiser.dashboard.supporter_page import supporter_extras
 from fundraiser.dashboard.supporters import supporter_detail, supporters_page
 from fundraiser.database_routing import read_from_replica
@@ -337,10 +336,7 @@ def default_campaign(slug: str):
 
 def _donation_filter_form() -> DonationFilterForm:
     form = DonationFilterForm(request.args)
-    form.campaign.choices = choices(
-        [("", "All campaigns")] + [(c.slug, c.title[:60]) for c in campaigns.all_campaigns()]
-    )
-    form.currency.choices = choices([("", "Any currency")] + [(c, c) for c in known_currencies()])
+    donation_filter_choices(form)
     return form
 
 
