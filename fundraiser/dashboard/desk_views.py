@@ -6,7 +6,16 @@ route here wears the same access rule decorator and appears in the access matrix
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -15,8 +24,10 @@ from fundraiser.campaigns.content import render_markdown
 from fundraiser.dashboard import audit, labels, supporter_page
 from fundraiser.dashboard import campaigns as editor
 from fundraiser.dashboard.access import staff_required
+from fundraiser.dashboard.bookkeeping import BOOKKEEPING_COLUMNS, bookkeeping_rows, monthly_books
 from fundraiser.dashboard.channels import channel_of
-from fundraiser.dashboard.staff_forms import CampaignForm, NoteForm
+from fundraiser.dashboard.export import csv_lines
+from fundraiser.dashboard.staff_forms import BookkeepingForm, CampaignForm, NoteForm
 from fundraiser.dashboard.supporters import supporter_detail
 from fundraiser.dashboard.views import bp
 from fundraiser.extensions import db
@@ -120,3 +131,36 @@ def add_supporter_note(email: str):
     db.session.commit()
     flash("Note kept.")
     return redirect(back + "#notes-title")
+
+
+# --- Bookkeeping ---------------------------------------------------------------------------------
+
+
+@bp.get("/bookkeeping")
+@staff_required(Role.VIEWER)
+def bookkeeping():
+    """Per month, channel and currency: gross, fees, refunds, disputes, net and settled."""
+    form = BookkeepingForm(request.args)
+    if not form.validate():
+        return render_template("dashboard/desk/bookkeeping.html", form=form, rows=None), 400
+    year = form.chosen_year()
+    rows = monthly_books(year)
+    return render_template("dashboard/desk/bookkeeping.html", form=form, rows=rows, year=year)
+
+
+@bp.get("/bookkeeping.csv")
+@staff_required(Role.VIEWER)
+def export_bookkeeping():
+    """The monthly bookkeeping table of a year as CSV (docs/csv-export.md)."""
+    form = BookkeepingForm(request.args)
+    if not form.validate():
+        return render_template("dashboard/desk/bookkeeping.html", form=form, rows=None), 400
+    year = form.chosen_year()
+    audit.record(audit.staff_actor(current_user), "export.bookkeeping", "bookkeeping", year=year)
+    db.session.commit()
+    lines = csv_lines(BOOKKEEPING_COLUMNS, bookkeeping_rows(year))
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bookkeeping-{year}.csv"'},
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.dashboard.campaigns import FIELDS, article_file_field
@@ -18,6 +18,7 @@ from fundraiser.dashboard.donations import (
 from fundraiser.dashboard.forms import ChartRangeForm, DonationFilterForm, choices
 from fundraiser.dashboard.labels import frequency_label, status_label
 from fundraiser.dashboard.overview import PERIODS, ChosenPeriod, choose_period
+from fundraiser.dashboard.periods import local_today
 from fundraiser.dashboard.supporter_page import MAX_NOTE_CHARS
 
 
@@ -84,3 +85,18 @@ def donation_filter_choices(form: DonationFilterForm) -> None:
         frequencies.append((form.frequency.data, frequency_label(form.frequency.data)))
     form.frequency.choices = choices([("", "Any frequency")] + frequencies)
     form.status.choices = choices([("", "Any status")] + [(s, status_label(s)) for s in STATUSES])
+
+
+class BookkeepingForm(FlaskForm):
+    """The year of the monthly bookkeeping table and export (a GET filter: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    year = IntegerField(
+        "Year",
+        validators=[Optional(), NumberRange(min=2000, max=2100, message="Choose a year.")],
+    )
+
+    def chosen_year(self) -> int:
+        return self.year.data or local_today().year

@@ -52,6 +52,7 @@ PAGES = [
     ("staff-campaign", "staff", "/staff/campaigns/{slug}"),
     ("staff-campaign-new", "staff", "/staff/campaigns/new"),
     ("staff-campaign-edit", "staff", "/staff/campaigns/{slug}/edit"),
+    ("staff-bookkeeping", "staff", "/staff/bookkeeping"),
     ("staff-team", "staff", "/staff/team"),
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),
