@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from fundraiser.campaigns import services as campaigns
-from fundraiser.dashboard import actions, admin, audit, auth, export, reports
+from fundraiser.dashboard import actions, admin, audit, auth, export, reports, staff_mail
 from fundraiser.dashboard.access import (
     mark_two_factor_passed,
     public,
@@ -78,6 +78,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
     app.cli.add_command(dashboard_cli)
+    staff_mail.connect_receivers()
 
 
 @bp.after_request
