@@ -70,7 +70,7 @@ def _local_instant(day: date, at: time, zone) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def _window(first: date, last: date, zone, end: datetime | None = None) -> Window:
+def days_window(first: date, last: date, zone, end: datetime | None = None) -> Window:
     """Whole local days first..last, or up to `end` when the last day is still going on."""
     start = local_midnight(first, zone)
     return Window(first, last, start, end or local_midnight(last + timedelta(days=1), zone))
@@ -81,8 +81,8 @@ def _to_same_point(current: Window, months: int, zone, now_local: datetime | Non
     first = _shift_months(current.first, -months)
     last = _shift_months(current.last, -months)
     if now_local is None:
-        return _window(first, last, zone)
-    return _window(first, last, zone, _local_instant(last, now_local.time(), zone))
+        return days_window(first, last, zone)
+    return days_window(first, last, zone, _local_instant(last, now_local.time(), zone))
 
 
 def choose_period(
@@ -104,18 +104,18 @@ def choose_period(
     if key == "last_month":
         month_first = _shift_months(today.replace(day=1), -1)
         month_last = today.replace(day=1) - timedelta(days=1)
-        current = _window(month_first, month_last, zone)
+        current = days_window(month_first, month_last, zone)
         before = _shift_months(month_first, -1)
-        previous = _window(before, month_first - timedelta(days=1), zone)
+        previous = days_window(before, month_first - timedelta(days=1), zone)
     elif key == "ytd":
-        current = _window(today.replace(month=1, day=1), today, zone)
+        current = days_window(today.replace(month=1, day=1), today, zone)
         previous = _to_same_point(current, 12, zone, now_local)
     elif key == "range" and first and last:
-        current = _window(first, last, zone)
+        current = days_window(first, last, zone)
         previous = _to_same_point(current, 1, zone, None)
     else:
         key = "month"
-        current = _window(today.replace(day=1), today, zone)
+        current = days_window(today.replace(day=1), today, zone)
         previous = _to_same_point(current, 1, zone, now_local)
     return ChosenPeriod(key, PERIODS[key], current, previous)
 

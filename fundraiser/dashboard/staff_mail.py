@@ -13,7 +13,13 @@ from flask import current_app
 
 from fundraiser import jobs
 from fundraiser.dashboard.channels import channel_of
-from fundraiser.dashboard.overview import ChosenPeriod, Overview, Window, _window, build_overview
+from fundraiser.dashboard.overview import (
+    ChosenPeriod,
+    Overview,
+    Window,
+    build_overview,
+    days_window,
+)
 from fundraiser.dashboard.periods import local_today, reporting_zone
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
@@ -47,10 +53,17 @@ def alert_threshold(currency: str) -> int | None:
     return None
 
 
-@jobs.in_background
 def alert_if_large_gift(sender, entry_id: int, **_) -> None:
     """Receiver of payments.signals.payment_recorded (sent once, after the commit that booked
-    a new payment row): mail staff about a gift above the threshold."""
+    a new payment row). Without recipients or a threshold it does nothing, not even queue a
+    job; otherwise the gift is looked at in the background."""
+    if staff_recipients() and (current_app.config.get("LARGE_GIFT_ALERT") or "").strip():
+        _mail_if_large(sender, entry_id=entry_id)
+
+
+@jobs.in_background
+def _mail_if_large(sender, entry_id: int, **_) -> None:
+    """Mail staff about the gift if it is above the threshold for its currency."""
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or entry.kind != EntryKind.PAYMENT.value:
         return
@@ -82,8 +95,8 @@ def last_week() -> ChosenPeriod:
     """The seven whole local days before today, against the seven before them."""
     zone = reporting_zone()
     last = local_today(zone) - timedelta(days=1)
-    current = _window(last - timedelta(days=6), last, zone)
-    previous = _window(last - timedelta(days=13), last - timedelta(days=7), zone)
+    current = days_window(last - timedelta(days=6), last, zone)
+    previous = days_window(last - timedelta(days=13), last - timedelta(days=7), zone)
     return ChosenPeriod("range", "Last 7 days", current, previous)
 
 
