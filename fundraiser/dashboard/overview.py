@@ -198,24 +198,27 @@ def _add_ledger(start: datetime, end: datetime, campaign_id: int | None, add) ->
         add(currency, *group)
 
 
-def people_in(window: Window) -> tuple[int, dict[str, int]]:
-    """Distinct donors among the window's payments: overall and per currency. A donor is their
-    email, or the payment itself once the email is erased (as the roll-ups count them);
-    read from ix_ledger_payment_donors, so the cost follows the period, not the ledger."""
+def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int]]:
+    """Distinct donors among the window's payments: overall and in each of `currencies` (those
+    with payments in it). A donor is their email, or the payment itself once the email is
+    erased (as the roll-ups count them). One pass over ix_ledger_payment_donors, so the cost
+    follows the period, not the ledger."""
+    if not currencies:
+        return 0, {}
     donor = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
-    where = [
-        LedgerEntry.kind == EntryKind.PAYMENT.value,
-        LedgerEntry.occurred_at >= window.start,
-        LedgerEntry.occurred_at < window.end,
+    counts = [func.count(func.distinct(donor))] + [
+        func.count(func.distinct(case((LedgerEntry.currency == code, donor))))
+        for code in currencies
     ]
-    rows = db.session.execute(
-        select(LedgerEntry.currency, func.count(func.distinct(donor)))
-        .where(*where)
-        .group_by(LedgerEntry.currency)
-    )
-    per_currency = {currency: int(count) for currency, count in rows}
-    overall = db.session.scalar(select(func.count(func.distinct(donor))).where(*where))
-    return int(overall or 0), per_currency
+    row = db.session.execute(
+        select(*counts).where(
+            LedgerEntry.kind == EntryKind.PAYMENT.value,
+            LedgerEntry.occurred_at >= window.start,
+            LedgerEntry.occurred_at < window.end,
+        )
+    ).one()
+    overall, *each = (int(value or 0) for value in row)
+    return overall, dict(zip(currencies, each, strict=True))
 
 
 def _monthly_value():
@@ -265,10 +268,14 @@ def open_campaigns() -> list[tuple[Campaign, Totals]]:
     return [(campaign, campaigns.campaign_totals(campaign)) for campaign in found]
 
 
+def _giving(money: dict[str, PeriodFigures]) -> list[str]:
+    return [code for code, figures in money.items() if figures.payments]
+
+
 def build_overview(period: ChosenPeriod) -> Overview:
     now_money, before_money = money_in(period.current), money_in(period.previous)
-    now_people, now_per = people_in(period.current)
-    before_people, before_per = people_in(period.previous)
+    now_people, now_per = people_in(period.current, _giving(now_money))
+    before_people, before_per = people_in(period.previous, _giving(before_money))
     now_pledges, before_pledges = pledges_in(period.current), pledges_in(period.previous)
     codes = sorted(set(now_money) | set(before_money) | set(now_pledges) | set(before_pledges))
     empty = PeriodFigures()
