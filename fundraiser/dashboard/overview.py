@@ -7,8 +7,10 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, case, func, literal, select
 
+from fundraiser.cache import get_cache
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.services import Totals
 from fundraiser.dashboard.channels import channel_names
@@ -99,8 +101,10 @@ def choose_period(
     """
     zone = reporting_zone()
     now = now or utcnow()
-    now_local = now.astimezone(zone)
-    today = now_local.date()
+    today = now.astimezone(zone).date()
+    # Comparisons stop at the quarter hour now is in: the roll-up answers them whole, and the
+    # window (so its cached people count) stays the same for fifteen minutes.
+    now_local = quarter_start(quarter_of(now)).astimezone(zone)
     if key == "last_month":
         month_first = _shift_months(today.replace(day=1), -1)
         month_last = today.replace(day=1) - timedelta(days=1)
@@ -201,24 +205,41 @@ def _add_ledger(start: datetime, end: datetime, campaign_id: int | None, add) ->
 def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int]]:
     """Distinct donors among the window's payments: overall and in each of `currencies` (those
     with payments in it). A donor is their email, or the payment itself once the email is
-    erased (as the roll-ups count them). One pass over ix_ledger_payment_donors, so the cost
-    follows the period, not the ledger."""
+    erased (as the roll-ups count them). One pass over ix_ledger_payment_donors grouped by
+    donor (a hash, not a sort per count), so the cost follows the period, not the ledger;
+    repeated within OVERVIEW_CACHE_SECONDS, it is read from the shared cache."""
     if not currencies:
         return 0, {}
+    key = f"overview-people:{window.start.timestamp()}:{window.end.timestamp()}:{currencies}"
+    fresh_for = float(
+        current_app.config.get("OVERVIEW_CACHE_SECONDS", 0 if current_app.testing else 60)
+    )
+    if fresh_for > 0:
+        [cached] = get_cache().get_many([key])
+        if isinstance(cached, list) and len(cached) == len(currencies) + 1:
+            return cached[0], dict(zip(currencies, cached[1:], strict=True))
     donor = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
-    counts = [func.count(func.distinct(donor))] + [
-        func.count(func.distinct(case((LedgerEntry.currency == code, donor))))
-        for code in currencies
+    flags = [
+        func.max(case((LedgerEntry.currency == code, 1), else_=0)).label(f"c{n}")
+        for n, code in enumerate(currencies)
     ]
-    row = db.session.execute(
-        select(*counts).where(
+    donors = (
+        select(*flags)
+        .where(
             LedgerEntry.kind == EntryKind.PAYMENT.value,
             LedgerEntry.occurred_at >= window.start,
             LedgerEntry.occurred_at < window.end,
         )
+        .group_by(donor)
+        .subquery("donors")
+    )
+    row = db.session.execute(
+        select(func.count(), *(func.coalesce(func.sum(c), 0) for c in donors.c))
     ).one()
-    overall, *each = (int(value or 0) for value in row)
-    return overall, dict(zip(currencies, each, strict=True))
+    counts = [int(value or 0) for value in row]
+    if fresh_for > 0:
+        get_cache().set(key, counts, fresh_for)
+    return counts[0], dict(zip(currencies, counts[1:], strict=True))
 
 
 def _monthly_value():

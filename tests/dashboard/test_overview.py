@@ -13,6 +13,7 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fundraiser.cache import get_cache
 from fundraiser.dashboard.overview import build_overview, choose_period
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, LedgerEntry, Pledge
@@ -347,3 +348,18 @@ def test_a_bad_period_is_explained_not_an_error(staff_client, month_of_gifts):
     assert "Not a valid choice" in response.get_data(as_text=True)
     response = client.get("/staff/?period=range&start=2026-03-18&end=2026-03-01")
     assert response.status_code == 400
+
+
+def test_people_counts_are_kept_for_a_minute_in_the_shared_cache(app, monkeypatch, zone):
+    zone("UTC")
+    monkeypatch.setitem(app.config, "OVERVIEW_CACHE_SECONDS", 60)
+    with app.app_context():
+        get_cache().clear()  # the app's LocalCache (no REDIS_URL in tests)
+        campaign = f.make_campaign()
+        f.payment(campaign, 1000, email="first@example.org", occurred_at=NOW - timedelta(hours=1))
+        chosen = choose_period("month", now=NOW)
+        first = build_overview(chosen)
+        f.payment(campaign, 1000, email="second@example.org", occurred_at=NOW)
+        again = build_overview(chosen)
+    assert first.people.value == again.people.value == 1  # the count computed a moment ago
+    assert again.currencies[0].raised.value == 2000  # money is never cached here
