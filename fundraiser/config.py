@@ -99,6 +99,10 @@ def build_config() -> dict:
             o.strip().rstrip("/")
             for o in (_env("EMBED_ALLOWED_ORIGINS", "") or "").replace(",", " ").split()
         ],
+        # Staff mail: the weekly summary and large-gift alerts go to these (comma-separated);
+        # an alert is sent for a gift above LARGE_GIFT_ALERT ("500" or "EUR:500,GBP:400").
+        "STAFF_REPORT_EMAILS": _env("STAFF_REPORT_EMAILS", ""),
+        "LARGE_GIFT_ALERT": _env("LARGE_GIFT_ALERT", ""),
         "RATELIMIT_STORAGE_URI": _env("REDIS_URL", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "SENTRY_DSN": _env("SENTRY_DSN"),

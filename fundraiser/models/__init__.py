@@ -6,6 +6,7 @@ from fundraiser.models.donation import DonationIntent, Frequency, IntentStatus
 from fundraiser.models.events import AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.login_session import LoginSession
+from fundraiser.models.note import StaffNote
 from fundraiser.models.pledge import Pledge, PledgeStatus
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
@@ -37,6 +38,7 @@ __all__ = [
     "Pledge",
     "PledgeStatus",
     "ReconcileRun",
+    "StaffNote",
     "Role",
     "StripeEvent",
     "Supporter",

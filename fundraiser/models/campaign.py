@@ -40,6 +40,10 @@ class Campaign(Base):
     #: Height over width of the photo, in thousandths, so the page reserves its space.
     photo_ratio_milli: Mapped[int] = mapped_column(Integer, server_default="0")
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: First local day the campaign is meant to run (shown to staff; None: from publication).
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    #: Last local day it is meant to run (None: open-ended). `is_open` is the switch readers see.
+    closes_on: Mapped[date | None] = mapped_column(Date)
     #: Exactly one campaign is served at "/"; enforced in services.
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Bumped on every content change so caches (ETag, rendered HTML) can tell.

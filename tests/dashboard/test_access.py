@@ -42,6 +42,11 @@ REQUIRED_ROLE = {
     "dashboard.default_campaign": "admin",
     "dashboard.messages": "viewer",
     "dashboard.moderate_message": "staff",
+    "dashboard.new_campaign": "staff",
+    "dashboard.edit_campaign": "staff",
+    "dashboard.add_supporter_note": "staff",
+    "dashboard.bookkeeping": "viewer",
+    "dashboard.export_bookkeeping": "viewer",
 }
 RANK = {"anonymous": -1, "supporter": 0, "viewer": 1, "staff": 2, "admin": 3}
 ACTORS = ["anonymous", "supporter", "viewer", "staff", "admin", "admin-without-2fa"]
