@@ -8,7 +8,7 @@ SIM_PORT ?= 12111
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench clean
+.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,14 @@ audit: install-test
 # Every case, ~25 min (the renewal storm is most of it), 127.0.0.1 only; BENCH_ARGS="landing --quick" for one case, briefly.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Lighthouse on a phone for the landing page, the embed and the thank-you page (a fresh demo on
+# 127.0.0.1; npm's lighthouse pinned in tools/lighthouse, Debian's Chromium); prints the table.
+tools/lighthouse/node_modules/.package-lock.json: tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error
+
+lighthouse: install browser-deps tools/lighthouse/node_modules/.package-lock.json
+	$(BIN)/python tools/lighthouse/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/artifacts

@@ -95,6 +95,17 @@ def build_config() -> dict:
         "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
         "MAIL_FROM": _env("MAIL_FROM", "Socialist World <donations@socialistworld.net>"),
         "MAIL_OUTBOX": _env("MAIL_OUTBOX", str(INSTANCE_DIR / "outbox")),
+        # Campaign photos, resized and fingerprinted; served at /media/ (by nginx in production).
+        "MEDIA_DIR": _env("MEDIA_DIR", str(INSTANCE_DIR / "media")),
+        # Origins whose pages may frame /embed/<slug> (space or comma separated).
+        "EMBED_ALLOWED_ORIGINS": [
+            o.strip().rstrip("/")
+            for o in (_env("EMBED_ALLOWED_ORIGINS", "") or "").replace(",", " ").split()
+        ],
+        # Staff mail: the weekly summary and large-gift alerts go to these (comma-separated);
+        # an alert is sent for a gift above LARGE_GIFT_ALERT ("500" or "EUR:500,GBP:400").
+        "STAFF_REPORT_EMAILS": _env("STAFF_REPORT_EMAILS", ""),
+        "LARGE_GIFT_ALERT": _env("LARGE_GIFT_ALERT", ""),
         "RATELIMIT_STORAGE_URI": _env("REDIS_URL", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "SENTRY_DSN": _env("SENTRY_DSN"),

@@ -6,7 +6,12 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    default_exceptions,
+)
 
 from fundraiser.database import is_outage
 from fundraiser.extensions import db
@@ -14,15 +19,34 @@ from fundraiser.extensions import db
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "That request didn't make sense",
-    403: "You can't do that here",
-    404: "We couldn't find that page",
-    405: "That isn't allowed here",
+    400: "That request didn’t make sense",
+    403: "You can’t do that here",
+    404: "We couldn’t find that page",
+    405: "That isn’t allowed here",
     413: "That was too much to send",
     429: "Slow down a little",
     500: "Something went wrong on our side",
-    503: "We're briefly unavailable",
+    503: "We’re briefly unavailable",
 }
+
+
+#: Our own words where a view gave no reason of its own (never the framework's defaults).
+DESCRIPTIONS = {
+    400: "Something in that request wasn’t as we expected. Please go back and try again.",
+    403: "This page isn’t open to you.",
+    404: "The address may be mistyped, or the page has moved. The appeal is still here.",
+    405: "That page can’t be used that way.",
+    413: "That was more than we accept in one go. Please send something smaller.",
+    429: "You’ve tried that a lot in a short time.",
+    500: "It’s our fault, not yours, and we’ve been told. Please try again in a minute.",
+    503: "We’re working on it. Please try again in a minute; nothing you sent was lost.",
+}
+GENERIC = "Something went wrong. Please go back and try again."
+
+
+def _framework_default(code: int, description: str | None) -> bool:
+    known = default_exceptions.get(code)
+    return description is None or (known is not None and description == known.description)
 
 
 def wants_json() -> bool:
@@ -31,6 +55,8 @@ def wants_json() -> bool:
 
 def render_error(code: int, description: str | None = None):
     title = TITLES.get(code, "Something went wrong")
+    if _framework_default(code, description):
+        description = DESCRIPTIONS.get(code, GENERIC)
     if wants_json():
         return jsonify(error=title, reason=description or title, status=code), code
     return render_template(

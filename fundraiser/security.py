@@ -69,7 +69,7 @@ def _payment_origins(stripe_api_base: str | None) -> str:
 
 
 @lru_cache(maxsize=8)
-def content_security_policy(stripe_api_base: str | None) -> str:
+def content_security_policy(stripe_api_base: str | None, frame_ancestors: str = "'none'") -> str:
     return "; ".join(
         [
             "default-src 'self'",
@@ -82,7 +82,7 @@ def content_security_policy(stripe_api_base: str | None) -> str:
             "base-uri 'self'",
             # Chrome applies form-action to the redirect after /donate, so Checkout is listed.
             f"form-action 'self' {_payment_origins(stripe_api_base)}",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {frame_ancestors}",
         ]
     )
 
@@ -125,10 +125,12 @@ def register_security_headers(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
-        policy = content_security_policy(app.config.get("STRIPE_API_BASE"))
+        framers = g.get("frame_ancestors")
+        policy = content_security_policy(app.config.get("STRIPE_API_BASE"), framers or "'none'")
         headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
+        if not framers:  # X-Frame-Options knows no list of origins: CSP alone says who may frame
+            headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
@@ -155,3 +157,8 @@ class CacheFriendlySessionInterface(SecureCookieSessionInterface):
 def mark_same_for_everyone() -> None:
     """Declare that this response carries no per-visitor data and may be shared by caches."""
     g.same_for_everyone = True
+
+
+def allow_framing_by(origins: list[str]) -> None:
+    """Let these origins (and our own) frame this response: for the embeddable panel only."""
+    g.frame_ancestors = " ".join(["'self'", *origins])

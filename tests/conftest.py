@@ -69,6 +69,7 @@ def app_config(tmp_path_factory) -> dict:
         "REDIS_URL": None,
         "MAIL_SERVER": None,
         "MAIL_OUTBOX": str(tmp_path_factory.mktemp("outbox")),
+        "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_SECRET_KEY": "sk_test_fundraiser",
         "STRIPE_API_BASE": "http://127.0.0.1:9",  # replaced by the simulator fixture

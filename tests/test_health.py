@@ -28,7 +28,7 @@ def assert_in_site_look(response, title: str) -> None:
     """An HTML page with the site's header, stylesheet and main landmark, and no internals."""
     body = html.unescape(response.get_data(as_text=True))
     assert response.mimetype == "text/html"
-    assert '<link rel="stylesheet" href="/static/css/site.css' in body
+    assert '<link rel="stylesheet" href="/static/css/site.' in body
     assert 'class="site-header"' in body and '<main id="main"' in body
     assert f'<h1 id="error-title">{title}</h1>' in body
     assert_no_internals(body)
@@ -58,20 +58,20 @@ def test_load_balancer_sees_503_json_when_the_database_is_down(app_without_datab
 def test_reader_gets_a_friendly_503_page_when_the_database_is_down(app_without_database):
     response = app_without_database.test_client().get("/")
     assert response.status_code == 503
-    assert_in_site_look(response, "We're briefly unavailable")
+    assert_in_site_look(response, "We’re briefly unavailable")
 
 
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
-    assert_in_site_look(response, "We couldn't find that page")
+    assert_in_site_look(response, "We couldn’t find that page")
 
 
 def test_wrong_method_is_a_friendly_405_that_names_the_allowed_ones(client):
     response = client.delete("/campaigns/anything")
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
-    assert_in_site_look(response, "That isn't allowed here")
+    assert_in_site_look(response, "That isn’t allowed here")
 
 
 @pytest.fixture
@@ -97,9 +97,9 @@ def app_with_failing_routes(app_config):
 @pytest.mark.parametrize(
     "code,title",
     [
-        (400, "That request didn't make sense"),
-        (403, "You can't do that here"),
-        (404, "We couldn't find that page"),
+        (400, "That request didn’t make sense"),
+        (403, "You can’t do that here"),
+        (404, "We couldn’t find that page"),
         (429, "Slow down a little"),
     ],
 )

@@ -30,7 +30,8 @@ def test_reader_sees_every_paragraph_of_the_article_in_order(client, campaign):
     for line in seed_lines():
         if line == "February 2022":
             continue  # shown as the article's date, checked below
-        found = page.find(folded(line), position)
+        # The one change allowed: the brand is spelled "PayPal" (the seed has "Paypal").
+        found = page.find(folded(line).replace("Paypal", "PayPal"), position)
         assert found >= 0, f"missing or out of order: {line[:60]!r}"
         position = found + 1
 
@@ -39,9 +40,8 @@ def test_title_date_caption_and_appeal_are_shown(client, campaign):
     markup = client.get("/").get_data(as_text=True)
     assert '<h1 class="article-title">What lies behind Kazakhstan’s turmoil?</h1>' in markup
     assert '<time datetime="2022-02-01">February 2022</time>' in markup
-    assert "<figcaption>CSTO &#34;peacekeeping forces&#34; in Kazakhstan" in markup or (
-        "<figcaption>CSTO &quot;peacekeeping forces&quot;" in markup
-    )
+    # No photo yet: the caption is a line of text.
+    assert '<p class="photo-caption">CSTO &#34;peacekeeping forces&#34; in Kazakhstan' in markup
     assert "<h2>Special financial appeal to all readers of socialistworld.net</h2>" in markup
     assert "<h3>Support building alternative socialist media</h3>" in markup
 
@@ -67,7 +67,7 @@ def test_non_ascii_quotes_and_dashes_survive(client, campaign):
 def test_donation_panel_has_presets_custom_amount_and_frequency(client, campaign):
     markup = client.get("/").get_data(as_text=True)
     assert 'action="/donate"' in markup
-    for preset in ("5", "10", "25", "50", "100"):
+    for preset in ("10", "25", "50", "100", "250"):
         assert f'name="amount" value="{preset}"' in markup
     assert 'name="amount_other"' in markup
     assert 'value="one-time"' in markup and 'value="monthly"' in markup
@@ -124,7 +124,7 @@ def test_campaign_by_slug_and_friendly_404(client, campaign):
     assert client.get(f"/campaigns/{campaign}").status_code == 200
     missing = client.get("/campaigns/no-such-thing")
     assert missing.status_code == 404
-    assert "We couldn't find that page" in html.unescape(missing.get_data(as_text=True))
+    assert "We couldn’t find that page" in html.unescape(missing.get_data(as_text=True))
     assert "Traceback" not in missing.get_data(as_text=True)
 
 

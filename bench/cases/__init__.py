@@ -1,6 +1,6 @@
 """The benchmark cases, each runnable alone: `python -m bench <case>`."""
 
-from bench.cases import card_testing, dashboard, landing, storm, webhooks
+from bench.cases import card_testing, dashboard, landing, open_pages, storm, webhooks
 
 CASES = {
     "landing": landing.run_direct,
@@ -9,4 +9,5 @@ CASES = {
     "storm": storm.run,
     "dashboard": dashboard.run,
     "card_testing": card_testing.run,
+    "open-pages": open_pages.run,
 }

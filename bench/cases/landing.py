@@ -108,7 +108,7 @@ def site_config(port: int, upstream: str, folder) -> str:
         (r"proxy_cache_path /var/cache/nginx/fundraiser ", f"proxy_cache_path {folder}/cache "),
         (r"listen 80;", f"listen 127.0.0.1:{port};"),
         (r"access_log /var/log/nginx/fundraiser\.access\.log", f"access_log {folder}/access.log"),
-        (r"alias /srv/fundraiser/static/;", f"alias {REPO}/static/;"),
+        (r"alias /srv/fundraiser/static/", f"alias {REPO}/static/"),
         (r"include /etc/nginx/snippets/fundraiser-microcache\.conf;", f"include {snippet};"),
     ]
     for pattern, value in replacements:

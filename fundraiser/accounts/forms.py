@@ -105,6 +105,8 @@ class PauseForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField("Why are you cancelling? (optional)", validators=[Length(max=1000)])
+    #: "yes" once the supporter confirmed on the second step.
+    confirmed = HiddenField()
 
 
 class DeleteAccountForm(FlaskForm):

@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import joinedload
 
 from fundraiser.extensions import db
-from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
+from fundraiser.models import DonationIntent, EntryKind, LedgerEntry, Pledge, Supporter
 from fundraiser.payments.gifts import GiftState, gift_state
 
 
@@ -186,3 +186,51 @@ def pledge_for(supporter: Supporter, pledge_id: int) -> Pledge | None:
     return db.session.scalar(
         db.select(Pledge).where(Pledge.id == pledge_id, owned_pledges_clause(supporter))
     )
+
+
+@dataclass(frozen=True)
+class PledgeParts:
+    """A pledge's payment split into the gift and the fee cover the supporter added."""
+
+    gift_minor: int
+    fee_cover_minor: int
+
+
+def pledge_parts(pledge: Pledge) -> PledgeParts:
+    """The gift and fee cover, while the payment is still the one chosen at checkout."""
+    intent = db.session.get(DonationIntent, pledge.intent_id) if pledge.intent_id else None
+    if intent is not None and intent.fee_cover_minor and intent.total_minor == pledge.amount_minor:
+        return PledgeParts(intent.amount_minor, intent.fee_cover_minor)
+    return PledgeParts(pledge.amount_minor, 0)
+
+
+def _add_interval(day: date, interval: str, steps: int) -> date:
+    months = day.month - 1 + steps * (12 if interval == "year" else 1)
+    year, month = day.year + months // 12, months % 12 + 1
+    for last in (31, 30, 29, 28):  # the same day of the month, or its last day
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+@dataclass(frozen=True)
+class PauseSchedule:
+    skipped: list[date]  # payments that will not be taken
+    next_taken: date | None  # the first payment after the break
+
+
+def pause_schedule(pledge: Pledge) -> PauseSchedule | None:
+    """Which payment dates a paused pledge skips and when the next one is taken."""
+    if pledge.status != "paused" or pledge.paused_until is None:
+        return None
+    until = local_date(pledge.paused_until)
+    if pledge.next_payment_at is None:
+        return PauseSchedule([], None)
+    first = local_date(pledge.next_payment_at)
+    skipped, step = [], 0
+    while (due := _add_interval(first, pledge.interval, step)) < until and step < 40:
+        skipped.append(due)
+        step += 1
+    return PauseSchedule(skipped, _add_interval(first, pledge.interval, step))

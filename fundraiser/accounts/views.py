@@ -47,6 +47,7 @@ from fundraiser.accounts.pledge_actions import PledgeActionError
 from fundraiser.accounts.services import AccountError, StaffIdentityError
 from fundraiser.accounts.tokens import LinkError
 from fundraiser.extensions import db, limiter
+from fundraiser.money import major_units_text
 from fundraiser.security import is_safe_redirect
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -367,13 +368,20 @@ def _own_pledge(pledge_id: int):
 
 
 def _pledge_page(pledge, status: int = 200, **forms):
-    forms.setdefault("amount_form", AmountForm())
+    forms.setdefault(
+        "amount_form", AmountForm(amount=major_units_text(pledge.amount_minor, pledge.currency))
+    )
     forms.setdefault("interval_form", IntervalForm(interval=pledge.interval))
     forms.setdefault("pause_form", PauseForm(months="1"))
     forms.setdefault("cancel_form", CancelForm())
     forms.setdefault("confirm_form", ConfirmForm())
     return render_template(
-        "accounts/pledge.html", pledge=pledge, allowed=pledge_actions.allowed, **forms
+        "accounts/pledge.html",
+        pledge=pledge,
+        allowed=pledge_actions.allowed,
+        parts=giving.pledge_parts(pledge),
+        pause=giving.pause_schedule(pledge),
+        **forms,
     ), status
 
 
@@ -454,6 +462,9 @@ def pledge_resume(pledge_id: int):
 @login_required
 def pledge_cancel(pledge_id: int):
     pledge, form = _own_pledge(pledge_id), CancelForm()
+    if form.validate_on_submit() and form.confirmed.data != "yes":
+        # One more step: say what stops, and let the supporter keep the gift.
+        return render_template("accounts/confirm_cancel.html", pledge=pledge, form=form)
     return _run_pledge_action(
         pledge,
         form,

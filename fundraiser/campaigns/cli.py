@@ -1,4 +1,4 @@
-"""`flask campaign import|list|close`: campaigns as content, managed from the command line."""
+"""`flask campaign import|list|close|presets|photo`: campaigns as content, from the command line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from fundraiser.campaigns import services
+from fundraiser.campaigns import photos, presets, services
 from fundraiser.extensions import db
 from fundraiser.money import format_money
 
@@ -79,3 +79,48 @@ def seed_command(path: Path) -> None:
     result = services.import_campaign(path, "kazakhstan", "5000", "EUR", make_default=True)
     db.session.commit()
     click.echo(f"Seeded default campaign {result.campaign.slug!r}.")
+
+
+@campaign_cli.command("presets")
+@click.argument("slug")
+@click.option(
+    "--frequency",
+    type=click.Choice(["one-time", "monthly", "yearly"]),
+    required=True,
+    help="Which ladder to set.",
+)
+@click.option("--amounts", default="", help='Whole amounts, e.g. "5,10,20"; empty: the defaults.')
+@click.option("--impact", multiple=True, help='What an amount pays for: "10=A week of reporting".')
+@click.option("--default", "make_default", is_flag=True, help="Open the form on this frequency.")
+def presets_command(
+    slug: str, frequency: str, amounts: str, impact: tuple[str, ...], make_default: bool
+) -> None:
+    """Set a campaign's preset amounts (and what each pays for) for one frequency."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        raise click.ClickException(f"No campaign {slug!r}.")
+    try:
+        presets.set_ladder(campaign, frequency, amounts, list(impact))
+    except presets.PresetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if make_default:
+        presets.set_default_frequency(campaign, frequency)
+    db.session.commit()
+    shown = ", ".join(str(p.amount) for p in presets.ladder(campaign, frequency))
+    click.echo(f"{campaign.slug} {frequency}: {shown} (form opens on {campaign.default_frequency})")
+
+
+@campaign_cli.command("photo")
+@click.argument("slug")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def photo_command(slug: str, path: Path) -> None:
+    """Give a campaign its photo: resized for every screen, under fingerprinted names."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        raise click.ClickException(f"No campaign {slug!r}.")
+    try:
+        names = photos.attach_photo(campaign, path.read_bytes())
+    except photos.PhotoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{campaign.slug}: photo saved as {', '.join(names)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from functools import lru_cache
 
 import nh3
@@ -30,3 +32,13 @@ def _render(markdown_text: str) -> str:
 def render_markdown(markdown_text: str) -> Markup:
     """Sanitised HTML for a campaign's Markdown, cached by content (it changes only on import)."""
     return Markup(_render(markdown_text))  # noqa: S704 - sanitised by nh3 just above
+
+
+def summary(markdown_text: str, limit: int = 160) -> str:
+    """The article's first paragraph as plain text, cut at a word, for meta and share cards."""
+    first = re.search(r"<p>(.*?)</p>", _render(markdown_text), re.DOTALL)
+    text = html.unescape(re.sub(r"<[^>]+>", "", first.group(1) if first else ""))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:–—-") + "…"

@@ -104,7 +104,9 @@ def _decode(raw: bytes) -> str:
 def _channel_link(line: str, slug: str) -> str | None:
     for channel, pattern in CHANNEL_LINES.items():
         if pattern.match(line.strip()):
-            return f"[{escape_markdown(line.strip())}](/out/{channel}?campaign={slug})"
+            # The brand spelled one way on the page, however the article typed it.
+            words = re.sub(r"paypal", "PayPal", line.strip(), flags=re.IGNORECASE)
+            return f"[{escape_markdown(words)}](/out/{channel}?campaign={slug})"
     return None
 
 

@@ -80,16 +80,22 @@ def validate_currency(code: str) -> str:
     return code
 
 
-def import_campaign(
-    path: Path, slug: str, goal: str, currency: str, make_default: bool = False
-) -> ImportResult:
-    """Create or update the campaign `slug` from a plain-text article, all or nothing."""
-    slug = slug.strip().lower()
+def validate_slug(slug: str) -> str:
+    """A campaign's URL name, lower-cased, or CampaignImportError."""
+    slug = (slug or "").strip().lower()
     # ASCII only and no stray hyphens: the slug goes into URLs and /out/ query strings.
     if not _SLUG_RE.fullmatch(slug) or len(slug) > 80:
         raise CampaignImportError(
             f"The slug {slug!r} must be letters a-z, digits and single hyphens (at most 80)."
         )
+    return slug
+
+
+def import_campaign(
+    path: Path, slug: str, goal: str, currency: str, make_default: bool = False
+) -> ImportResult:
+    """Create or update the campaign `slug` from a plain-text article, all or nothing."""
+    slug = validate_slug(slug)
     currency = validate_currency(currency)
     try:
         goal_minor = parse_amount(goal, currency)

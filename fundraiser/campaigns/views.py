@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from fundraiser.cache import page_cache, snapshots
-from fundraiser.campaigns import services
+from fundraiser.campaigns import photos, services
+from fundraiser.campaigns.content import summary
 from fundraiser.database import database_state
-from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
+from fundraiser.donations.panel import panel_for
+from fundraiser.donations.wall import recent_supporters
 from fundraiser.extensions import db, limiter
-from fundraiser.security import mark_same_for_everyone
+from fundraiser.security import allow_framing_by, mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
 bp = Blueprint("campaigns", __name__)
@@ -42,8 +53,10 @@ def _landing_html(campaign, totals, etag: str) -> str:
             "campaigns/landing.html",
             campaign=campaign,
             totals=totals,
-            presets=PRESET_AMOUNTS_MAJOR,
-            donation_form=None,
+            panel=panel_for(campaign),
+            wall=recent_supporters(campaign),
+            photo=photos.photo_sources(campaign),
+            summary=summary(campaign.body_markdown),
         )
         pages.set(key, html, RENDERED_PAGE_SECONDS)
     return html
@@ -109,6 +122,36 @@ def campaign_page(slug: str):
     return _page_response(page or abort(404))
 
 
+def _embed(campaign) -> tuple[str, str] | None:
+    """(ETag, HTML) of a campaign's embeddable panel, or None when there is no such campaign."""
+    if campaign is None:
+        return None
+    totals = services.campaign_totals(campaign)
+    etag = "embed-" + services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
+    html = render_template(
+        "campaigns/embed.html", campaign=campaign, totals=totals, panel=panel_for(campaign)
+    )
+    return etag, html
+
+
+@bp.get("/embed/<slug>")
+@limiter.exempt
+def embed(slug: str):
+    """A compact donation panel for an iframe on the site's other pages."""
+    page = _snapshot(f"embed:{slug}", lambda: _embed(services.campaign_by_slug(slug)))
+    allow_framing_by(current_app.config["EMBED_ALLOWED_ORIGINS"])
+    return _page_response(page or abort(404))
+
+
+@bp.get("/embed.js")
+@limiter.exempt
+def embed_script():
+    """The one-line snippet's loader: a stable address, so it is cached for an hour only."""
+    response = send_from_directory(current_app.static_folder, "js/embed.js", max_age=3600)
+    response.cache_control.public = True
+    return response
+
+
 def _totals_body(slug: str) -> dict | None:
     campaign = services.campaign_by_slug(slug)
     return None if campaign is None else services.campaign_totals(campaign).as_json()
@@ -122,6 +165,20 @@ def campaign_totals(slug: str):
     if body is None:
         abort(404, description="No such campaign.")
     return _public_cache(jsonify(body), current_app.config["TOTALS_MAX_AGE"])
+
+
+#: Fingerprinted files never change under their name.
+IMMUTABLE_SECONDS = 365 * 24 * 3600
+
+
+@bp.get("/media/<name>")
+@limiter.exempt
+def media(name: str):
+    """A campaign photo (nginx serves these itself in production)."""
+    response = send_from_directory(photos.media_dir(), name, max_age=IMMUTABLE_SECONDS)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.get("/out/<channel>")

@@ -147,3 +147,16 @@ def rebuild_rollups(check: bool) -> None:
         f"{counts.donors} donors ({counts.donor_keys} donor keys), "
         f"{counts.gift_amounts} gift amounts."
     )
+
+
+@dashboard_cli.command("weekly-summary")
+def weekly_summary_command() -> None:
+    """Mail last week's figures to STAFF_REPORT_EMAILS (run weekly by a timer)."""
+    from fundraiser.dashboard.staff_mail import weekly_summary
+
+    overview, sent = weekly_summary()
+    if not sent:
+        click.echo("STAFF_REPORT_EMAILS is empty: no summary sent.")
+        return
+    dates = f"{overview.period.current.first} – {overview.period.current.last}"
+    click.echo(f"Weekly summary for {dates} sent to {sent} recipient(s).")

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 
+from fundraiser.dashboard.channels import channel_column
 from fundraiser.dashboard.periods import day_start
 from fundraiser.dashboard.reports import DISPUTE_KINDS
 from fundraiser.extensions import db
@@ -21,6 +22,7 @@ from fundraiser.models import (
     DonationIntent,
     EntryKind,
     LedgerEntry,
+    LedgerTotal,
     Pledge,
     Supporter,
 )
@@ -30,6 +32,8 @@ from fundraiser.payments.gifts import GiftState, GiftStatus, gift_state, status_
 PAGE_SIZE = 50
 STATUSES = tuple(status.value for status in GiftStatus)
 FREQUENCIES = ("one-time", "monthly", "yearly")
+#: The frequency filter's "any recurring" choice (monthly or yearly), used by the overview's links.
+RECURRING = "recurring"
 #: What a staff member types as an amount filter: major units, at most two decimals.
 AMOUNT_TEXT = re.compile(r"^\d{1,12}(?:[.,]\d{1,3})?$")
 REFUND_REQUESTED = "staff.refund"
@@ -150,9 +154,16 @@ def donation_select(donation_filter: DonationFilter, *, page: bool = False) -> S
             LedgerEntry.invoice_id,
             LedgerEntry.pledge_id,
             Pledge.stripe_subscription_id.label("subscription_id"),
+            # What the checkout said (none for gifts made at Stripe directly, e.g. renewals).
+            channel_column().label("channel"),
+            DonationIntent.anonymous.label("anonymous"),
+            DonationIntent.fee_cover_minor.label("fee_cover_minor"),
+            DonationIntent.message.label("message"),
+            Campaign.title.label("campaign_title"),
         )
         .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
         .outerjoin(Pledge, Pledge.id == LedgerEntry.pledge_id)
+        .outerjoin(DonationIntent, DonationIntent.id == LedgerEntry.intent_id)
         .where(LedgerEntry.kind == EntryKind.PAYMENT.value)
         .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
     )
@@ -168,7 +179,9 @@ def _apply_filter(query: Select, f: DonationFilter, status) -> Select:
         query = query.where(LedgerEntry.occurred_at < day_start(f.date_to + timedelta(days=1)))
     if f.status:
         query = query.where(status == f.status)
-    if f.frequency:
+    if f.frequency == RECURRING:
+        query = query.where(LedgerEntry.frequency != "one-time")
+    elif f.frequency:
         query = query.where(LedgerEntry.frequency == f.frequency)
     if f.currency:
         query = query.where(LedgerEntry.currency == f.currency)
@@ -191,6 +204,29 @@ def minor_from_text(text: str, currency: str) -> int | None:
 def known_currencies() -> list[str]:
     configured = current_app.config.get("DONATION_CURRENCIES") or []
     return sorted({c.strip().upper() for c in configured if c.strip()} | set(CURRENCY_RULES))
+
+
+@dataclass(frozen=True)
+class OccurringValues:
+    """What the donations filters offer: only values some ledger row has (read from the
+    all-time roll-up, a handful of rows), so no choice leads to an empty table."""
+
+    campaigns: list[tuple[str, str]]
+    currencies: list[str]
+    frequencies: list[str]
+
+
+def occurring_values() -> OccurringValues:
+    rows = db.session.execute(
+        select(Campaign.slug, Campaign.title, LedgerTotal.currency, LedgerTotal.frequency)
+        .join(Campaign, Campaign.id == LedgerTotal.campaign_id)
+        .where(LedgerTotal.kind == EntryKind.PAYMENT.value)
+        .distinct()
+    ).all()
+    campaigns = sorted({(slug, title) for slug, title, _, _ in rows}, key=lambda c: c[1].lower())
+    currencies = sorted({currency for _, _, currency, _ in rows})
+    frequencies = [f for f in FREQUENCIES if any(row[3] == f for row in rows)]
+    return OccurringValues(campaigns, currencies, frequencies)
 
 
 def _amount_condition(low: str, high: str, currency: str):

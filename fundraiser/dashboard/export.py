@@ -45,6 +45,11 @@ DONATION_COLUMNS = (
     "charge_id",
     "invoice_id",
     "subscription_id",
+    "channel",
+    "anonymous",
+    "fee_cover_minor",
+    "message",
+    "campaign_title",
 )
 
 SUPPORTER_COLUMNS = (
@@ -122,6 +127,11 @@ def donation_rows(donation_filter: DonationFilter) -> Iterator[tuple]:
             row.charge_id,
             row.invoice_id,
             row.subscription_id,
+            row.channel,
+            row.anonymous,
+            None if row.fee_cover_minor is None else int(row.fee_cover_minor),
+            row.message,
+            row.campaign_title,
         )
 
 
@@ -219,6 +229,11 @@ def donation_copy_select(donation_filter: DonationFilter) -> Select:
         _cell(c.charge_id),
         _cell(c.invoice_id),
         _cell(c.subscription_id),
+        _cell(c.channel),
+        case((c.anonymous.is_(True), "yes"), (c.anonymous.is_(False), "no")),
+        c.fee_cover_minor,
+        _cell(c.message),
+        _cell(c.campaign_title),
     ]
     labelled = [cell.label(name) for cell, name in zip(cells, DONATION_COLUMNS, strict=True)]
     return select(*labelled).order_by(c.occurred_at.desc(), c.id.desc())

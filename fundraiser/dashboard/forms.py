@@ -26,7 +26,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from fundraiser.dashboard.donations import AMOUNT_TEXT, FREQUENCIES, STATUSES, DonationFilter
+from fundraiser.dashboard.donations import (
+    AMOUNT_TEXT,
+    FREQUENCIES,
+    RECURRING,
+    STATUSES,
+    DonationFilter,
+)
 from fundraiser.dashboard.periods import EARLIEST_DAY, LATEST_DAY, local_today
 from fundraiser.models import Role
 
@@ -158,7 +164,9 @@ class DonationFilterForm(_GetForm):
     )
     frequency = SelectField(
         "Frequency",
-        choices=choices([("", "Any frequency")] + [(f, f) for f in FREQUENCIES]),
+        choices=choices(
+            [("", "Any frequency")] + [(f, f) for f in FREQUENCIES] + [(RECURRING, "recurring")]
+        ),
         default="",
     )
     currency = SelectField("Currency", choices=choices([("", "Any currency")]), default="")

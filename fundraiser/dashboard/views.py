@@ -32,7 +32,7 @@ from fundraiser.dashboard.access import (
 )
 from fundraiser.dashboard.chart import build_chart
 from fundraiser.dashboard.cli import dashboard_cli, staff_cli
-from fundraiser.dashboard.donations import donation_detail, donations_page, known_currencies
+from fundraiser.dashboard.donations import donation_detail, donations_page
 from fundraiser.dashboard.forms import (
     CancelPledgeForm,
     ChartRangeForm,
@@ -46,9 +46,11 @@ from fundraiser.dashboard.forms import (
     SearchForm,
     SimpleActionForm,
     StaffPasswordForm,
-    choices,
 )
+from fundraiser.dashboard.overview import build_overview
 from fundraiser.dashboard.periods import local_today, reporting_zone
+from fundraiser.dashboard.staff_forms import PeriodForm, donation_filter_choices
+from fundraiser.dashboard.supporter_page import supporter_extras
 from fundraiser.dashboard.supporters import supporter_detail, supporters_page
 from fundraiser.database_routing import read_from_replica
 from fundraiser.extensions import db, limiter
@@ -78,6 +80,8 @@ PENDING_SECONDS = 10 * 60
 
 
 def register(app: Flask) -> None:
+    from fundraiser.dashboard import moderation  # noqa: F401 - adds /staff/messages to bp
+
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
     app.cli.add_command(dashboard_cli)
@@ -297,13 +301,15 @@ def _charts(start, end, campaign_id: int | None = None) -> list:
 @bp.get("/")
 @staff_required(Role.VIEWER)
 def index():
-    """Headline figures per currency, pledges, the daily chart and click-throughs."""
-    form = ChartRangeForm(request.args)
+    """The overview of a period, headline figures per currency, the chart and click-throughs."""
+    form = PeriodForm(request.args)
     valid = form.validate()
-    start, end = form.chart_range() if valid else ChartRangeForm().chart_range()
+    period = form.chosen() if valid else PeriodForm().chosen()
+    start, end = period.current.first, period.current.last
     page = render_template(
         "dashboard/index.html",
         form=form,
+        overview=build_overview(period),
         headline=reports.headline(),
         charts=_charts(start, end),
         start=start,
@@ -379,10 +385,7 @@ def default_campaign(slug: str):
 
 def _donation_filter_form() -> DonationFilterForm:
     form = DonationFilterForm(request.args)
-    form.campaign.choices = choices(
-        [("", "All campaigns")] + [(c.slug, c.title[:60]) for c in campaigns.all_campaigns()]
-    )
-    form.currency.choices = choices([("", "Any currency")] + [(c, c) for c in known_currencies()])
+    donation_filter_choices(form)
     return form
 
 
@@ -532,7 +535,8 @@ def export_supporters():
 def supporter(email: str):
     """One supporter's giving history, pledges and account."""
     detail = supporter_detail(email) or abort(404, description="No supporter with that email.")
-    return render_template("dashboard/supporter.html", detail=detail)
+    extras = supporter_extras(detail)
+    return render_template("dashboard/supporter.html", detail=detail, extras=extras)
 
 
 # --- Audit and team ------------------------------------------------------------------------
@@ -634,3 +638,7 @@ def run_reconcile():
         "error" if report.failures else "info",
     )
     return redirect(url_for("dashboard.drift"))
+
+
+# The staff desk registers its routes on `bp` (kept in its own module for an easy merge).
+from fundraiser.dashboard import desk_views  # noqa: E402, F401

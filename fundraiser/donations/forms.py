@@ -35,6 +35,7 @@ class DonationRequest:
     anonymous: bool
     cover_fees: bool
     message: str
+    show_amount: bool = False
 
 
 @dataclass
@@ -118,5 +119,6 @@ def validate_donation(
         anonymous=(form.get("anonymous") or "").lower() in TRUE_VALUES,
         cover_fees=cover_fees,
         message=_clean_text(message, MAX_MESSAGE),
+        show_amount=(form.get("show_amount") or "").lower() in TRUE_VALUES,
     )
     return DonationFormResult(request, {}, values)

@@ -46,7 +46,7 @@ def submission_key(request: DonationRequest, reader: str | None, now: datetime) 
     fields = (
         request.campaign_slug, request.amount_minor, request.currency, request.frequency.value,
         request.email or "", request.name, request.anonymous, request.cover_fees, request.message,
-        reader, window,
+        request.show_amount, reader, window,
     )  # fmt: skip
     return hashlib.sha256(repr(fields).encode()).hexdigest()
 
@@ -69,6 +69,7 @@ def _new_intent(
         name="" if request.anonymous else request.name,
         anonymous=request.anonymous,
         message=request.message,
+        show_amount=request.show_amount,
         submission_key=key,
         source=source,
     )

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 from fundraiser.campaigns import services as campaigns
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
-from fundraiser.donations.presets import PRESET_AMOUNTS_MAJOR
+from fundraiser.donations.panel import panel_for
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required
@@ -31,7 +31,7 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
                 "campaigns/landing.html",
                 campaign=campaign,
                 totals=totals,
-                presets=PRESET_AMOUNTS_MAJOR,
+                panel=panel_for(campaign, values),
                 form_values=values,
                 errors=errors,
             ),
@@ -80,7 +80,7 @@ def donate():
     """Validate the donation form and send the reader to Stripe Checkout."""
     campaign = campaigns.campaign_by_slug((request.form.get("campaign") or "").strip())
     if campaign is None:
-        abort(400, description="That campaign doesn't exist.")
+        abort(400, description="That campaign doesn’t exist.")
     result = validate_donation(
         request.form,
         current_app.config["DONATION_CURRENCIES"],
@@ -130,11 +130,11 @@ def thanks():
     """Thank the reader for a finished checkout, confirming with Stripe if we must."""
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
-        abort(404, description="We couldn't find that donation.")
+        abort(404, description="We couldn’t find that donation.")
 
     intent = services.confirm_checkout(session_id)
     if intent is None:
-        abort(404, description="We couldn't find that donation.")
+        abort(404, description="We couldn’t find that donation.")
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -157,6 +157,7 @@ def cancelled():
         "message": intent.message,
         "cover_fees": "1" if intent.fee_cover_minor else "",
         "anonymous": "1" if intent.anonymous else "",
+        "show_amount": "1" if intent.show_amount else "",
     }
     notice = (
         "You left the secure checkout before paying, so nothing was charged. "

@@ -11,6 +11,7 @@ from fundraiser.models.donation import (
 from fundraiser.models.events import AnnouncedChange, AuditEntry, StripeEvent
 from fundraiser.models.ledger import EntryKind, LedgerEntry
 from fundraiser.models.login_session import LoginSession
+from fundraiser.models.note import StaffNote
 from fundraiser.models.pledge import Pledge, PledgeStatus, PledgeStatusChange
 from fundraiser.models.rates import ExchangeRate
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
@@ -48,6 +49,7 @@ __all__ = [
     "PledgeStatus",
     "PledgeStatusChange",
     "ReconcileRun",
+    "StaffNote",
     "Role",
     "StripeEvent",
     "Supporter",

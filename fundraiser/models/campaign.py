@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -27,7 +27,23 @@ class Campaign(Base):
     goal_minor: Mapped[int] = mapped_column(Integer)
     #: ISO 4217 code, upper case.
     currency: Mapped[str] = mapped_column(String(3))
+    #: Preset amounts per frequency, {"monthly": [{"amount": 10, "impact": "…"}, …], …} in
+    #: major units, each with an optional line saying what it pays for; None: the defaults.
+    preset_ladders: Mapped[dict | None] = mapped_column(JSON)
+    # These three have database defaults only, so inserts written for older schemas still work.
+    #: The frequency the form opens on: "one-time", "monthly" or "yearly".
+    default_frequency: Mapped[str] = mapped_column(String(10), server_default="one-time")
+    #: Stem of the fingerprinted photo files in the media folder ("<stem>-<width>.jpg").
+    photo_key: Mapped[str | None] = mapped_column(String(80))
+    #: Widths in pixels the photo was resized to, ascending ("480,960,1600").
+    photo_widths: Mapped[str] = mapped_column(String(80), server_default="")
+    #: Height over width of the photo, in thousandths, so the page reserves its space.
+    photo_ratio_milli: Mapped[int] = mapped_column(Integer, server_default="0")
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: First local day the campaign is meant to run (shown to staff; None: from publication).
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    #: Last local day it is meant to run (None: open-ended). `is_open` is the switch readers see.
+    closes_on: Mapped[date | None] = mapped_column(Date)
     #: Exactly one campaign is served at "/"; enforced in services.
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Bumped on every content change so caches (ETag, rendered HTML) can tell.

@@ -84,6 +84,10 @@ class DonationIntent(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str] = mapped_column(Text, default="")
+    #: The donor allowed the supporters wall to show the amount.
+    show_amount: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The message on the supporters wall: "pending" until staff approve or hide it.
+    message_status: Mapped[str] = mapped_column(String(10), default="pending")
     status: Mapped[str] = mapped_column(String(12), default=IntentStatus.CREATED.value)
     #: Where the checkout came from, as keyed digests "<address>:<network>" (never the IP):
     #: a decline Stripe reports for it then counts against that source (donations.abuse).

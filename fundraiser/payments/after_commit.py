@@ -42,8 +42,12 @@ _MAIL = "fundraiser.accounts.notifications"
 AFTER_COMMIT: dict[str, tuple[Receiver, ...]] = {
     # campaign_id: cached totals and page snapshots are old now.
     "ledger_changed": (_inline("fundraiser.campaigns.services:ledger_changed"),),
-    # entry_id: a new payment row. The receipt is also a new monthly supporter's welcome.
-    "payment_recorded": (_queued(f"{_MAIL}:send_receipt"),),
+    # entry_id: a new payment row. The receipt is also a new monthly supporter's welcome; the
+    # alert reads nothing unless LARGE_GIFT_ALERT is set, and its mail is queued by send_mail.
+    "payment_recorded": (
+        _queued(f"{_MAIL}:send_receipt"),
+        _inline("fundraiser.dashboard.staff_mail:alert_if_large_gift"),
+    ),
     # entry_id: a payment booked before Stripe's fee was known.
     "fee_unknown": (_queued("fundraiser.payments.fees:fill_fee_later"),),
     # entry_id: a new refund row.

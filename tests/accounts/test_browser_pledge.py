@@ -74,6 +74,7 @@ def _monthly_gift_story(browser, site, stripe_sim, mailbox) -> None:
         page.goto(site + mailbox.link(EMAIL, "/account/verify/").removeprefix(site))
         page.get_by_role("button", name="Confirm my email address").click()
         page.get_by_text("your email address is confirmed").wait_for()
+        # The link signed the supporter in.
         page.get_by_role("heading", name="Your giving").wait_for()
 
         page.goto(f"{site}/")
@@ -111,7 +112,8 @@ def _monthly_gift_story(browser, site, stripe_sim, mailbox) -> None:
         assert "Active" in page.locator(".account-facts").inner_text()
 
         page.get_by_label(re.compile("Why are you cancelling")).fill("Trying another way to help")
-        page.get_by_role("button", name="Cancel my gift").click()
+        page.get_by_role("button", name="Cancel my gift…").click()
+        page.get_by_role("button", name="Yes, cancel my gift").click()
         page.get_by_text("Your pledge is cancelled").wait_for()
         _settle(page, stripe_sim, pledge_url)
         assert "Cancelled" in page.locator(".account-facts").inner_text()

@@ -75,7 +75,10 @@ def test_patron_can_lower_pause_resume_and_cancel_their_pledge(
     stripe_sim.flush(timeout=15)
     assert _pledge(app, patron).status == "active"
 
-    cancelled = _act(client, patron, "cancel", {"reason": "Moving abroad"})
+    asked = _act(client, patron, "cancel", {"reason": "Moving abroad"})
+    assert "Cancel your regular gift?" in asked.get_data(as_text=True)
+    assert _pledge(app, patron).status == "active"  # nothing happens before the second step
+    cancelled = _act(client, patron, "cancel", {"reason": "Moving abroad", "confirmed": "yes"})
     assert "Your pledge is cancelled" in cancelled.get_data(as_text=True)
     stripe_sim.flush(timeout=15)
     pledge = _pledge(app, patron)

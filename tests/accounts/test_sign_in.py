@@ -276,3 +276,16 @@ def test_full_story_helper(client, mailbox):
     response = register_and_verify(client, mailbox, "v@example.org")
     assert response.status_code == 200
     assert login(client, "v@example.org").status_code == 302
+
+
+def test_confirming_the_email_signs_the_supporter_in(client, mailbox):
+    submit(client, "/account/register", {"email": "v@example.org", "password": PASSWORD})
+    assert client.get("/account").status_code == 302  # not signed in yet
+    link = mailbox.link("v@example.org", "/account/verify/")
+    assert client.get(link).status_code == 200  # the page with the button changes nothing
+    assert client.get("/account").status_code == 302
+    response = submit(client, link)
+    assert response.status_code == 302 and response.location.endswith("/account")
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert "your email address is confirmed" in page.get_data(as_text=True)

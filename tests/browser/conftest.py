@@ -108,6 +108,15 @@ def phone(browser):
     opened.page.context.close()
 
 
+@pytest.fixture
+def served_at_live_url(app, live_server):
+    """Stripe's success and cancel links must lead back to the server the browser uses."""
+    original = app.config["BASE_URL"]
+    app.config["BASE_URL"] = live_server.url
+    yield live_server.url
+    app.config["BASE_URL"] = original
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Screenshots kept for people to look at (and by CI as artefacts); ignored by git."""

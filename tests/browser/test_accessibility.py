@@ -28,6 +28,7 @@ BLOCKING = {"serious", "critical"}
 # One line per page: (name, who is signed in, path with {placeholders} from seeded data).
 PAGES = [
     ("landing", "anyone", "/"),
+    ("embed", "anyone", "/embed/{slug}"),
     ("campaign", "anyone", "/campaigns/{slug}"),
     ("not-found", "anyone", "/no-such-page"),
     ("register", "anyone", "/account/register"),
@@ -50,10 +51,14 @@ PAGES = [
     ("staff-supporter", "staff", "/staff/supporters/{email}"),
     ("staff-campaigns", "staff", "/staff/campaigns"),
     ("staff-campaign", "staff", "/staff/campaigns/{slug}"),
+    ("staff-campaign-new", "staff", "/staff/campaigns/new"),
+    ("staff-campaign-edit", "staff", "/staff/campaigns/{slug}/edit"),
+    ("staff-bookkeeping", "staff", "/staff/bookkeeping"),
     ("staff-team", "staff", "/staff/team"),
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),
     ("staff-drift", "staff", "/staff/drift"),
+    ("staff-messages", "staff", "/staff/messages"),
 ]
 
 
@@ -72,6 +77,10 @@ def axe_source() -> str:
 
 @pytest.fixture
 def people(app, campaign) -> People:
+    return make_people(app, campaign)
+
+
+def make_people(app, campaign) -> People:
     """A supporter with a pledge and a gift, an admin, and signed-in session cookies for each."""
     with app.app_context():
         supporter = make_supporter("reader@example.org", name="Reader")

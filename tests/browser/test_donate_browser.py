@@ -13,15 +13,6 @@ from tests.helpers import wait_for
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def served_at_live_url(app, live_server):
-    """Stripe's success and cancel links must lead back to the server the browser uses."""
-    original = app.config["BASE_URL"]
-    app.config["BASE_URL"] = live_server.url
-    yield live_server.url
-    app.config["BASE_URL"] = original
-
-
 def give(page, base_url: str, campaign: str, amount: str, frequency: str, email: str) -> None:
     page.goto(f"{base_url}/campaigns/{campaign}")
     page.locator(f"label[for=freq-{frequency}]").click()

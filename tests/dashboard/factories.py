@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 import pyotp
 
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, Supporter, utcnow
+from fundraiser.models import (
+    Campaign,
+    DonationIntent,
+    EntryKind,
+    LedgerEntry,
+    Pledge,
+    Supporter,
+    utcnow,
+)
 from fundraiser.passwords import hash_password
 from tests.factories import book, payment  # noqa: F401 - one payment builder for every suite
 
@@ -133,3 +141,18 @@ def make_staff(
     db.session.add(account)
     db.session.commit()
     return StaffLogin(account.id, email, STAFF_PASSWORD, role, secret, account.session_version)
+
+
+def gift_with_message(
+    campaign: Campaign, message: str, name: str = "Ada Lovelace", **fields
+) -> DonationIntent:
+    """A paid gift through the form, with a message for the supporters wall."""
+    intent = DonationIntent(
+        campaign=campaign, amount_minor=fields.pop("amount_minor", 2500),
+        currency=campaign.currency, frequency=fields.pop("frequency", "one-time"),
+        email=fields.pop("email", "ada@example.org"), name=name, message=message,
+        status="paid", **fields,
+    )  # fmt: skip
+    db.session.add(intent)
+    db.session.commit()
+    return intent

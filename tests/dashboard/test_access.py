@@ -40,6 +40,13 @@ REQUIRED_ROLE = {
     "dashboard.open_campaign": "admin",
     "dashboard.close_campaign": "admin",
     "dashboard.default_campaign": "admin",
+    "dashboard.messages": "viewer",
+    "dashboard.moderate_message": "staff",
+    "dashboard.new_campaign": "staff",
+    "dashboard.edit_campaign": "staff",
+    "dashboard.add_supporter_note": "staff",
+    "dashboard.bookkeeping": "viewer",
+    "dashboard.export_bookkeeping": "viewer",
 }
 RANK = {"anonymous": -1, "supporter": 0, "viewer": 1, "staff": 2, "admin": 3}
 ACTORS = ["anonymous", "supporter", "viewer", "staff", "admin", "admin-without-2fa"]
@@ -72,7 +79,10 @@ def world(app):
         pledge = f.pledge(campaign, 1000, email="patron@example.org")
         paid = f.payment(campaign, 2500, email="patron@example.org", pledge=pledge)
         member = f.make_staff("viewer", email="colleague@staff.example.org")
+        note = f.gift_with_message(campaign, "Keep going!")
         return {
+            "intent_id": note.id,
+            "state": "approved",
             "slug": campaign.slug,
             "payment_ref": paid.payment_ref,
             "pledge_id": pledge.id,

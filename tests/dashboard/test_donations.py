@@ -227,7 +227,7 @@ def test_a_refund_waits_for_stripes_confirmation(app, campaign, stripe_sim, staf
     form = {"csrf_token": csrf_token(client, url), "amount": "20", "reason": "Asked"}
     client.post(f"{url}/refund", data={**form, "confirmed": "yes"})
     page = text_of(client.get(url))
-    assert "waiting for Stripe's confirmation" in page
+    assert "waiting for Stripe’s confirmation" in page
     assert "Nothing is left to refund" in page  # the pending refund is not offered twice
 
 

@@ -15,7 +15,7 @@ from fundraiser.dashboard.export import (
     donation_rows,
 )
 from fundraiser.extensions import db
-from fundraiser.models import EntryKind
+from fundraiser.models import DonationIntent, EntryKind
 from tests.dashboard import factories as f
 
 # Formula starts, CSV's own specials, line breaks, unicode, blanks.
@@ -70,6 +70,24 @@ def tricky_ledger(app, monkeypatch):
         f.movement(gifts[6], EntryKind.DISPUTE_WON, gifts[6].amount_minor)
         f.movement(gifts[7], EntryKind.DISPUTE_OPENED, -gifts[7].amount_minor)
         f.movement(gifts[7], EntryKind.DISPUTE_LOST, 0)
+        # What checkouts said: tricky messages, anonymity both ways, fee cover; odd gifts none.
+        for n, paid in enumerate(gifts):
+            if n % 2:
+                continue
+            intent = DonationIntent(
+                campaign_id=paid.campaign_id,
+                amount_minor=paid.amount_minor,
+                fee_cover_minor=7 * n,
+                currency=paid.currency,
+                frequency=paid.frequency,
+                anonymous=n % 4 == 0,
+                message=TRICKY_NAMES[-1 - n],
+                status="paid",
+            )
+            db.session.add(intent)
+            db.session.flush()
+            paid.intent_id = intent.id
+        db.session.commit()
     return app
 
 

@@ -42,7 +42,7 @@ def test_bad_donation_input_re_renders_the_form_with_a_message(
 def test_unknown_campaign_is_a_400_with_a_reason(client, campaign, stripe_sim):
     response = client.post("/donate", data={"campaign": "nope", "amount": "25"}, headers=ORIGIN)
     assert response.status_code == 400
-    assert "That campaign doesn&#39;t exist." in response.get_data(as_text=True)
+    assert "That campaign doesn’t exist." in response.get_data(as_text=True)
 
 
 def test_stripe_down_gives_a_clear_message_and_leaves_nothing_open(

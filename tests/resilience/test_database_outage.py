@@ -76,7 +76,7 @@ def test_database_restart_gives_503s_then_recovers_and_counts_webhooks_once(
 
     assert down_status == 503 and health_status == 503
     assert "Traceback" not in down_body and "psycopg" not in down_body
-    assert "We're briefly unavailable" in down_body.replace("&#39;", "'")
+    assert "We’re briefly unavailable" in down_body.replace("&#39;", "'")
     assert set(load_results) <= {200, 503} and 503 in load_results and load_results[-1] == 200
     refused = [d for d in stack.stripe.sim.deliveries() if d["status"] != 200]
     assert refused, "no delivery was refused during the outage"

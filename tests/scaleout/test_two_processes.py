@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,12 +311,15 @@ def test_rate_limit_counts_posts_to_both_processes_together(cluster):
     address = _client_address()
     session = requests.Session()
     token = _csrf_token(session, f"{cluster.a}/account/login", address)
+    email = f"ana-{uuid.uuid4().hex[:12]}@example.org"
     statuses = []
     for attempt in range(6):
         url = cluster.a if attempt % 2 == 0 else cluster.b
         response = session.post(
             f"{url}/account/login",
-            data={"csrf_token": token, "email": "ana@example.org", "password": "wrong"},
+            # A fresh email each run: wrong passwords also count per account (for 15 minutes, in
+            # the same Redis), and this test is about the per-address limit.
+            data={"csrf_token": token, "email": email, "password": "wrong"},
             headers={"X-Forwarded-For": address, "Origin": url},
             allow_redirects=False,
             timeout=10,

@@ -60,6 +60,7 @@ def seeded(app, campaign) -> Seeded:
             "email": supporter.email,
             "member_id": staff.id,
             "filename": "css/site.css",
+            "state": "approved",
         }
         db.session.expunge_all()
     return Seeded(values, supporter, staff)

@@ -1,0 +1,238 @@
+"""Campaigns edited from the dashboard: one table of editable fields, the CLI's validation,
+all-or-nothing saves, an audit entry per change and the public page refreshed at once.
+
+Adding an editable column is one line in FIELDS (its form field and how its text is read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_wtf.file import FileField, FileSize
+from sqlalchemy import select
+from wtforms import DateField, Field, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from fundraiser.cache import snapshots
+from fundraiser.campaigns.importer import ArticleFormatError, parse_article
+from fundraiser.campaigns.services import (
+    CampaignImportError,
+    set_default,
+    validate_currency,
+    validate_slug,
+)
+from fundraiser.dashboard import audit
+from fundraiser.extensions import db
+from fundraiser.models import Campaign, DonationIntent, LedgerEntry
+from fundraiser.money import CURRENCY_RULES, AmountError, major_units_text, parse_amount
+
+#: Largest article file staff may upload (the request limit is MAX_CONTENT_LENGTH anyway).
+MAX_ARTICLE_BYTES = 200 * 1024
+
+
+class CampaignEditError(ValueError):
+    """A change refused: `field` names the form field the message belongs to ("" for none)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _text(value: Any, _: dict) -> str:
+    return (value or "").strip()
+
+
+def _required(label: str) -> Callable[[Any, dict], str]:
+    def clean(value: Any, _: dict) -> str:
+        text = (value or "").strip()
+        if not text:
+            raise CampaignImportError(f"Please enter the {label}.")
+        return text
+
+    return clean
+
+
+def _markdown(value: Any, _: dict) -> str:
+    """Markdown as typed (browsers send CRLF line ends; the importer writes LF)."""
+    return (value or "").replace("\r\n", "\n")
+
+
+def _required_markdown(value: Any, cleaned: dict) -> str:
+    if not (value or "").strip():
+        raise CampaignImportError("Please enter the article.")
+    return _markdown(value, cleaned)
+
+
+def _slug(value: Any, _: dict) -> str:
+    return validate_slug(value or "")
+
+
+def _currency(value: Any, _: dict) -> str:
+    return validate_currency(value or "")
+
+
+def _goal(value: Any, cleaned: dict) -> int:
+    try:
+        return parse_amount(value or "", cleaned["currency"])
+    except AmountError as exc:
+        raise CampaignImportError(f"Goal: {exc}") from exc
+
+
+def _date(value: Any, _: dict) -> date | None:
+    return value or None
+
+
+def _closes_on(value: Any, cleaned: dict) -> date | None:
+    opens = cleaned.get("opens_on")
+    if value and opens and value < opens:
+        raise CampaignImportError("The close date is before the open date.")
+    return value or None
+
+
+def _goal_text(campaign: Campaign) -> str:
+    return major_units_text(campaign.goal_minor, campaign.currency)
+
+
+@dataclass(frozen=True)
+class CampaignField:
+    """One editable Campaign column: its form field, how form data becomes the stored value
+    (raising CampaignImportError with the reason, as the CLI does), and how it is shown."""
+
+    name: str
+    make: Callable[[], Field]
+    clean: Callable[[Any, dict], Any] = _text
+    shown: Callable[[Campaign], Any] | None = None
+
+
+def _currencies() -> list[SelectChoice]:
+    return [SelectChoice(code) for code in sorted(CURRENCY_RULES)]
+
+
+#: In the order they are read: a field may use the values cleaned before it (goal: currency).
+FIELDS: tuple[CampaignField, ...] = (
+    CampaignField("title", lambda: StringField("Title", [Length(max=300)]), _required("title")),
+    CampaignField(
+        "slug", lambda: StringField("Slug (the address: /campaigns/slug)", [Length(max=80)]), _slug
+    ),
+    CampaignField("body_markdown", lambda: TextAreaField("Article (Markdown)"), _required_markdown),
+    CampaignField("appeal_markdown", lambda: TextAreaField("Closing appeal (Markdown)"), _markdown),
+    CampaignField("published_on", lambda: DateField("Date", [Optional()]), _date),
+    CampaignField("photo_caption", lambda: StringField("Photo caption", [Length(max=1000)])),
+    CampaignField("currency", lambda: SelectField("Currency", choices=_currencies()), _currency),
+    CampaignField(
+        "goal_minor", lambda: StringField("Goal", [Length(max=20)]), _goal, shown=_goal_text
+    ),
+    CampaignField("opens_on", lambda: DateField("Opens on", [Optional()]), _date),
+    CampaignField("closes_on", lambda: DateField("Closes on", [Optional()]), _closes_on),
+)
+#: Fields whose change alters what readers see of the article (bumps content_version).
+ARTICLE_FIELDS = {"title", "body_markdown", "appeal_markdown", "published_on", "photo_caption"}
+#: Text too long to copy into the audit log: an entry says only that it changed.
+LONG_FIELDS = {"body_markdown", "appeal_markdown"}
+
+
+def article_file_field() -> FileField:
+    return FileField(
+        "Or upload the article as a text file (read as `flask campaign import` reads it)",
+        [FileSize(MAX_ARTICLE_BYTES, message="The file is larger than 200 KB.")],
+    )
+
+
+def initial_values(campaign: Campaign | None) -> dict[str, Any]:
+    """What the form shows for an existing campaign (or a new one's defaults)."""
+    if campaign is None:
+        return {"currency": "EUR"}
+    return {f.name: f.shown(campaign) if f.shown else getattr(campaign, f.name) for f in FIELDS}
+
+
+def values_from_article(raw: bytes, slug: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values with the article fields replaced by what the importer reads in `raw`."""
+    try:
+        article = parse_article(raw, slug or "campaign")
+    except ArticleFormatError as exc:
+        raise CampaignEditError("article_file", str(exc)) from exc
+    return values | {
+        "title": article.title,
+        "body_markdown": article.body_markdown,
+        "appeal_markdown": article.appeal_markdown,
+        "published_on": article.published_on,
+        "photo_caption": article.photo_caption,
+    }
+
+
+def clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Every field read and checked, or CampaignEditError for the first one that is wrong."""
+    cleaned: dict[str, Any] = {}
+    for spec in FIELDS:
+        try:
+            cleaned[spec.name] = spec.clean(values.get(spec.name), cleaned)
+        except CampaignImportError as exc:
+            raise CampaignEditError(spec.name, str(exc)) from exc
+    return cleaned
+
+
+def _has_gifts(campaign: Campaign) -> bool:
+    for model in (LedgerEntry, DonationIntent):
+        found = select(model.id).where(model.campaign_id == campaign.id).limit(1)
+        if db.session.scalar(found) is not None:
+            return True
+    return False
+
+
+def _check_slug(campaign: Campaign | None, slug: str) -> None:
+    if campaign is not None and campaign.slug == slug:
+        return
+    if campaign is not None and _has_gifts(campaign):
+        raise CampaignEditError(
+            "slug", "People have given through this address; its slug can no longer change."
+        )
+    taken = db.session.scalar(select(Campaign.id).where(Campaign.slug == slug))
+    if taken is not None:
+        raise CampaignEditError("slug", f"Another campaign already uses the slug {slug!r}.")
+
+
+def _audit_value(name: str, value: Any) -> Any:
+    return "(changed)" if name in LONG_FIELDS else value
+
+
+def save_campaign(
+    campaign: Campaign | None, values: dict[str, Any], make_default: bool, actor: str
+) -> Campaign:
+    """Create (campaign=None) or update a campaign from the form's values, all or nothing.
+
+    Everything is checked before the row is touched, so a refusal leaves nothing half-saved;
+    the caller commits, or rolls back on CampaignEditError.
+    """
+    cleaned = clean(values)
+    _check_slug(campaign, cleaned["slug"])
+    created = campaign is None
+    if campaign is None:
+        campaign = Campaign(content_version=0, is_open=True, is_default=False)
+        db.session.add(campaign)
+    changes = {
+        name: [getattr(campaign, name, None), value]
+        for name, value in cleaned.items()
+        if created or getattr(campaign, name) != value
+    }
+    for name, value in cleaned.items():
+        setattr(campaign, name, value)
+    if created or ARTICLE_FIELDS & set(changes):
+        campaign.content_version = (campaign.content_version or 0) + 1
+    if make_default and not campaign.is_default:
+        set_default(campaign)
+        changes["is_default"] = [False, True]
+    db.session.flush()
+    detail = {name: [_audit_value(name, v) for v in pair] for name, pair in changes.items()}
+    action = "campaign.created" if created else "campaign.updated"
+    if changes:
+        audit.record(actor, action, f"campaign:{campaign.slug}", changes=detail)
+    return campaign
+
+
+def public_pages_changed() -> None:
+    """After a commit: this process's finished public pages are old (the others' expire within
+    PAGE_SNAPSHOT_SECONDS; the page's ETag follows content_version and updated_at)."""
+    snapshots().clear()

@@ -1,0 +1,166 @@
+"""/staff routes of the staff desk: the campaign editor, supporter notes and bookkeeping.
+
+Registered on the dashboard blueprint (imported at the end of dashboard.views), so every
+route here wears the same access rule decorator and appears in the access matrix.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from fundraiser.campaigns import services as campaigns
+from fundraiser.campaigns.content import render_markdown
+from fundraiser.dashboard import audit, labels, supporter_page
+from fundraiser.dashboard import campaigns as editor
+from fundraiser.dashboard.access import staff_required
+from fundraiser.dashboard.bookkeeping import BOOKKEEPING_COLUMNS, bookkeeping_rows, monthly_books
+from fundraiser.dashboard.channels import channel_of
+from fundraiser.dashboard.export import csv_lines
+from fundraiser.dashboard.staff_forms import BookkeepingForm, CampaignForm, NoteForm
+from fundraiser.dashboard.supporters import supporter_detail
+from fundraiser.dashboard.views import bp
+from fundraiser.extensions import db
+from fundraiser.models import Campaign, Role
+
+# --- Campaign editor ---------------------------------------------------------------------------
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@staff_required(Role.STAFF)
+def new_campaign():
+    """Create a campaign: article typed or uploaded, goal, dates; previewed before saving."""
+    return _campaign_editor(None)
+
+
+@bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@staff_required(Role.STAFF)
+def edit_campaign(slug: str):
+    """Edit a campaign's article, goal, dates and default state."""
+    found = campaigns.campaign_by_slug(slug) or abort(404, description="No such campaign.")
+    return _campaign_editor(found)
+
+
+def _editor_page(form, campaign: Campaign | None, status: int = 200, preview=None):
+    page = render_template(
+        "dashboard/desk/campaign_form.html", form=form, campaign=campaign, preview=preview
+    )
+    return page, status
+
+
+def _campaign_editor(campaign: Campaign | None):
+    if request.method == "GET":
+        return _editor_page(
+            CampaignForm(formdata=None, data=editor.initial_values(campaign)), campaign
+        )
+    form = CampaignForm()
+    if not form.validate_on_submit():
+        return _editor_page(form, campaign, 400)
+    values = {spec.name: form[spec.name].data for spec in editor.FIELDS}
+    try:
+        upload = form.article_file.data
+        if upload:
+            values = editor.values_from_article(upload.read(), values.get("slug") or "", values)
+            for name in (
+                "title",
+                "body_markdown",
+                "appeal_markdown",
+                "published_on",
+                "photo_caption",
+            ):
+                form[name].data = values[name]
+        if "preview" in request.form:
+            editor.clean(values)
+            preview = (
+                render_markdown(values["body_markdown"]),
+                render_markdown(values["appeal_markdown"] or ""),
+            )
+            return _editor_page(form, campaign, preview=preview)
+        saved = editor.save_campaign(
+            campaign, values, bool(form.make_default.data), audit.staff_actor(current_user)
+        )
+        db.session.commit()
+    except editor.CampaignEditError as exc:
+        db.session.rollback()
+        target = form._fields.get(exc.field, form.title)
+        target.errors = [*target.errors, str(exc)]
+        return _editor_page(form, campaign, 400)
+    except IntegrityError:
+        db.session.rollback()  # another editor took the slug between our check and the commit
+        form.slug.errors = [*form.slug.errors, "Another campaign already uses that slug."]
+        return _editor_page(form, campaign, 400)
+    editor.public_pages_changed()
+    flash(f"Saved: {saved.title}")
+    return redirect(url_for("dashboard.campaign", slug=saved.slug))
+
+
+# --- Labels people read -------------------------------------------------------------------------
+
+
+bp.app_template_filter("frequency_label")(labels.frequency_label)
+bp.app_template_filter("status_label")(labels.status_label)
+bp.app_template_filter("kind_label")(labels.kind_label)
+bp.app_template_global("channel_of")(channel_of)
+
+
+# --- Supporter notes ----------------------------------------------------------------------------
+
+
+@bp.post("/supporters/<email>/notes")
+@staff_required(Role.STAFF)
+def add_supporter_note(email: str):
+    """Keep a staff note on a supporter's page."""
+    detail = supporter_detail(email) or abort(404, description="No supporter with that email.")
+    form = NoteForm()
+    back = url_for("dashboard.supporter", email=detail.email)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(back)
+    supporter_page.add_note(detail.email, form.body.data, current_user)
+    db.session.commit()
+    flash("Note kept.")
+    return redirect(back + "#notes-title")
+
+
+# --- Bookkeeping ---------------------------------------------------------------------------------
+
+
+@bp.get("/bookkeeping")
+@staff_required(Role.VIEWER)
+def bookkeeping():
+    """Per month, channel and currency: gross, fees, refunds, disputes, net and settled."""
+    form = BookkeepingForm(request.args)
+    if not form.validate():
+        return render_template("dashboard/desk/bookkeeping.html", form=form, rows=None), 400
+    year = form.chosen_year()
+    rows = monthly_books(year)
+    return render_template("dashboard/desk/bookkeeping.html", form=form, rows=rows, year=year)
+
+
+@bp.get("/bookkeeping.csv")
+@staff_required(Role.VIEWER)
+def export_bookkeeping():
+    """The monthly bookkeeping table of a year as CSV (docs/csv-export.md)."""
+    form = BookkeepingForm(request.args)
+    if not form.validate():
+        return render_template("dashboard/desk/bookkeeping.html", form=form, rows=None), 400
+    year = form.chosen_year()
+    audit.record(audit.staff_actor(current_user), "export.bookkeeping", "bookkeeping", year=year)
+    db.session.commit()
+    lines = csv_lines(BOOKKEEPING_COLUMNS, bookkeeping_rows(year))
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bookkeeping-{year}.csv"'},
+    )

@@ -1,0 +1,328 @@
+"""The overview: a period's money, people and pledges per currency, against the same point a
+month earlier, and every open campaign's progress."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, func, literal, select
+
+from fundraiser.cache import get_cache
+from fundraiser.campaigns import services as campaigns
+from fundraiser.campaigns.services import Totals
+from fundraiser.dashboard.channels import channel_names
+from fundraiser.dashboard.periods import local_midnight, reporting_zone
+from fundraiser.dashboard.reports import (
+    PeriodFigures,
+    _add,
+    _grouped_sums,
+)
+from fundraiser.extensions import db
+from fundraiser.models import (
+    Campaign,
+    EntryKind,
+    LedgerEntry,
+    LedgerQuarterHour,
+    Pledge,
+    PledgeStatus,
+    utcnow,
+)
+from fundraiser.models.rollup import first_quarter_from, quarter_of, quarter_start
+
+#: The periods staff can choose, in the order the form lists them.
+PERIODS = {
+    "month": "This month",
+    "last_month": "Last month",
+    "ytd": "Year to date",
+    "range": "Custom range",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of reporting time: local days `first`..`last`, as UTC instants [start, end)."""
+
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ChosenPeriod:
+    key: str
+    label: str
+    current: Window
+    #: The same stretch one month earlier (a year for "year to date"), up to the same point.
+    previous: Window
+
+
+def _shift_months(day: date, months: int) -> date:
+    """The same day `months` later (negative: earlier), the month's last day if it is shorter."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _local_instant(day: date, at: time, zone) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def days_window(first: date, last: date, zone, end: datetime | None = None) -> Window:
+    """Whole local days first..last, or up to `end` when the last day is still going on."""
+    start = local_midnight(first, zone)
+    return Window(first, last, start, end or local_midnight(last + timedelta(days=1), zone))
+
+
+def _to_same_point(current: Window, months: int, zone, now_local: datetime | None) -> Window:
+    """`current` moved `months` back; a window that runs to now ends at the same wall time."""
+    first = _shift_months(current.first, -months)
+    last = _shift_months(current.last, -months)
+    if now_local is None:
+        return days_window(first, last, zone)
+    return days_window(first, last, zone, _local_instant(last, now_local.time(), zone))
+
+
+def choose_period(
+    key: str = "month",
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
+) -> ChosenPeriod:
+    """The chosen period and its comparison, in the reporting time zone (DST-safe: every
+    boundary is a local wall time turned into UTC on its own day).
+
+    A period that includes today runs to the end of today (nothing is booked in the future),
+    so it is whole quarter hours of the roll-up; its comparison stops at now's wall time.
+    """
+    zone = reporting_zone()
+    now = now or utcnow()
+    today = now.astimezone(zone).date()
+    # Comparisons stop at the quarter hour now is in: the roll-up answers them whole, and the
+    # window (so its cached people count) stays the same for fifteen minutes.
+    now_local = quarter_start(quarter_of(now)).astimezone(zone)
+    if key == "last_month":
+        month_first = _shift_months(today.replace(day=1), -1)
+        month_last = today.replace(day=1) - timedelta(days=1)
+        current = days_window(month_first, month_last, zone)
+        before = _shift_months(month_first, -1)
+        previous = days_window(before, month_first - timedelta(days=1), zone)
+    elif key == "ytd":
+        current = days_window(today.replace(month=1, day=1), today, zone)
+        previous = _to_same_point(current, 12, zone, now_local)
+    elif key == "range" and first and last:
+        current = days_window(first, last, zone)
+        previous = _to_same_point(current, 1, zone, None)
+    else:
+        key = "month"
+        current = days_window(today.replace(day=1), today, zone)
+        previous = _to_same_point(current, 1, zone, now_local)
+    return ChosenPeriod(key, PERIODS[key], current, previous)
+
+
+# --- Figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure now and at the same point of the comparison period."""
+
+    value: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.value - self.previous
+
+
+@dataclass
+class CurrencyOverview:
+    currency: str
+    raised: Figure
+    net: Figure
+    gifts: Figure
+    people: Figure
+    new_recurring: Figure
+    lost_recurring: Figure
+    monthly_recurring: Figure
+
+
+@dataclass
+class Overview:
+    period: ChosenPeriod
+    currencies: list[CurrencyOverview]
+    #: Distinct people who gave in the period, whatever the currency.
+    people: Figure
+    campaigns: list[tuple[Campaign, Totals]] = field(default_factory=list)
+    channels: list[str] = field(default_factory=channel_names)
+
+
+def money_in(window: Window, campaign_id: int | None = None) -> dict[str, PeriodFigures]:
+    """{currency: figures} for [start, end): whole quarter hours from the roll-up, the minutes
+    at either edge (only where `end` is now or mid-quarter) from the ledger's time index."""
+    sums: dict[str, list[int]] = {}
+
+    def add(currency: str, *group) -> None:
+        _add(sums.setdefault(currency, [0] * 7), *group)
+
+    first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
+    if first_quarter >= end_quarter:
+        _add_ledger(window.start, window.end, campaign_id, add)
+    else:
+        where = [
+            LedgerQuarterHour.quarter >= first_quarter,
+            LedgerQuarterHour.quarter < end_quarter,
+        ]
+        if campaign_id is not None:
+            where.append(LedgerQuarterHour.campaign_id == campaign_id)
+        query = _grouped_sums(
+            LedgerQuarterHour, LedgerQuarterHour.entries, LedgerQuarterHour.fee_minor, *where
+        )
+        for currency, *group in db.session.execute(query):
+            add(currency, *group)
+        _add_ledger(window.start, quarter_start(first_quarter), campaign_id, add)
+        _add_ledger(quarter_start(end_quarter), window.end, campaign_id, add)
+    return {currency: PeriodFigures(*values) for currency, values in sorted(sums.items())}
+
+
+def _add_ledger(start: datetime, end: datetime, campaign_id: int | None, add) -> None:
+    if end <= start:
+        return
+    at = LedgerEntry.occurred_at
+    where = [LedgerEntry.kind.in_(list(EntryKind)), at >= start, at < end]
+    if campaign_id is not None:
+        where.append(LedgerEntry.campaign_id == campaign_id)
+    # Every kind named, so PostgreSQL walks ix_ledger_kind_time once per kind (as reports does).
+    query = _grouped_sums(LedgerEntry, literal(1), func.coalesce(LedgerEntry.fee_minor, 0), *where)
+    for currency, *group in db.session.execute(query):
+        add(currency, *group)
+
+
+def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int]]:
+    """Distinct donors among the window's payments: overall and in each of `currencies` (those
+    with payments in it). A donor is their email, or the payment itself once the email is
+    erased (as the roll-ups count them). One pass over ix_ledger_payment_donors grouped by
+    donor (a hash, not a sort per count), so the cost follows the period, not the ledger;
+    repeated within OVERVIEW_CACHE_SECONDS, it is read from the shared cache."""
+    if not currencies:
+        return 0, {}
+    key = f"overview-people:{window.start.timestamp()}:{window.end.timestamp()}:{currencies}"
+    fresh_for = float(
+        current_app.config.get("OVERVIEW_CACHE_SECONDS", 0 if current_app.testing else 60)
+    )
+    if fresh_for > 0:
+        [cached] = get_cache().get_many([key])
+        if isinstance(cached, list) and len(cached) == len(currencies) + 1:
+            return cached[0], dict(zip(currencies, cached[1:], strict=True))
+    donor = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+    flags = [
+        func.max(case((LedgerEntry.currency == code, 1), else_=0)).label(f"c{n}")
+        for n, code in enumerate(currencies)
+    ]
+    donors = (
+        select(*flags)
+        .where(
+            LedgerEntry.kind == EntryKind.PAYMENT.value,
+            LedgerEntry.occurred_at >= window.start,
+            LedgerEntry.occurred_at < window.end,
+        )
+        .group_by(donor)
+        .subquery("donors")
+    )
+    row = db.session.execute(
+        select(func.count(), *(func.coalesce(func.sum(c), 0) for c in donors.c))
+    ).one()
+    counts = [int(value or 0) for value in row]
+    if fresh_for > 0:
+        get_cache().set(key, counts, fresh_for)
+    return counts[0], dict(zip(currencies, counts[1:], strict=True))
+
+
+def _monthly_value():
+    return case((Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor)
+
+
+def pledges_in(window: Window) -> dict[str, tuple[int, int, int]]:
+    """{currency: (new, lost, monthly recurring at the window's end)}.
+
+    New: pledges started in the window (never-completed checkouts aside); lost: cancelled in
+    it. Monthly recurring revenue at a moment: pledges active now, or cancelled after that
+    moment, that had started by then. Stripe does not tell us when a pledge was paused, so a
+    pledge paused today is left out of past moments too; at "now" this equals the headline's
+    figure exactly.
+    """
+    started = and_(Pledge.created_at >= window.start, Pledge.created_at < window.end)
+    cancelled_in = and_(
+        Pledge.status == PledgeStatus.CANCELLED.value,
+        Pledge.cancelled_at >= window.start,
+        Pledge.cancelled_at < window.end,
+    )
+    live_at_end = and_(
+        Pledge.created_at < window.end,
+        (Pledge.status == PledgeStatus.ACTIVE.value)
+        | and_(Pledge.status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= window.end),
+    )
+
+    def total(condition, value=1):
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+    rows = db.session.execute(
+        select(
+            Pledge.currency,
+            total(and_(started, Pledge.status != PledgeStatus.INCOMPLETE.value)),
+            total(cancelled_in),
+            total(live_at_end, _monthly_value()),
+        ).group_by(Pledge.currency)
+    )
+    return {currency: (int(new), int(lost), int(mrr)) for currency, new, lost, mrr in rows}
+
+
+def open_campaigns() -> list[tuple[Campaign, Totals]]:
+    """Every open campaign with its totals (from the cached roll-ups the public page uses)."""
+    found = db.session.scalars(
+        select(Campaign).where(Campaign.is_open.is_(True)).order_by(Campaign.created_at)
+    )
+    return [(campaign, campaigns.campaign_totals(campaign)) for campaign in found]
+
+
+def _giving(money: dict[str, PeriodFigures]) -> list[str]:
+    return [code for code, figures in money.items() if figures.payments]
+
+
+def build_overview(period: ChosenPeriod) -> Overview:
+    now_money, before_money = money_in(period.current), money_in(period.previous)
+    now_people, now_per = people_in(period.current, _giving(now_money))
+    before_people, before_per = people_in(period.previous, _giving(before_money))
+    now_pledges, before_pledges = pledges_in(period.current), pledges_in(period.previous)
+    codes = sorted(set(now_money) | set(before_money) | set(now_pledges) | set(before_pledges))
+    empty = PeriodFigures()
+    currencies = []
+    for code in codes:
+        money, money_before = now_money.get(code, empty), before_money.get(code, empty)
+        new, lost, mrr = now_pledges.get(code, (0, 0, 0))
+        new_before, lost_before, mrr_before = before_pledges.get(code, (0, 0, 0))
+        currencies.append(
+            CurrencyOverview(
+                currency=code,
+                raised=Figure(money.gross_minor, money_before.gross_minor),
+                net=Figure(money.net_minor, money_before.net_minor),
+                gifts=Figure(money.payments, money_before.payments),
+                people=Figure(now_per.get(code, 0), before_per.get(code, 0)),
+                new_recurring=Figure(new, new_before),
+                lost_recurring=Figure(lost, lost_before),
+                monthly_recurring=Figure(mrr, mrr_before),
+            )
+        )
+    return Overview(period, currencies, Figure(now_people, before_people), open_campaigns())
+
+
+def donations_link_args(window: Window, currency: str = "", **extra: str) -> dict[str, str]:
+    """The donations table's filter for the gifts behind a figure of this window."""
+    args = {"date_from": window.first.isoformat(), "date_to": window.last.isoformat()}
+    if currency:
+        args["currency"] = currency
+    return args | {key: value for key, value in extra.items() if value}
