@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from fundraiser.dashboard import audit
 from fundraiser.dashboard.access import staff_required
+from fundraiser.dashboard.campaigns import public_pages_changed
 from fundraiser.dashboard.forms import SimpleActionForm
 from fundraiser.dashboard.views import bp
 from fundraiser.donations import wall
@@ -41,5 +42,6 @@ def moderate_message(intent_id: int, state: str):
     except wall.ModerationError as exc:
         abort(404, description=str(exc))
     db.session.commit()
+    public_pages_changed()
     flash("Approved for the wall." if state == wall.APPROVED else "Hidden from the wall.")
     return redirect(url_for("dashboard.messages", state=request.args.get("back", wall.PENDING)))

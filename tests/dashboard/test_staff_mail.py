@@ -58,14 +58,14 @@ def test_a_large_gift_alerts_staff_once_however_often_stripe_reports_it(
 
 
 def test_no_alert_without_recipients_or_threshold(app, campaign, monkeypatch, mailbox):
-    from fundraiser.payments import signals
+    from fundraiser.payments import after_commit
     from tests.factories import add_payment
 
     monkeypatch.setitem(app.config, "STAFF_REPORT_EMAILS", STAFF)
     monkeypatch.setitem(app.config, "LARGE_GIFT_ALERT", "")
     with app.app_context():
         entry = add_payment(campaign, 1_000_000)
-        signals.payment_recorded.send(app, entry_id=entry.id)
+        after_commit.run([("payment_recorded", {"entry_id": entry.id})])
     assert alerts(mailbox) == []
 
 
