@@ -66,7 +66,8 @@ def _book(campaign, m: dict) -> None:
     if m["dispute"]:
         f.movement(paid, EntryKind.DISPUTE_OPENED, -m["amount"], occurred_at=later, fee_minor=1500)
         if m["dispute"] == "won":
-            f.movement(paid, EntryKind.DISPUTE_WON, m["amount"], occurred_at=later, fee_minor=-1500)
+            # The ledger keeps fees >= 0 (a CHECK): a won dispute books no fee of its own.
+            f.movement(paid, EntryKind.DISPUTE_WON, m["amount"], occurred_at=later, fee_minor=0)
         else:
             f.movement(paid, EntryKind.DISPUTE_LOST, 0, occurred_at=later)
 
