@@ -17,6 +17,7 @@ from wtforms import DateField, Field, SelectChoice, SelectField, StringField, Te
 from wtforms.validators import Length, Optional
 
 from fundraiser.cache import snapshots
+from fundraiser.campaigns import photos
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.campaigns.services import (
     CampaignImportError,
@@ -141,6 +142,17 @@ def article_file_field() -> FileField:
     )
 
 
+def photo_file_field() -> FileField:
+    return FileField(
+        "Photo (JPEG, PNG or WebP; resized for every screen)",
+        [
+            FileSize(
+                photos.MAX_BYTES, message="That photo is over 20 MB; please send a smaller one."
+            )
+        ],
+    )
+
+
 def initial_values(campaign: Campaign | None) -> dict[str, Any]:
     """What the form shows for an existing campaign (or a new one's defaults)."""
     if campaign is None:
@@ -230,6 +242,19 @@ def save_campaign(
     if changes:
         audit.record(actor, action, f"campaign:{campaign.slug}", changes=detail)
     return campaign
+
+
+def save_photo(campaign: Campaign, data: bytes, actor: str) -> None:
+    """Give the campaign an uploaded photo (as `flask campaign photo` does), in the caller's
+    transaction; CampaignEditError when the file is no photo we can use."""
+    old = campaign.photo_key
+    try:
+        photos.attach_photo(campaign, data)
+    except photos.PhotoError as exc:
+        raise CampaignEditError("photo_file", str(exc)) from exc
+    if campaign.photo_key != old:
+        audit.record(actor, "campaign.photo", f"campaign:{campaign.slug}", old=old,
+                     new=campaign.photo_key)  # fmt: skip
 
 
 def public_pages_changed() -> None:

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from fundraiser.campaigns import photos
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.content import render_markdown
 from fundraiser.dashboard import audit, labels, supporter_page
@@ -34,6 +35,17 @@ from fundraiser.extensions import db
 from fundraiser.models import Campaign, Role
 
 # --- Campaign editor ---------------------------------------------------------------------------
+
+#: The editor's request may carry a photo (and an article file) besides the form.
+PHOTO_UPLOAD_MAX_BYTES = photos.MAX_BYTES + 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def allow_photo_uploads(endpoint: str | None, _values) -> None:
+    # Runs before every before_request hook (CSRF reads the form there): only the campaign
+    # editor takes bodies up to a photo's size; every other route keeps MAX_CONTENT_LENGTH.
+    if endpoint in {"dashboard.new_campaign", "dashboard.edit_campaign"}:
+        request.max_content_length = PHOTO_UPLOAD_MAX_BYTES
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -86,9 +98,10 @@ def _campaign_editor(campaign: Campaign | None):
                 render_markdown(values["appeal_markdown"] or ""),
             )
             return _editor_page(form, campaign, preview=preview)
-        saved = editor.save_campaign(
-            campaign, values, bool(form.make_default.data), audit.staff_actor(current_user)
-        )
+        actor = audit.staff_actor(current_user)
+        saved = editor.save_campaign(campaign, values, bool(form.make_default.data), actor)
+        if form.photo_file.data:
+            editor.save_photo(saved, form.photo_file.data.read(), actor)
         db.session.commit()
     except editor.CampaignEditError as exc:
         db.session.rollback()

@@ -209,3 +209,74 @@ def test_viewers_read_campaigns_but_cannot_edit_them(app, staff_client):
     assert "New campaign" not in listing and "/edit" not in listing
     assert viewer.get("/staff/campaigns/readonly/edit").status_code == 403
     assert "New campaign" in staff_client("staff").get("/staff/campaigns").get_data(as_text=True)
+
+
+def _noisy_jpeg(width: int = 1200, height: int = 800) -> bytes:
+    """A real photo-sized JPEG (noise compresses badly, so it is larger than a form body)."""
+    import os
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(
+        buffer, "JPEG", quality=95
+    )
+    return buffer.getvalue()
+
+
+def test_staff_upload_a_photo_in_the_editor_and_readers_see_it(app, staff_client, campaign):
+    photo = _noisy_jpeg()
+    assert len(photo) > app.config["MAX_CONTENT_LENGTH"]  # only the editor takes this much
+    client = staff_client("staff")
+    path = f"/staff/campaigns/{campaign}/edit"
+    page = client.get(path).get_data(as_text=True)
+    values = {name: value for name, value in _form_values(page).items() if name != "csrf_token"}
+    data = values | {"photo_file": (io.BytesIO(photo), "picket.jpg")}
+    response = post_editor(client, path, data, save="1")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    public = app.test_client().get("/").get_data(as_text=True)
+    assert 'srcset="/media/kazakhstan-' in public
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.photo"))
+        assert entry is not None
+    # Every other route still refuses a body of that size.
+    too_big = client.post("/staff/account/password", data={"password": "x" * len(photo)})
+    assert too_big.status_code == 413
+
+
+def test_a_file_that_is_not_a_photo_is_refused_in_the_editor(app, staff_client, campaign):
+    client = staff_client("staff")
+    path = f"/staff/campaigns/{campaign}/edit"
+    values = {k: v for k, v in _form_values(client.get(path).get_data(as_text=True)).items()}
+    values.pop("csrf_token", None)
+    before = counts(app)
+    data = values | {"title": "Changed title", "photo_file": (io.BytesIO(b"not a photo"), "x.jpg")}
+    response = post_editor(client, path, data, save="1")
+    assert response.status_code == 400
+    assert "photo we can read" in response.get_data(as_text=True)
+    assert counts(app) == before
+    with app.app_context():
+        assert campaign_by_slug(campaign).title != "Changed title"
+        assert campaign_by_slug(campaign).photo_key is None
+
+
+def _form_values(page: str) -> dict[str, str]:
+    """The editor form's current values as a browser would send them back."""
+    import html
+    import re
+
+    values = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
+        values[name] = html.unescape(value)
+    for name, value in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S
+    ):
+        values[name] = html.unescape(value).lstrip("\n")
+    for name, block in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(
+            r'<option[^>]*selected[^>]*value="([^"]*)"|<option value="([^"]*)" selected', block
+        )
+        if chosen:
+            values[name] = chosen.group(1) or chosen.group(2)
+    values.pop("make_default", None)
+    return values
