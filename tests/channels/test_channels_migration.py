@@ -17,7 +17,7 @@ from tests.test_migrations import (  # noqa: F401 - the fixture
 )
 
 
-def test_existing_rows_become_stripe_rows_with_their_ids(empty_database_url):
+def test_existing_rows_become_stripe_rows_with_their_ids(empty_database_url):  # noqa: F811
     flask_db(empty_database_url, "upgrade", "0007_money_core")
     at = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
     row = {"campaign_id": 1, "frequency": "one-time", "donor_name": "", "occurred_at": at,
