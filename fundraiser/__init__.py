@@ -112,9 +112,11 @@ def register_blueprints(app: Flask) -> None:
     from fundraiser.dashboard import views as dashboard
     from fundraiser.donations import views as donations
     from fundraiser.payments.webhooks import bp as stripe_webhook_bp
+    from fundraiser.paypal.views import bp as paypal_bp
 
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(stripe_webhook_bp)
+    app.register_blueprint(paypal_bp)
     for feature in (donations, accounts, dashboard):
         feature.register(app)
 
@@ -123,10 +125,12 @@ def register_cli(app: Flask) -> None:
     from fundraiser.campaigns.cli import campaign_cli
     from fundraiser.jobs import worker_command
     from fundraiser.payments.cli import stripe_cli
+    from fundraiser.paypal.cli import paypal_cli
     from fundraiser.rates import rates_cli
 
     app.cli.add_command(campaign_cli)
     app.cli.add_command(stripe_cli)
+    app.cli.add_command(paypal_cli)
     app.cli.add_command(rates_cli)
     app.cli.add_command(worker_command)
 

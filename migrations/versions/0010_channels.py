@@ -7,6 +7,7 @@ Create Date: 2026-11-29 18:10:00
 - ledger_entries.channel: existing rows are 'stripe' (server default), CHECK a known channel.
 - ledger_entries.external_id: the channel's own id, UNIQUE per channel; for existing (Stripe)
   rows it is their stripe_ref.
+- pledges.channel: existing pledges are 'stripe'; PayPal and Patreon pledges are mirrored.
 - ledger_channel_totals: sums per campaign, channel and currency (the totals' by_channel),
   backfilled from the ledger.
 """
@@ -32,6 +33,8 @@ def upgrade():
         batch_op.alter_column('external_id', existing_type=sa.String(length=255), nullable=False)
         batch_op.create_check_constraint(op.f('ck_ledger_entries_known_channel'), KNOWN_CHANNEL)
         batch_op.create_unique_constraint('uq_ledger_entries_channel_external_id', ['channel', 'external_id'])
+    with op.batch_alter_table('pledges', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('channel', sa.String(length=10), server_default='stripe', nullable=False))
     op.create_table(
         'ledger_channel_totals',
         sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -51,6 +54,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('ledger_channel_totals')
+    with op.batch_alter_table('pledges', schema=None) as batch_op:
+        batch_op.drop_column('channel')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_constraint('uq_ledger_entries_channel_external_id', type_='unique')
         batch_op.drop_constraint(op.f('ck_ledger_entries_known_channel'), type_='check')
