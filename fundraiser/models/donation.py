@@ -107,6 +107,15 @@ class DonationIntent(Base):
     def total_minor(self) -> int:
         return self.amount_minor + self.fee_cover_minor
 
+    def can_move_to(self, status: IntentStatus) -> bool:
+        """Whether move_to(status) would be taken (or ignored as late) rather than refused."""
+        current = IntentStatus(self.status or IntentStatus.CREATED)
+        return (
+            status == current
+            or status in INTENT_LATE[current]
+            or status in INTENT_TRANSITIONS[current]
+        )
+
     def move_to(self, status: IntentStatus, actor: str = "") -> bool:
         """Change status along INTENT_TRANSITIONS, with a history row; a repeat or a late
         message's move (INTENT_LATE) is a no-op; any other move raises IllegalStatusMove.

@@ -51,12 +51,19 @@ def apply_checkout_session(session: dict, tx: Transaction) -> DonationIntent | N
     intent.checkout_session_id = intent.checkout_session_id or session["id"]
     intent.customer_id = lookups.id_of(session.get("customer")) or intent.customer_id
     intent.email = intent.email or lookups.email_of(details.get("email"))
-    if session.get("status") == "expired":
-        intent.move_to(IntentStatus.EXPIRED, tx.actor)
+    status = {"expired": IntentStatus.EXPIRED, "complete": IntentStatus.COMPLETED}.get(
+        session.get("status")
+    )
+    if status is None:
         return intent
-    if session.get("status") != "complete":
+    if not intent.can_move_to(status):
+        # The session says what our books contradict (a completed intent "expired"): a
+        # stale or forged message changes nothing; reconcile and the drift report look again.
+        log.warning("session %s: intent %s can't become %s", session["id"], intent.status, status)
         return intent
-    intent.move_to(IntentStatus.COMPLETED, tx.actor)
+    intent.move_to(status, tx.actor)
+    if status is IntentStatus.EXPIRED:
+        return intent
     if session.get("mode") == "subscription" and session.get("subscription"):
         _apply_subscription_checkout(session, intent, tx)
     elif session.get("mode") == "payment" and session.get("payment_intent"):
@@ -89,7 +96,10 @@ def on_checkout_async_failed(event: dict, tx: Transaction) -> None:
     intent = lookups.intent_by_public_id(
         (session.get("metadata") or {}).get("donation_intent"), True
     )
-    if intent is not None:
+    if intent is not None and intent.status == IntentStatus.PAID.value:
+        # A payment already booked for it says otherwise: an old or contradicting message.
+        log.warning("async failure for paid intent %s ignored", intent.public_id)
+    elif intent is not None:
         intent.move_to(IntentStatus.FAILED, tx.actor)
         audit_record(tx.actor, "donation.failed", session["id"])
 

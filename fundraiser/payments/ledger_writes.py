@@ -177,8 +177,10 @@ def record_payment(
         "occurred_at": facts.occurred_at or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
-    if intent:
-        intent.move_to(IntentStatus.PAID, tx.actor)  # whoever books the payment, the intent is paid
+    # Whoever books the payment, the intent is paid; the money is booked even when the
+    # intent's own story disagrees (say, it failed first; it then keeps that status).
+    if intent and intent.can_move_to(IntentStatus.PAID):
+        intent.move_to(IntentStatus.PAID, tx.actor)
     entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
     if entry_id is None:
         return None

@@ -98,7 +98,9 @@ def test_intent_status_moves_are_kept_and_illegal_ones_raise(ctx, campaign):
     assert moves == ["open", "paid"]
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     amount=st.integers(1, 10_000),
     refunded=st.integers(0, 10_000),
