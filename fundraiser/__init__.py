@@ -125,12 +125,14 @@ def register_cli(app: Flask) -> None:
     from fundraiser.campaigns.cli import campaign_cli
     from fundraiser.jobs import worker_command
     from fundraiser.payments.cli import stripe_cli
+    from fundraiser.payments.ledger_cli import ledger_cli
     from fundraiser.paypal.cli import paypal_cli
     from fundraiser.rates import rates_cli
 
     app.cli.add_command(campaign_cli)
     app.cli.add_command(stripe_cli)
     app.cli.add_command(paypal_cli)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(rates_cli)
     app.cli.add_command(worker_command)
 

@@ -7,6 +7,7 @@ activity CSV and a replay of either meet on one UNIQUE row: whichever comes firs
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,7 @@ from fundraiser.audit import record as audit
 from fundraiser.database import insert_new
 from fundraiser.models import EntryKind, LedgerEntry, ledger_key
 from fundraiser.money import decimals
-from fundraiser.payments import rollups
+from fundraiser.payments import ledger, rollups
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import email_of, verified_supporter_id
 
@@ -40,6 +41,8 @@ class ChannelFact:
     pledge_id: int | None = None
     #: The external id of the payment a refund or reversal belongs to (itself for a payment).
     payment_external_id: str | None = None
+    #: Kept in the audit entry (an offline gift's reference and note, say).
+    audit_detail: tuple[tuple[str, str], ...] = ()
 
 
 def record(fact: ChannelFact, tx: Transaction) -> int | None:
@@ -81,6 +84,7 @@ def record(fact: ChannelFact, tx: Transaction) -> int | None:
         amount_minor=fact.amount_minor,
         currency=values["currency"],
         campaign_id=fact.campaign_id,
+        **dict(fact.audit_detail),
     )
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=fact.campaign_id)
@@ -97,3 +101,29 @@ def minor_units(text: str, currency: str) -> int:
     if not amount.is_finite() or minor != minor.to_integral_value() or abs(minor) >= 10**12:
         raise ValueError(f"{text!r} is not an amount in {currency}")
     return int(minor)
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    new: int
+    known: int
+
+
+def record_all(
+    facts: list[ChannelFact],
+    actor: str,
+    progress: Callable[[list], Iterable] | None = None,
+) -> ImportOutcome:
+    """Book many facts in one change (an import is all or nothing): how many were new.
+    `progress` wraps the list on each attempt (a retried change starts again)."""
+
+    def work(tx: Transaction) -> ImportOutcome:
+        new = known = 0
+        for fact in progress(facts) if progress else facts:
+            if record(fact, tx) is None:
+                known += 1
+            else:
+                new += 1
+        return ImportOutcome(new, known)
+
+    return ledger.change(actor, work)
