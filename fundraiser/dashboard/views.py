@@ -73,6 +73,8 @@ MAX_CODE_ATTEMPTS = 5
 
 
 def register(app: Flask) -> None:
+    from fundraiser.dashboard import channels  # noqa: F401 - its routes join bp
+
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
     app.cli.add_command(dashboard_cli)
