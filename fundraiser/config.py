@@ -59,6 +59,9 @@ def build_config() -> dict:
     paypal_receiver = _env("PAYPAL_RECEIVER_EMAIL") or _env("PAYPAL_RECEIVER_ID")
     paypal_demo = paypal_receiver is None and not production
     paypal_simulator = (_env("PAYPAL_SIMULATOR_URL", "http://127.0.0.1:12112") or "").rstrip("/")
+    patreon_token = _env("PATREON_ACCESS_TOKEN")
+    patreon_simulator = (_env("PATREON_SIMULATOR_URL", "http://127.0.0.1:12113") or "").rstrip("/")
+    patreon_demo = patreon_token is None and not production
     return {
         "PRODUCTION": production,
         "SECRET_KEY": _env("SECRET_KEY", None if production else "dev-insecure-key"),
@@ -87,6 +90,23 @@ def build_config() -> dict:
             "PAYPAL_RECEIVER_EMAIL", "donations@paypal-simulator.test" if paypal_demo else None
         ),
         "PAYPAL_RECEIVER_ID": _env("PAYPAL_RECEIVER_ID"),
+        # Patreon: demo mode (no access token, not production) uses the bundled stand-in.
+        "PATREON_DEMO_MODE": patreon_demo,
+        "PATREON_SIMULATOR_URL": patreon_simulator,
+        "PATREON_WEBHOOK_SECRET": _env(
+            "PATREON_WEBHOOK_SECRET", "patreon-simulator-secret" if patreon_demo else None
+        ),
+        "PATREON_ACCESS_TOKEN": patreon_token
+        or ("patreon-simulator-token" if patreon_demo else None),
+        "PATREON_CAMPAIGN_ID": _env("PATREON_CAMPAIGN_ID", "1000" if patreon_demo else None),
+        "PATREON_API_BASE": _env(
+            "PATREON_API_BASE",
+            f"{patreon_simulator}/api/oauth2/v2"
+            if patreon_demo
+            else "https://www.patreon.com/api/oauth2/v2",
+        ),
+        # Patreon's amounts are in the creator's currency; unset: the default campaign's.
+        "PATREON_CURRENCY": (_env("PATREON_CURRENCY") or "").strip().upper() or None,
         "PATREON_URL": _env("PATREON_URL", "https://www.patreon.com/socialistworld"),
         # Demo mode: no real key means the bundled Stripe simulator on loopback.
         "STRIPE_DEMO_MODE": stripe_secret is None,

@@ -114,3 +114,40 @@ def reverse_offline_command(staff_email: str, reason: str, entry_id: int) -> Non
     except OfflineGiftError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Reversed: ledger row {entry.id}.")
+
+
+@import_group.command("patreon")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read and report; import nothing.")
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows when some are refused.")
+def import_patreon(file: Path, dry_run: bool, skip_bad_rows: bool) -> None:
+    """Import Patreon's members export (CSV): pledges, and each last charge marked Paid."""
+    from fundraiser.patreon.export import ExportFileError, read
+    from fundraiser.patreon.services import apply_member
+    from fundraiser.patreon.sync import patreon_rows
+    from fundraiser.payments import ledger
+
+    try:
+        members, refused = read(file.read_bytes())
+    except ExportFileError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Members: {len(members)}")
+    click.echo(f"Refused: {len(refused)}")
+    for line, why in refused:
+        click.echo(f"  line {line}: {why}")
+    if dry_run:
+        click.echo("Dry run: nothing was imported.")
+        return
+    if refused and not skip_bad_rows:
+        raise click.ClickException(
+            "Nothing was imported: fix the refused rows or pass --skip-bad-rows."
+        )
+
+    def work(tx):
+        for _, member in _progress(members):
+            apply_member(member, False, tx)
+        return tx.wrote
+
+    before = patreon_rows()
+    ledger.change(f"cli:import-patreon:{file.name}"[:100], work)
+    click.echo(f"Payments booked: {patreon_rows() - before}")

@@ -45,3 +45,42 @@ def rows(channel: str | None = None) -> list[LedgerEntry]:
 
 def post_ipn(client, body: bytes):
     return client.post("/paypal/ipn", data=body, content_type=FORM)
+
+
+PATREON_SECRET = "test-patreon-webhook-secret"
+
+
+@pytest.fixture(scope="session")
+def patreon_server(app, live_server):
+    """The Patreon stand-in on loopback, sending signed webhooks to the live app."""
+    from simulators.patreon import start_simulator
+
+    handle = start_simulator(
+        webhook_url=f"{live_server.url}/patreon/webhook",
+        secret=PATREON_SECRET,
+        token="test-patreon-token",
+        campaign_id="4242",
+    )
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def patreon(app, patreon_server):
+    """The stand-in, emptied, with the app configured to trust and ask it for this test."""
+    sim = patreon_server.sim
+    sim.members.clear()
+    sim.deliveries.clear()
+    sim.rate_limit_next = 0
+    sim.page_size = 100
+    settings = {
+        "PATREON_WEBHOOK_SECRET": PATREON_SECRET,
+        "PATREON_ACCESS_TOKEN": "test-patreon-token",
+        "PATREON_CAMPAIGN_ID": "4242",
+        "PATREON_API_BASE": patreon_server.api_base,
+        "PATREON_CURRENCY": None,
+    }
+    before = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    yield patreon_server
+    app.config.update(before)
