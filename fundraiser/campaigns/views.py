@@ -138,6 +138,8 @@ def outbound(channel: str):
         # Demo mode: the stand-in's donate page, told the campaign (PayPal's `custom`).
         query = urlencode({"campaign": campaign.slug if campaign else ""})
         target = f"{current_app.config['PAYPAL_SIMULATOR_URL']}/donate?{query}"
+    if channel == "patreon" and current_app.config.get("PATREON_DEMO_MODE"):
+        target = f"{current_app.config['PATREON_SIMULATOR_URL']}/join"
     if campaign is not None:
         services.record_outbound_click(campaign, channel)
         db.session.commit()
