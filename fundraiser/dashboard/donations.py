@@ -50,6 +50,8 @@ class DonationFilter:
     amount_max: str = ""
     #: An email (or part of one), a donor's name, or any Stripe id.
     q: str = ""
+    #: stripe, paypal, patreon or offline.
+    channel: str = ""
 
     def as_args(self) -> dict[str, str]:
         """The filter as query-string arguments, for links to other pages and the export."""
@@ -63,6 +65,7 @@ class DonationFilter:
             "amount_min": self.amount_min,
             "amount_max": self.amount_max,
             "q": self.q,
+            "channel": self.channel,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -150,6 +153,7 @@ def donation_select(donation_filter: DonationFilter, *, page: bool = False) -> S
             LedgerEntry.invoice_id,
             LedgerEntry.pledge_id,
             Pledge.stripe_subscription_id.label("subscription_id"),
+            LedgerEntry.channel,
         )
         .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
         .outerjoin(Pledge, Pledge.id == LedgerEntry.pledge_id)
@@ -172,6 +176,8 @@ def _apply_filter(query: Select, f: DonationFilter, status) -> Select:
         query = query.where(LedgerEntry.frequency == f.frequency)
     if f.currency:
         query = query.where(LedgerEntry.currency == f.currency)
+    if f.channel:
+        query = query.where(LedgerEntry.channel == f.channel)
     if f.amount_min or f.amount_max:
         query = query.where(_amount_condition(f.amount_min, f.amount_max, f.currency))
     if f.q.strip():

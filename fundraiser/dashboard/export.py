@@ -45,6 +45,7 @@ DONATION_COLUMNS = (
     "charge_id",
     "invoice_id",
     "subscription_id",
+    "channel",
 )
 
 SUPPORTER_COLUMNS = (
@@ -122,6 +123,7 @@ def donation_rows(donation_filter: DonationFilter) -> Iterator[tuple]:
             row.charge_id,
             row.invoice_id,
             row.subscription_id,
+            row.channel,
         )
 
 
@@ -219,6 +221,7 @@ def donation_copy_select(donation_filter: DonationFilter) -> Select:
         _cell(c.charge_id),
         _cell(c.invoice_id),
         _cell(c.subscription_id),
+        _cell(c.channel),
     ]
     labelled = [cell.label(name) for cell, name in zip(cells, DONATION_COLUMNS, strict=True)]
     return select(*labelled).order_by(c.occurred_at.desc(), c.id.desc())

@@ -26,7 +26,7 @@ from wtforms.validators import (
 
 from fundraiser.dashboard.donations import AMOUNT_TEXT, FREQUENCIES, STATUSES, DonationFilter
 from fundraiser.dashboard.periods import local_today
-from fundraiser.models import Role
+from fundraiser.models import CHANNELS, Role
 
 #: The longest range the chart draws, so a typo can't ask for a century of bars.
 MAX_CHART_DAYS = 366
@@ -121,6 +121,11 @@ class DonationFilterForm(_GetForm):
         default="",
     )
     currency = SelectField("Currency", choices=choices([("", "Any currency")]), default="")
+    channel = SelectField(
+        "Channel",
+        choices=choices([("", "Any channel")] + [(c, c.capitalize()) for c in CHANNELS]),
+        default="",
+    )
     amount_min = StringField("Amount from", validators=[Optional(), Length(max=16), _amount_text])
     amount_max = StringField("Amount to", validators=[Optional(), Length(max=16), _amount_text])
     page = IntegerField(
@@ -144,6 +149,7 @@ class DonationFilterForm(_GetForm):
             amount_min=(self.amount_min.data or "").strip(),
             amount_max=(self.amount_max.data or "").strip(),
             q=(self.q.data or "").strip(),
+            channel=self.channel.data or "",
         )
 
 

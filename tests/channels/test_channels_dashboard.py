@@ -73,3 +73,25 @@ def test_viewers_cannot_record_gifts(app, campaign, staff_client):  # noqa: F811
     assert client.post("/staff/channels/offline", data={}).status_code in (400, 403)
     with app.app_context():
         assert rows() == []
+
+
+def test_donations_table_filter_and_export_cover_every_channel(app, campaign, staff_client):  # noqa: F811
+    from tests.factories import add_payment
+
+    client = staff_client("viewer")
+    with app.app_context():
+        add_payment(campaign, 1500, email="card@example.org")
+    staff = staff_client("staff")
+    token = csrf_token(staff, "/staff/channels")
+    staff.post(
+        "/staff/channels/offline",
+        data={"csrf_token": token, "campaign": campaign, "amount": "7", "day": "2026-11-20",
+              "method": "cash", "donor_email": "cash@example.org"},
+    )  # fmt: skip
+    everything = client.get("/staff/donations").get_data(as_text=True)
+    assert "card@example.org" in everything and "cash@example.org" in everything
+    offline_only = client.get("/staff/donations?channel=offline").get_data(as_text=True)
+    assert "cash@example.org" in offline_only and "card@example.org" not in offline_only
+    export = client.get("/staff/donations.csv?channel=offline").get_data(as_text=True)
+    header, *lines = export.splitlines()
+    assert header.endswith(",channel") and len(lines) == 1 and lines[0].endswith(",offline")
