@@ -107,6 +107,8 @@ def minor_units(text: str, currency: str) -> int:
 class ImportOutcome:
     new: int
     known: int
+    #: The external ids this import booked first (for PayPal: never announced by an IPN).
+    new_ids: tuple[str, ...] = ()
 
 
 def record_all(
@@ -118,12 +120,13 @@ def record_all(
     `progress` wraps the list on each attempt (a retried change starts again)."""
 
     def work(tx: Transaction) -> ImportOutcome:
-        new = known = 0
+        new_ids: list[str] = []
+        known = 0
         for fact in progress(facts) if progress else facts:
             if record(fact, tx) is None:
                 known += 1
             else:
-                new += 1
-        return ImportOutcome(new, known)
+                new_ids.append(fact.external_id)
+        return ImportOutcome(len(new_ids), known, tuple(new_ids))
 
     return ledger.change(actor, work)

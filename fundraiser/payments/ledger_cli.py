@@ -35,6 +35,10 @@ def echo_summary(summary, dry_run: bool) -> None:
     click.echo(f"Refused: {len(summary.refused)}")
     for line, why in summary.refused:
         click.echo(f"  line {line}: {why}")
+    unseen = getattr(summary, "not_seen_by_ipn", ())
+    if unseen:
+        shown = ", ".join(unseen[:20]) + (" …" if len(unseen) > 20 else "")
+        click.echo(f"Never announced by IPN (booked from this file): {shown}")
     if dry_run:
         click.echo("Dry run: nothing was imported.")
 

@@ -17,6 +17,8 @@ class ImportSummary:
     refused: list[tuple[int, str]]
     #: False when nothing was booked because of refused rows (or a dry run).
     booked: bool
+    #: Transactions this file booked first: no IPN had announced them (reconcile).
+    not_seen_by_ipn: tuple[str, ...] = ()
 
 
 def import_activity(
@@ -38,5 +40,10 @@ def import_activity(
     facts = [row.fact for row in report.rows]
     outcome = channel_books.record_all(facts, actor, progress)
     return ImportSummary(
-        outcome.new, outcome.known, dict(report.skipped), report.refused, booked=True
+        outcome.new,
+        outcome.known,
+        dict(report.skipped),
+        report.refused,
+        booked=True,
+        not_seen_by_ipn=outcome.new_ids,
     )

@@ -69,6 +69,7 @@ def test_ipn_then_csv_and_csv_then_ipn_count_once(app, client, runner, campaign,
     )
     result = runner.invoke(args=["ledger", "import", "paypal", str(path)])
     assert "New: 1" in result.output and "Already known: 1" in result.output
+    assert f"Never announced by IPN (booked from this file): {second['txn_id']}" in result.output
     paypal.sim.send(second)  # … the CSV for the other
     with app.app_context():
         assert sorted(e.amount_minor for e in rows("paypal")) == [2000, 3000]
