@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 SEED ?= $(firstword $(wildcard ../shared/seed/000_aef70841e1f31376.txt) content/seed-article.txt)
 SIM_PORT ?= 12111
+PAYPAL_SIM_PORT ?= 12112
+PATREON_SIM_PORT ?= 12113
 PORT ?= 5000
 export FLASK_APP := app
 
@@ -43,13 +45,27 @@ seed: migrate
 	$(FLASK) campaign seed --path "$(SEED)"
 	$(FLASK) rates import
 
-# Demo mode (no STRIPE_SECRET_KEY): start the bundled Stripe simulator beside the app.
+# Demo mode (no STRIPE_SECRET_KEY): start the bundled Stripe simulator beside the app; with
+# no PayPal receiver or Patreon token configured, the PayPal and Patreon stand-ins as well.
 run: seed
 	@if [ -z "$$STRIPE_SECRET_KEY" ]; then \
 	  echo "Demo mode: Stripe simulator on http://127.0.0.1:$(SIM_PORT)"; \
 	  $(FLASK) stripe simulator --port $(SIM_PORT) --webhook-url http://127.0.0.1:$(PORT)/stripe/webhook & \
-	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  pids="$$!"; \
+	  if [ -z "$$PAYPAL_RECEIVER_EMAIL$$PAYPAL_RECEIVER_ID" ]; then \
+	    echo "Demo mode: PayPal simulator on http://127.0.0.1:$(PAYPAL_SIM_PORT)"; \
+	    $(FLASK) paypal simulator --port $(PAYPAL_SIM_PORT) --ipn-url http://127.0.0.1:$(PORT)/paypal/ipn & \
+	    pids="$$pids $$!"; \
+	  fi; \
+	  if [ -z "$$PATREON_ACCESS_TOKEN" ]; then \
+	    echo "Demo mode: Patreon simulator on http://127.0.0.1:$(PATREON_SIM_PORT)"; \
+	    $(FLASK) patreon simulator --port $(PATREON_SIM_PORT) --webhook-url http://127.0.0.1:$(PORT)/patreon/webhook & \
+	    pids="$$pids $$!"; \
+	  fi; \
+	  trap "kill $$pids 2>/dev/null" EXIT INT TERM; \
 	  STRIPE_API_BASE=http://127.0.0.1:$(SIM_PORT) BASE_URL=http://127.0.0.1:$(PORT) \
+	  PAYPAL_SIMULATOR_URL=http://127.0.0.1:$(PAYPAL_SIM_PORT) \
+	  PATREON_SIMULATOR_URL=http://127.0.0.1:$(PATREON_SIM_PORT) \
 	    $(FLASK) run --host 127.0.0.1 --port $(PORT); \
 	else \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT); \

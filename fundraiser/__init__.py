@@ -111,10 +111,14 @@ def register_blueprints(app: Flask) -> None:
     from fundraiser.campaigns.views import bp as campaigns_bp
     from fundraiser.dashboard import views as dashboard
     from fundraiser.donations import views as donations
+    from fundraiser.patreon.views import bp as patreon_bp
     from fundraiser.payments.webhooks import bp as stripe_webhook_bp
+    from fundraiser.paypal.views import bp as paypal_bp
 
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(stripe_webhook_bp)
+    app.register_blueprint(paypal_bp)
+    app.register_blueprint(patreon_bp)
     for feature in (donations, accounts, dashboard):
         feature.register(app)
 
@@ -122,11 +126,17 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from fundraiser.campaigns.cli import campaign_cli
     from fundraiser.jobs import worker_command
+    from fundraiser.patreon.cli import patreon_cli
     from fundraiser.payments.cli import stripe_cli
+    from fundraiser.payments.ledger_cli import ledger_cli
+    from fundraiser.paypal.cli import paypal_cli
     from fundraiser.rates import rates_cli
 
     app.cli.add_command(campaign_cli)
     app.cli.add_command(stripe_cli)
+    app.cli.add_command(paypal_cli)
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(patreon_cli)
     app.cli.add_command(rates_cli)
     app.cli.add_command(worker_command)
 

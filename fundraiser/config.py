@@ -54,6 +54,14 @@ def build_config() -> dict:
     database_url = _env("DATABASE_URL")
     sqlite_default = f"sqlite:///{INSTANCE_DIR / 'fundraiser.sqlite3'}"
     stripe_secret = _env("STRIPE_SECRET_KEY")
+    # PayPal demo mode: no receiver configured (and not production) means the bundled
+    # PayPal stand-in (`flask paypal simulator`) is the donate page and the verifier.
+    paypal_receiver = _env("PAYPAL_RECEIVER_EMAIL") or _env("PAYPAL_RECEIVER_ID")
+    paypal_demo = paypal_receiver is None and not production
+    paypal_simulator = (_env("PAYPAL_SIMULATOR_URL", "http://127.0.0.1:12112") or "").rstrip("/")
+    patreon_token = _env("PATREON_ACCESS_TOKEN")
+    patreon_simulator = (_env("PATREON_SIMULATOR_URL", "http://127.0.0.1:12113") or "").rstrip("/")
+    patreon_demo = patreon_token is None and not production
     return {
         "PRODUCTION": production,
         "SECRET_KEY": _env("SECRET_KEY", None if production else "dev-insecure-key"),
@@ -68,6 +76,37 @@ def build_config() -> dict:
         "PAYPAL_DONATE_URL": _env(
             "PAYPAL_DONATE_URL", "https://www.paypal.com/donate/?hosted_button_id=EXAMPLE"
         ),
+        "PAYPAL_DEMO_MODE": paypal_demo,
+        "PAYPAL_SIMULATOR_URL": paypal_simulator,
+        # Where IPN messages are posted back for verification: PayPal's live address unless
+        # configured (the sandbox's), or the stand-in's in demo mode. Never from the message.
+        "PAYPAL_IPN_VERIFY_URL": _env(
+            "PAYPAL_IPN_VERIFY_URL",
+            f"{paypal_simulator}/cgi-bin/webscr"
+            if paypal_demo
+            else "https://ipnpb.paypal.com/cgi-bin/webscr",
+        ),
+        "PAYPAL_RECEIVER_EMAIL": _env(
+            "PAYPAL_RECEIVER_EMAIL", "donations@paypal-simulator.test" if paypal_demo else None
+        ),
+        "PAYPAL_RECEIVER_ID": _env("PAYPAL_RECEIVER_ID"),
+        # Patreon: demo mode (no access token, not production) uses the bundled stand-in.
+        "PATREON_DEMO_MODE": patreon_demo,
+        "PATREON_SIMULATOR_URL": patreon_simulator,
+        "PATREON_WEBHOOK_SECRET": _env(
+            "PATREON_WEBHOOK_SECRET", "patreon-simulator-secret" if patreon_demo else None
+        ),
+        "PATREON_ACCESS_TOKEN": patreon_token
+        or ("patreon-simulator-token" if patreon_demo else None),
+        "PATREON_CAMPAIGN_ID": _env("PATREON_CAMPAIGN_ID", "1000" if patreon_demo else None),
+        "PATREON_API_BASE": _env(
+            "PATREON_API_BASE",
+            f"{patreon_simulator}/api/oauth2/v2"
+            if patreon_demo
+            else "https://www.patreon.com/api/oauth2/v2",
+        ),
+        # Patreon's amounts are in the creator's currency; unset: the default campaign's.
+        "PATREON_CURRENCY": (_env("PATREON_CURRENCY") or "").strip().upper() or None,
         "PATREON_URL": _env("PATREON_URL", "https://www.patreon.com/socialistworld"),
         # Demo mode: no real key means the bundled Stripe simulator on loopback.
         "STRIPE_DEMO_MODE": stripe_secret is None,

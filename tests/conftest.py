@@ -76,6 +76,12 @@ def app_config(tmp_path_factory) -> dict:
         "STRIPE_MAX_RETRIES": 0,
         "STRIPE_TIMEOUT_SECONDS": 10,
         "LANDING_MAX_AGE": 30,
+        # PayPal as configured in production; tests/channels points the verifier at the stand-in.
+        "PAYPAL_DEMO_MODE": False,
+        "PATREON_DEMO_MODE": False,
+        "PAYPAL_RECEIVER_EMAIL": "donations@paypal-simulator.test",
+        "PAYPAL_RECEIVER_ID": None,
+        "PAYPAL_IPN_VERIFY_URL": "http://127.0.0.1:9/cgi-bin/webscr",
     }
 
 

@@ -144,6 +144,7 @@ def test_totals_api_shape(app, client, campaign):
         "supporters": 2,
         "by_currency": {"EUR": 4_000},
         "rate_date": None,
+        "by_channel": {"stripe": {"EUR": 4_000}},
     }
     assert client.get("/api/campaigns/nope/totals").status_code == 404
 

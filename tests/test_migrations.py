@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import column, create_engine, inspect, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -61,6 +61,12 @@ def flask_command(url: str, *args: str) -> subprocess.CompletedProcess:
     )
     assert result.returncode == 0, result.stderr
     return result
+
+
+def old_ledger_insert(rows: list[dict]):
+    """An INSERT of ledger rows naming only their keys: the models' later columns (and their
+    defaults) are not in an old schema."""
+    return table("ledger_entries", *(column(name) for name in rows[0])).insert()
 
 
 def engine_for(url: str):
@@ -137,14 +143,12 @@ def test_rollups_migration_fills_them_from_the_existing_ledger(empty_database_ur
                  "photo_caption": "", "goal_minor": 1, "currency": "EUR", "is_open": True,
                  "is_default": True, "content_version": 1, "created_at": at, "updated_at": at},
             )  # fmt: skip
-            connection.execute(
-                LedgerEntry.__table__.insert(),
-                [
-                    {"payment_ref": r["stripe_ref"], "donor_name": "", "occurred_at": at,
-                     "created_at": at, **r}
-                    for r in rows
-                ],
-            )  # fmt: skip
+            old_rows = [
+                {"payment_ref": r["stripe_ref"], "donor_name": "", "occurred_at": at,
+                 "created_at": at, **r}
+                for r in rows
+            ]  # fmt: skip
+            connection.execute(old_ledger_insert(old_rows), old_rows)
         flask_db(empty_database_url, "upgrade")
         with engine.connect() as connection:
             totals = connection.execute(
@@ -192,15 +196,13 @@ def test_money_core_migration_upgrades_a_database_with_data(empty_database_url):
                 ),
                 {"at": at},
             )
-            connection.execute(
-                LedgerEntry.__table__.insert(),
-                [
-                    {**row, "stripe_ref": "pi_1", "kind": "payment", "amount_minor": 1000,
-                     "fee_minor": 45},
-                    {**row, "stripe_ref": "re_1", "kind": "refund", "amount_minor": -400,
-                     "fee_minor": None},
-                ],
-            )  # fmt: skip
+            old_rows = [
+                {**row, "stripe_ref": "pi_1", "kind": "payment", "amount_minor": 1000,
+                 "fee_minor": 45},
+                {**row, "stripe_ref": "re_1", "kind": "refund", "amount_minor": -400,
+                 "fee_minor": None},
+            ]  # fmt: skip
+            connection.execute(old_ledger_insert(old_rows), old_rows)
             for statement in rollup_rows:  # as 0002's roll-ups had counted them
                 connection.execute(text(statement))
         flask_db(empty_database_url, "upgrade")

@@ -19,7 +19,14 @@ from fundraiser.cache import get_cache, snapshots
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.database import dialect_insert
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, LedgerDonor, LedgerTotal, OutboundClick, utcnow
+from fundraiser.models import (
+    Campaign,
+    LedgerChannelTotal,
+    LedgerDonor,
+    LedgerTotal,
+    OutboundClick,
+    utcnow,
+)
 from fundraiser.money import CURRENCY_RULES, AmountError, parse_amount
 from fundraiser.sources import first_time, source_of
 
@@ -49,6 +56,8 @@ class Totals:
     by_currency: dict[str, int] = field(default_factory=dict)
     #: The reference rates' day used to count other currencies (ISO date), if any was.
     rate_date: str | None = None
+    #: Per channel (stripe, paypal, patreon, offline), each currency's own net sum.
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def percent(self) -> int:
@@ -65,6 +74,7 @@ class Totals:
             "supporters": self.supporters,
             "by_currency": dict(self.by_currency),
             "rate_date": self.rate_date,
+            "by_channel": {channel: dict(sums) for channel, sums in self.by_channel.items()},
         }
 
 
@@ -185,6 +195,7 @@ def campaign_totals(campaign: Campaign) -> Totals:
         figures["supporters"],
         figures["by_currency"],
         figures["rate_date"],
+        figures.get("by_channel", {}),
     )
 
 
@@ -209,7 +220,23 @@ def _ledger_figures(campaign: Campaign) -> dict:
         "supporters": int(supporters),
         "by_currency": by_currency,
         "rate_date": rate_date,
+        "by_channel": channel_sums(campaign.id),
     }
+
+
+def channel_sums(campaign_id: int) -> dict[str, dict[str, int]]:
+    """Per channel, each currency's net sum (minor units), from the channel roll-up."""
+    by_channel: dict[str, dict[str, int]] = {}
+    rows = db.session.execute(
+        select(
+            LedgerChannelTotal.channel, LedgerChannelTotal.currency, LedgerChannelTotal.amount_minor
+        )
+        .where(LedgerChannelTotal.campaign_id == campaign_id)
+        .order_by(LedgerChannelTotal.channel, LedgerChannelTotal.currency)
+    )
+    for channel, currency, amount in rows:
+        by_channel.setdefault(channel, {})[currency] = int(amount)
+    return by_channel
 
 
 #: Cached figures may be shown this long after the ledger changed while one process (fleet-

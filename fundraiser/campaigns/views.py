@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import (
     Blueprint,
     abort,
@@ -189,6 +191,12 @@ def outbound(channel: str):
     target = current_app.config["PAYPAL_DONATE_URL" if channel == "paypal" else "PATREON_URL"]
     slug = request.args.get("campaign", "")
     campaign = services.campaign_by_slug(slug) if slug else services.default_campaign()
+    if channel == "paypal" and current_app.config.get("PAYPAL_DEMO_MODE"):
+        # Demo mode: the stand-in's donate page, told the campaign (PayPal's `custom`).
+        query = urlencode({"campaign": campaign.slug if campaign else ""})
+        target = f"{current_app.config['PAYPAL_SIMULATOR_URL']}/donate?{query}"
+    if channel == "patreon" and current_app.config.get("PATREON_DEMO_MODE"):
+        target = f"{current_app.config['PATREON_SIMULATOR_URL']}/join"
     if campaign is not None:
         services.record_outbound_click(campaign, channel, client=request.remote_addr or "")
         db.session.commit()

@@ -27,6 +27,11 @@ class ActionError(Exception):
 def refund_amount(detail: DonationDetail, amount_text: str) -> int:
     """The amount to refund in minor units, checked against what is still refundable."""
     currency = detail.payment.currency
+    if (detail.payment.channel or "stripe") != "stripe":
+        raise ActionError(
+            "Only Stripe payments are refunded from here: refund at PayPal or Patreon (the"
+            " refund then arrives by itself); reverse an offline gift on the Channels page."
+        )
     if detail.disputed:
         raise ActionError("This payment is disputed; Stripe does not allow refunding it now.")
     refundable = detail.refundable_minor
@@ -67,6 +72,8 @@ def request_refund(detail: DonationDetail, amount_minor: int, reason: str, staff
 
 
 def check_cancellable(pledge: Pledge) -> None:
+    if (pledge.channel or "stripe") != "stripe":
+        raise ActionError(f"This pledge is kept at {pledge.channel}; cancel it there.")
     if pledge.status not in CANCELLABLE:
         raise ActionError(f"This pledge is already {pledge.status}.")
 

@@ -1,5 +1,7 @@
 """The monthly bookkeeping export: per local month, channel and currency, what came in, what
-went out and what was settled, summed from the ledger's quarter-hour roll-up.
+went out and what was settled, summed from the ledger's quarter-hour roll-up (which has no
+channel: the few PayPal, Patreon and offline rows are summed from the ledger itself and taken
+out of the roll-up's figures, what remains is Stripe).
 
 A UTC quarter hour never straddles a local midnight (see models.rollup), so folding quarter
 hours into months of the reporting time zone is exact: the figures tie to the ledger to the
@@ -13,13 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, literal_column
+from sqlalchemy import case, func, literal, literal_column, select
 
-from fundraiser.dashboard.channels import channel_of
+from fundraiser.dashboard.channels import channel_label
 from fundraiser.dashboard.periods import local_midnight, reporting_zone
 from fundraiser.dashboard.reports import PeriodFigures, _add, _grouped_sums
 from fundraiser.extensions import db
-from fundraiser.models import LedgerQuarterHour
+from fundraiser.models import Channel, EntryKind, LedgerEntry, LedgerQuarterHour
 from fundraiser.models.rollup import quarter_of
 
 BOOKKEEPING_COLUMNS = (
@@ -95,11 +97,52 @@ def monthly_books(year: int) -> list[BookRow]:
     )
     sums: dict[tuple[date, str, str], list[int]] = {}
     month_of = dict(zip(starts, months, strict=False))
+    stripe = channel_label(Channel.STRIPE.value)
     for currency, kind, frequency, band_start, *values in db.session.execute(query):
-        # The channel comes from the row once the ledger has one; Stripe for all rows today.
-        key = (month_of[int(band_start)], channel_of(None), currency)
+        # The roll-up has no channel: it holds every channel's rows, counted as Stripe here
+        # and the other channels' share moved to their own rows below.
+        key = (month_of[int(band_start)], stripe, currency)
         _add(sums.setdefault(key, [0] * 7), kind, frequency, *values)
-    return [BookRow(*key, PeriodFigures(*values)) for key, values in sorted(sums.items())]
+    for month, channel, currency, kind, frequency, *values in _other_channels(months, zone):
+        _add(
+            sums.setdefault((month, channel_label(channel), currency), [0] * 7),
+            kind,
+            frequency,
+            *values,
+        )
+        stripe_sums = sums.setdefault((month, stripe, currency), [0] * 7)
+        _add(stripe_sums, kind, frequency, *(-int(v) for v in values))
+    return [
+        BookRow(*key, PeriodFigures(*values))
+        for key, values in sorted(sums.items())
+        if any(values)  # a month whose money all came through other channels
+    ]
+
+
+def _other_channels(months: list[date], zone) -> Iterator[tuple]:
+    """(month, channel, currency, kind, frequency, entries, amount, fee) of the ledger's
+    non-Stripe rows, one small query per month (these channels are a small share of rows)."""
+    at = LedgerEntry.occurred_at
+    groups = [LedgerEntry.channel, LedgerEntry.currency, LedgerEntry.kind, LedgerEntry.frequency]
+    for month, next_month in zip(months, months[1:], strict=False):
+        start, end = local_midnight(month, zone), local_midnight(next_month, zone)
+        query = (
+            select(
+                *groups,
+                func.sum(literal(1)),
+                func.sum(LedgerEntry.amount_minor),
+                func.sum(func.coalesce(LedgerEntry.fee_minor, 0)),
+            )
+            .where(
+                LedgerEntry.kind.in_(list(EntryKind)),
+                at >= start,
+                at < end,
+                LedgerEntry.channel != Channel.STRIPE.value,
+            )
+            .group_by(*groups)
+        )
+        for row in db.session.execute(query):
+            yield (month, *row)
 
 
 def bookkeeping_rows(year: int) -> Iterator[tuple]:

@@ -1,26 +1,42 @@
-"""Which channel a gift came through, for every staff page, export and mail that shows it.
-
-Today every ledger row is a Stripe payment. PayPal, Patreon and offline gifts arrive later as
-adapters writing a `channel` column; then this module is the one place that changes.
-"""
+"""Which channel a gift came through, for every staff page, export and mail that shows it."""
 
 from __future__ import annotations
 
-from sqlalchemy import literal
+from sqlalchemy import case, select
 
-STRIPE = "Stripe"
+from fundraiser.extensions import db
+from fundraiser.models import CHANNELS, Channel, LedgerChannelTotal, LedgerEntry
+
+#: The word staff read for each ledger channel, in display order.
+LABELS = {
+    Channel.STRIPE.value: "Stripe",
+    Channel.PAYPAL.value: "PayPal",
+    Channel.PATREON.value: "Patreon",
+    Channel.OFFLINE.value: "Offline",
+}
+
+
+def channel_label(channel: str | None) -> str:
+    """The label of a ledger channel value (rows from before channels existed are Stripe)."""
+    return LABELS.get(channel or Channel.STRIPE.value, channel or "")
 
 
 def channel_of(entry) -> str:
     """The channel of a ledger row (or a row read from the donations query)."""
-    return STRIPE
+    return channel_label(getattr(entry, "channel", None))
 
 
-def channel_column():
+def channel_column(column=LedgerEntry.channel):
     """The same as a SQL expression, for queries that group or export by channel."""
-    return literal(STRIPE)
+    return case(*((column == value, label) for value, label in LABELS.items()), else_=column)
 
 
 def channel_names() -> list[str]:
-    """Every channel the books can hold today, in display order."""
-    return [STRIPE]
+    """The channels the books hold money from (all of them while the books are empty), in
+    display order; read from the all-time roll-up, a handful of rows."""
+    found = set(
+        db.session.scalars(
+            select(LedgerChannelTotal.channel).where(LedgerChannelTotal.entries > 0).distinct()
+        )
+    )
+    return [LABELS[value] for value in CHANNELS if value in found or not found]

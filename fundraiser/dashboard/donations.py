@@ -17,10 +17,12 @@ from fundraiser.dashboard.periods import day_start
 from fundraiser.dashboard.reports import DISPUTE_KINDS
 from fundraiser.extensions import db
 from fundraiser.models import (
+    CHANNELS,
     AuditEntry,
     Campaign,
     DonationIntent,
     EntryKind,
+    LedgerChannelTotal,
     LedgerEntry,
     LedgerTotal,
     Pledge,
@@ -54,6 +56,8 @@ class DonationFilter:
     amount_max: str = ""
     #: An email (or part of one), a donor's name, or any Stripe id.
     q: str = ""
+    #: stripe, paypal, patreon or offline.
+    channel: str = ""
 
     def as_args(self) -> dict[str, str]:
         """The filter as query-string arguments, for links to other pages and the export."""
@@ -67,6 +71,7 @@ class DonationFilter:
             "amount_min": self.amount_min,
             "amount_max": self.amount_max,
             "q": self.q,
+            "channel": self.channel,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -154,8 +159,8 @@ def donation_select(donation_filter: DonationFilter, *, page: bool = False) -> S
             LedgerEntry.invoice_id,
             LedgerEntry.pledge_id,
             Pledge.stripe_subscription_id.label("subscription_id"),
-            # What the checkout said (none for gifts made at Stripe directly, e.g. renewals).
             channel_column().label("channel"),
+            # What the checkout said (none for gifts made at Stripe directly, e.g. renewals).
             DonationIntent.anonymous.label("anonymous"),
             DonationIntent.fee_cover_minor.label("fee_cover_minor"),
             DonationIntent.message.label("message"),
@@ -185,6 +190,8 @@ def _apply_filter(query: Select, f: DonationFilter, status) -> Select:
         query = query.where(LedgerEntry.frequency == f.frequency)
     if f.currency:
         query = query.where(LedgerEntry.currency == f.currency)
+    if f.channel:
+        query = query.where(LedgerEntry.channel == f.channel)
     if f.amount_min or f.amount_max:
         query = query.where(_amount_condition(f.amount_min, f.amount_max, f.currency))
     if f.q.strip():
@@ -214,6 +221,8 @@ class OccurringValues:
     campaigns: list[tuple[str, str]]
     currencies: list[str]
     frequencies: list[str]
+    #: Ledger channel values (stripe, paypal, …) in display order.
+    channels: list[str]
 
 
 def occurring_values() -> OccurringValues:
@@ -226,7 +235,13 @@ def occurring_values() -> OccurringValues:
     campaigns = sorted({(slug, title) for slug, title, _, _ in rows}, key=lambda c: c[1].lower())
     currencies = sorted({currency for _, _, currency, _ in rows})
     frequencies = [f for f in FREQUENCIES if any(row[3] == f for row in rows)]
-    return OccurringValues(campaigns, currencies, frequencies)
+    found_channels = set(
+        db.session.scalars(
+            select(LedgerChannelTotal.channel).where(LedgerChannelTotal.entries > 0).distinct()
+        )
+    )
+    channels = [c for c in CHANNELS if c in found_channels]
+    return OccurringValues(campaigns, currencies, frequencies, channels)
 
 
 def _amount_condition(low: str, high: str, currency: str):

@@ -34,7 +34,7 @@ from fundraiser.dashboard.donations import (
     DonationFilter,
 )
 from fundraiser.dashboard.periods import EARLIEST_DAY, LATEST_DAY, local_today
-from fundraiser.models import Role
+from fundraiser.models import CHANNELS, Role
 
 #: The longest range the chart draws, so a typo can't ask for a century of bars.
 MAX_CHART_DAYS = 366
@@ -170,6 +170,11 @@ class DonationFilterForm(_GetForm):
         default="",
     )
     currency = SelectField("Currency", choices=choices([("", "Any currency")]), default="")
+    channel = SelectField(
+        "Channel",
+        choices=choices([("", "Any channel")] + [(c, c) for c in CHANNELS]),
+        default="",
+    )
     amount_min = StringField("Amount from", validators=[Optional(), Length(max=16), _amount_text])
     amount_max = StringField("Amount to", validators=[Optional(), Length(max=16), _amount_text])
     page = IntegerField(
@@ -193,6 +198,7 @@ class DonationFilterForm(_GetForm):
             amount_min=(self.amount_min.data or "").strip(),
             amount_max=(self.amount_max.data or "").strip(),
             q=(self.q.data or "").strip(),
+            channel=self.channel.data or "",
         )
 
 

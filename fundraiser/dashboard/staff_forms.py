@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.dashboard.campaigns import FIELDS, article_file_field, photo_file_field
+from fundraiser.dashboard.channels import channel_label
 from fundraiser.dashboard.donations import (
     FREQUENCIES,
     RECURRING,
@@ -20,6 +21,7 @@ from fundraiser.dashboard.labels import frequency_label, status_label
 from fundraiser.dashboard.overview import PERIODS, ChosenPeriod, choose_period
 from fundraiser.dashboard.periods import local_today
 from fundraiser.dashboard.supporter_page import MAX_NOTE_CHARS
+from fundraiser.models import CHANNELS
 
 
 class PeriodForm(ChartRangeForm):
@@ -63,7 +65,7 @@ class NoteForm(FlaskForm):
 
 
 def donation_filter_choices(form: DonationFilterForm) -> None:
-    """Offer only campaigns, currencies and frequencies that occur in the books, with the
+    """Offer only campaigns, currencies, frequencies and channels that occur in the books, with the
     words people read; a value already chosen (e.g. from an overview link) stays valid."""
     found = occurring_values()
     campaign_names = dict(found.campaigns)
@@ -86,6 +88,12 @@ def donation_filter_choices(form: DonationFilterForm) -> None:
         frequencies.append((form.frequency.data, frequency_label(form.frequency.data)))
     form.frequency.choices = choices([("", "Any frequency")] + frequencies)
     form.status.choices = choices([("", "Any status")] + [(s, status_label(s)) for s in STATUSES])
+    channels = list(found.channels)
+    if form.channel.data in CHANNELS and form.channel.data not in channels:
+        channels.append(form.channel.data)
+    form.channel.choices = choices(
+        [("", "Any channel")] + [(c, channel_label(c)) for c in channels]
+    )
 
 
 class BookkeepingForm(FlaskForm):

@@ -80,7 +80,10 @@ PENDING_SECONDS = 10 * 60
 
 
 def register(app: Flask) -> None:
-    from fundraiser.dashboard import moderation  # noqa: F401 - adds /staff/messages to bp
+    from fundraiser.dashboard import (
+        channel_views,  # noqa: F401 - /staff/channels joins bp
+        moderation,  # noqa: F401 - adds /staff/messages to bp
+    )
 
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)

@@ -9,13 +9,14 @@ from fundraiser.models.donation import (
     IntentStatusChange,
 )
 from fundraiser.models.events import AnnouncedChange, AuditEntry, StripeEvent
-from fundraiser.models.ledger import EntryKind, LedgerEntry
+from fundraiser.models.ledger import CHANNELS, Channel, EntryKind, LedgerEntry, ledger_key
 from fundraiser.models.login_session import LoginSession
 from fundraiser.models.note import StaffNote
 from fundraiser.models.pledge import Pledge, PledgeStatus, PledgeStatusChange
 from fundraiser.models.rates import ExchangeRate
 from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
+    LedgerChannelTotal,
     LedgerDonor,
     LedgerDonorKey,
     LedgerGiftAmount,
@@ -26,6 +27,10 @@ from fundraiser.models.supporter import Role, Supporter
 from fundraiser.models.tokens import UsedToken
 
 __all__ = [
+    "CHANNELS",
+    "Channel",
+    "LedgerChannelTotal",
+    "ledger_key",
     "AnnouncedChange",
     "AuditEntry",
     "Base",

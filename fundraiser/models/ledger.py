@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -19,6 +28,29 @@ class EntryKind(StrEnum):
     DISPUTE_OPENED = "dispute_opened"  # funds withdrawn by the bank; negative
     DISPUTE_WON = "dispute_won"  # funds reinstated; positive
     DISPUTE_LOST = "dispute_lost"  # no further movement; kept for the record
+
+
+class Channel(StrEnum):
+    """Where the money came in: each channel is an adapter turning its messages into rows."""
+
+    STRIPE = "stripe"
+    PAYPAL = "paypal"
+    PATREON = "patreon"
+    OFFLINE = "offline"
+
+
+CHANNELS = tuple(channel.value for channel in Channel)
+
+
+def ledger_key(channel: str, external_id: str) -> str:
+    """The ledger-wide key (stripe_ref) of a row: a Stripe id as it is, other channels' ids
+    prefixed with their channel, so one UNIQUE column serves every channel's upserts."""
+    return external_id if channel == Channel.STRIPE else f"{channel}:{external_id}"
+
+
+def _external_id_default(context) -> str:
+    """A Stripe row's external id is its Stripe id (the books write only stripe_ref)."""
+    return context.get_current_parameters()["stripe_ref"]
 
 
 #: The sign each kind's amount must have: the database refuses any other row.
@@ -48,6 +80,10 @@ class LedgerEntry(Base):
         CheckConstraint("fee_minor IS NULL OR fee_minor >= 0", name="fee_not_negative"),
         CheckConstraint(currency_code_check("currency"), name="currency_code"),
         CheckConstraint(
+            "channel IN (" + ", ".join(f"'{c}'" for c in CHANNELS) + ")", name="known_channel"
+        ),
+        UniqueConstraint("channel", "external_id", name="uq_ledger_entries_channel_external_id"),
+        CheckConstraint(
             f"settlement_currency IS NULL OR ({currency_code_check('settlement_currency')})",
             name="settlement_currency_code",
         ),
@@ -69,8 +105,16 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The Stripe object this movement is: pi_… for a payment, re_… for a refund,
-    #: "dp_…:opened|won|lost" for dispute steps. UNIQUE: every write is an upsert on it.
+    #: "dp_…:opened|won|lost" for dispute steps; for other channels "<channel>:<external_id>"
+    #: (ledger_key). UNIQUE: every write is an upsert on it.
     stripe_ref: Mapped[str] = mapped_column(String(255), unique=True)
+    #: A Channel value: stripe, paypal, patreon or offline.
+    channel: Mapped[str] = mapped_column(
+        String(10), default=Channel.STRIPE.value, server_default=Channel.STRIPE.value
+    )
+    #: The channel's own id for the movement (Stripe id, PayPal txn_id, Patreon
+    #: "member:charge date", offline reference), unique per channel.
+    external_id: Mapped[str] = mapped_column(String(255), default=_external_id_default)
     kind: Mapped[str] = mapped_column(String(16))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     #: The payment row a refund or dispute belongs to (its payment intent id).

@@ -40,7 +40,11 @@ class Pledge(Base):
     __tablename__ = "pledges"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The Stripe subscription id; for another channel "<channel>:<its id>" (a PayPal
+    #: subscr_id, a Patreon member id), so one UNIQUE column keys every channel's pledges.
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: Where the pledge lives: stripe, paypal or patreon (only Stripe's can be changed here).
+    channel: Mapped[str] = mapped_column(String(10), default="stripe", server_default="stripe")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     #: The subscription item whose price carries the amount (needed to change it).
     stripe_item_id: Mapped[str | None] = mapped_column(String(255))

@@ -59,6 +59,20 @@ class LedgerTotal(Base):
     unsettled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+class LedgerChannelTotal(Base):
+    """All-time sums per campaign, channel and currency: the totals' `by_channel`."""
+
+    __tablename__ = "ledger_channel_totals"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    #: A ledger Channel value.
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    #: Sum of the rows' signed amounts, minor units.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
 class LedgerQuarterHour(Base):
     """The same sums per UTC quarter hour, for periods and per-day charts in any time zone."""
 

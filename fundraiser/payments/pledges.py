@@ -19,7 +19,15 @@ def _key(pledge: Pledge, action: str, *values) -> str:
     return f"pledge-{action}-{digest}"
 
 
+def _require_stripe(pledge: Pledge) -> None:
+    """Only Stripe's pledges are changed from here; PayPal's and Patreon's are mirrors."""
+    if (pledge.channel or "stripe") != "stripe":
+        where = "PayPal" if pledge.channel == "paypal" else pledge.channel.capitalize()
+        raise NotAllowed(f"This pledge is kept at {where}; change or cancel it there.")
+
+
 def _require_changeable(pledge: Pledge) -> None:
+    _require_stripe(pledge)
     if pledge.status == PledgeStatus.CANCELLED.value:
         raise NotAllowed("This pledge has been cancelled; start a new one instead.")
 
@@ -123,6 +131,7 @@ def resume(pledge: Pledge, actor: str) -> Pledge:
 
 def cancel(pledge: Pledge, reason: str, actor: str) -> Pledge:
     """Stop the pledge now, with the supporter's reason if they gave one."""
+    _require_stripe(pledge)
     if pledge.status == PledgeStatus.CANCELLED.value:
         return pledge
     reason = (reason or "").strip()[:500]
@@ -134,6 +143,7 @@ def cancel(pledge: Pledge, reason: str, actor: str) -> Pledge:
 
 def card_update_url(pledge: Pledge, return_url: str) -> str:
     """Stripe's billing portal, where the supporter replaces the card (never on our pages)."""
+    _require_stripe(pledge)
     if not pledge.stripe_customer_id:
         subscription = gateway.retrieve_subscription(pledge.stripe_subscription_id)
         pledge.stripe_customer_id = lookups.id_of(subscription.get("customer"))

@@ -32,7 +32,9 @@ from fundraiser.database import dialect_insert, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
+    Channel,
     EntryKind,
+    LedgerChannelTotal,
     LedgerDonor,
     LedgerDonorKey,
     LedgerEntry,
@@ -45,7 +47,14 @@ from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
 if TYPE_CHECKING:
     from fundraiser.payments.ledger import Transaction
 
-ROLLUPS = (LedgerTotal, LedgerQuarterHour, LedgerDonor, LedgerDonorKey, LedgerGiftAmount)
+ROLLUPS = (
+    LedgerTotal,
+    LedgerQuarterHour,
+    LedgerDonor,
+    LedgerDonorKey,
+    LedgerGiftAmount,
+    LedgerChannelTotal,
+)
 SUMS = ("entries", "amount_minor", "fee_minor")
 
 
@@ -66,6 +75,14 @@ def add_entry(values: Mapping) -> None:
     settlement = {"settled_minor": settled or 0, "unsettled": int(settled is None)}
     _increment(LedgerTotal, group, {**sums, **settlement})
     _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+    by_channel = {
+        "campaign_id": values["campaign_id"],
+        "channel": values.get("channel") or Channel.STRIPE.value,
+        "currency": values["currency"],
+    }
+    _increment(
+        LedgerChannelTotal, by_channel, {"entries": 1, "amount_minor": values["amount_minor"]}
+    )
     kind = values["kind"]
     if kind not in KEPT_KINDS:
         return
@@ -171,6 +188,7 @@ class RebuildCounts:
     donors: int
     donor_keys: int
     gift_amounts: int
+    channel_totals: int
 
 
 def rebuild(tx: Transaction | None = None) -> RebuildCounts:
@@ -197,6 +215,15 @@ def rebuild(tx: Transaction | None = None) -> RebuildCounts:
     ]
     _insert_sums(LedgerTotal, names, group, ["settled_minor", "unsettled"], settlement)
     _insert_sums(LedgerQuarterHour, ["quarter", *names], [_quarter_expression(), *group])
+    per_channel = [LedgerEntry.campaign_id, LedgerEntry.channel, LedgerEntry.currency]
+    db.session.execute(
+        insert(LedgerChannelTotal).from_select(
+            ["campaign_id", "channel", "currency", "entries", "amount_minor"],
+            select(*per_channel, func.count(), func.sum(LedgerEntry.amount_minor)).group_by(
+                *per_channel
+            ),
+        )
+    )
     _insert_donors(true(), skip_existing=False)
     amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
     db.session.execute(

@@ -47,6 +47,10 @@ REQUIRED_ROLE = {
     "dashboard.add_supporter_note": "staff",
     "dashboard.bookkeeping": "viewer",
     "dashboard.export_bookkeeping": "viewer",
+    "dashboard.channels": "staff",
+    "dashboard.paypal_import": "staff",
+    "dashboard.record_offline_gift": "staff",
+    "dashboard.reverse_offline_gift": "staff",
 }
 RANK = {"anonymous": -1, "supporter": 0, "viewer": 1, "staff": 2, "admin": 3}
 ACTORS = ["anonymous", "supporter", "viewer", "staff", "admin", "admin-without-2fa"]
@@ -88,6 +92,7 @@ def world(app):
             "pledge_id": pledge.id,
             "member_id": member.id,
             "email": "patron@example.org",
+            "entry_id": paid.id,
         }
 
 

@@ -15,6 +15,7 @@ from fundraiser.extensions import db
 from fundraiser.models import AuditEntry, EntryKind, LedgerEntry
 from tests.conftest import empty_all_tables
 from tests.dashboard import factories as f
+from tests.dashboard.conftest import csrf_token
 from tests.dashboard.pages import csv_rows, figure_minor
 
 YEAR = 2026
@@ -155,3 +156,22 @@ def test_a_bad_year_is_explained_not_an_error(staff_client):
         response = client.get(f"/staff/bookkeeping?{query}")
         assert response.status_code == 400
         assert client.get(f"/staff/bookkeeping.csv?{query}").status_code == 400
+
+
+def test_each_channel_has_its_own_rows(app, staff_client, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORTING_TIMEZONE", "Europe/London")
+    with app.app_context():
+        campaign = f.make_campaign("books", "EUR")
+        f.payment(campaign, 10_000, fee_minor=170, occurred_at=datetime(2026, 4, 9, 12, tzinfo=UTC))
+    staff = staff_client("staff")
+    answer = staff.post(
+        "/staff/channels/offline",
+        data={"csrf_token": csrf_token(staff, "/staff/channels"), "campaign": "books",
+              "amount": "7", "currency": "EUR", "day": "2026-04-10", "method": "cash"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    rows = csv_rows(staff.get("/staff/bookkeeping.csv?year=2026").get_data(as_text=True))
+    assert [(r["month"], r["channel"], r["gross_minor"], r["net_minor"]) for r in rows] == [
+        ("2026-04", "Offline", "700", "700"),
+        ("2026-04", "Stripe", "10000", "9830"),
+    ]

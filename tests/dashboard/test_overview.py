@@ -363,3 +363,17 @@ def test_people_counts_are_kept_for_a_minute_in_the_shared_cache(app, monkeypatc
         again = build_overview(chosen)
     assert first.people.value == again.people.value == 1  # the count computed a moment ago
     assert again.currencies[0].raised.value == 2000  # money is never cached here
+
+
+def test_the_overview_names_the_channels_money_came_through(app, staff_client):
+    from fundraiser.payments import offline
+
+    with app.app_context():
+        campaign = f.make_campaign("via", "EUR")
+        f.payment(campaign, 1_000)
+    client = staff_client("viewer")
+    assert "via Stripe</span>" in client.get("/staff/").get_data(as_text=True)
+    with app.app_context():
+        gift = offline.OfflineGift("via", "5", "EUR", date(2026, 3, 1))
+        offline.record_offline(gift, offline.recording_staff(f.make_staff("staff").email))
+    assert "via Stripe, Offline</span>" in client.get("/staff/").get_data(as_text=True)

@@ -19,6 +19,8 @@ from tests.helpers import signed_in_session
 TOKENLESS_POSTS = {
     "/stripe/webhook": "the Stripe signature",
     "/donate": "the same-origin check (the form sits on a page cached for everyone)",
+    "/paypal/ipn": "PayPal's verification of the unaltered message (and the receiver check)",
+    "/patreon/webhook": "the Patreon signature (HMAC-MD5)",
 }
 STRICT_REFERRER_POLICIES = {
     "no-referrer",
@@ -194,6 +196,11 @@ def test_the_tokenless_posts_are_guarded_otherwise(client, campaign):
         == 403
     )
     assert client.post("/stripe/webhook", json={"id": "evt_1"}).status_code == 400
+    assert client.post("/patreon/webhook", json={"data": {}}).status_code == 400
+    # Nobody answers VERIFIED at the test's verification address: PayPal would be asked to
+    # send again, and nothing is stored.
+    ipn = client.post("/paypal/ipn", data={"txn_id": "X1", "payment_status": "Completed"})
+    assert ipn.status_code == 503 and ipn.data == b""
 
 
 def test_only_the_known_routes_go_without_a_csrf_token(app):

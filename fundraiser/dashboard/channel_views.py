@@ -1,0 +1,111 @@
+"""/staff/channels: PayPal activity uploads and offline gifts (staff and admins)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from fundraiser.campaigns import services as campaigns
+from fundraiser.dashboard.access import staff_required
+from fundraiser.dashboard.channel_forms import OfflineGiftForm, PayPalImportForm, ReverseGiftForm
+from fundraiser.dashboard.forms import choices
+from fundraiser.dashboard.views import bp
+from fundraiser.models import Role
+from fundraiser.money import format_money
+from fundraiser.payments import offline
+from fundraiser.paypal.activity import ActivityFileError
+from fundraiser.paypal.imports import import_activity
+
+
+def _offline_form() -> OfflineGiftForm:
+    form = OfflineGiftForm()
+    form.campaign.choices = choices((c.slug, c.title) for c in campaigns.all_campaigns())
+    return form
+
+
+def _page(import_form=None, gift_form=None, summary=None, status: int = 200):
+    entries = offline.recent_offline()
+    return (
+        render_template(
+            "dashboard/channels.html",
+            import_form=import_form or PayPalImportForm(),
+            gift_form=gift_form or _offline_form(),
+            reverse_form=ReverseGiftForm(),
+            summary=summary,
+            entries=entries,
+            reversed_refs=offline.reversed_refs(entries),
+        ),
+        status,
+    )
+
+
+@bp.get("/channels")
+@staff_required(Role.STAFF)
+def channels():
+    """Upload PayPal's activity CSV; record and reverse offline gifts."""
+    return _page()
+
+
+@bp.post("/channels/paypal-import")
+@staff_required(Role.STAFF)
+def paypal_import():
+    """Import (or check) a PayPal activity download."""
+    form = PayPalImportForm()
+    if not form.validate_on_submit():
+        return _page(import_form=form, status=400)
+    try:
+        summary = import_activity(
+            form.file.data.read(),
+            actor=f"staff:{current_user.id}",
+            dry_run=form.dry_run.data,
+            skip_bad_rows=form.skip_bad_rows.data,
+            day_first=not form.month_first.data,
+        )
+    except ActivityFileError as error:
+        form.file.errors = [str(error)]
+        return _page(import_form=form, status=400)
+    return _page(summary=summary, status=200 if summary.booked or form.dry_run.data else 400)
+
+
+@bp.post("/channels/offline")
+@staff_required(Role.STAFF)
+def record_offline_gift():
+    """Record a gift that never touched a processor."""
+    form = _offline_form()
+    if not form.validate_on_submit():
+        return _page(gift_form=form, status=400)
+    gift = offline.OfflineGift(
+        form.campaign.data,
+        form.amount.data,
+        form.currency.data or "",
+        form.day.data,
+        form.method.data,
+        form.donor_name.data or "",
+        form.donor_email.data or "",
+        form.reference.data or "",
+        form.note.data or "",
+    )
+    try:
+        entry = offline.record_offline(gift, current_user)
+    except offline.OfflineGiftError as error:
+        form.amount.errors = [str(error)]
+        return _page(gift_form=form, status=400)
+    flash(f"Recorded {format_money(entry.amount_minor, entry.currency)} ({entry.external_id}).")
+    return redirect(url_for("dashboard.channels"))
+
+
+@bp.post("/channels/offline/<int:entry_id>/reverse")
+@staff_required(Role.STAFF)
+def reverse_offline_gift(entry_id: int):
+    """Reverse an offline gift recorded by mistake."""
+    form = ReverseGiftForm()
+    if not form.validate_on_submit():
+        flash("Say why the gift is reversed.", "error")
+        return redirect(url_for("dashboard.channels"))
+    try:
+        offline.reverse_offline(entry_id, current_user, form.reason.data)
+    except offline.OfflineGiftError as error:
+        flash(str(error), "error")
+    else:
+        flash("The gift is reversed.")
+    return redirect(url_for("dashboard.channels"))

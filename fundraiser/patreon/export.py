@@ -1,0 +1,60 @@
+"""Patreon's members export (CSV) read into members, for `flask ledger import patreon FILE`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal, InvalidOperation
+
+from fundraiser.patreon.services import BadMember, Member, _when
+
+REQUIRED = ("Email", "Patron Status", "Pledge Amount", "Last Charge Date", "Last Charge Status",
+            "User ID")  # fmt: skip
+STATUS = {"active patron": "active_patron", "declined patron": "declined_patron",
+          "former patron": "former_patron"}  # fmt: skip
+
+
+class ExportFileError(ValueError):
+    """Not a Patreon members export."""
+
+
+def read(data: bytes) -> tuple[list[tuple[int, Member]], list[tuple[int, str]]]:
+    """(line, member) for each readable row, and (line, why) for each refused one."""
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    reader.fieldnames = header
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
+    members, refused = [], []
+    for line, record in enumerate(reader, start=2):
+        try:
+            members.append((line, _member(record)))
+        except (BadMember, ValueError, InvalidOperation) as error:
+            refused.append((line, str(error)))
+    return members, refused
+
+
+def _member(record: dict) -> Member:
+    user_id = (record.get("User ID") or "").strip()
+    if not user_id:
+        raise BadMember("no User ID")
+    cents = Decimal((record.get("Pledge Amount") or "0").replace(",", "").strip() or "0") * 100
+    lifetime_text = (record.get("Lifetime Amount") or "").replace(",", "").strip()
+    lifetime = Decimal(lifetime_text) * 100 if lifetime_text else None
+    if cents != cents.to_integral_value() or cents < 0:
+        raise BadMember(f"Pledge Amount {record.get('Pledge Amount')!r}")
+    frequency = (record.get("Charge Frequency") or "monthly").strip().lower()
+    charge_date = (record.get("Last Charge Date") or "").strip().replace(" ", "T")
+    return Member(
+        id=user_id[:100],
+        email=(record.get("Email") or "").strip().lower() or None,
+        full_name=(record.get("Name") or "").strip()[:200],
+        amount_cents=int(cents),
+        patron_status=STATUS.get((record.get("Patron Status") or "").strip().lower()),
+        cadence=12 if frequency in {"annual", "annually", "yearly"} else 1,
+        last_charge_date=_when(charge_date) if charge_date else None,
+        last_charge_status=(record.get("Last Charge Status") or "").strip() or None,
+        lifetime_cents=int(lifetime) if lifetime is not None else None,
+    )

@@ -1,0 +1,261 @@
+"""The PayPal adapter: a verified IPN message (or an activity-CSV row) becomes ledger facts
+and a mirrored pledge, through `ledger.change`; booked once per txn_id."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from fundraiser.audit import record as audit
+from fundraiser.campaigns.services import campaign_by_slug, default_campaign
+from fundraiser.database import insert_if_absent
+from fundraiser.extensions import db
+from fundraiser.models import (
+    Campaign,
+    Channel,
+    EntryKind,
+    Frequency,
+    Pledge,
+    PledgeStatus,
+    ledger_key,
+    utcnow,
+)
+from fundraiser.payments import channel_books, ledger
+from fundraiser.payments.channel_books import ChannelFact, minor_units
+from fundraiser.payments.ledger import Transaction
+from fundraiser.payments.lookups import email_of, locked, verified_supporter_id
+from fundraiser.paypal import ipn
+
+log = logging.getLogger(__name__)
+
+PAYPAL = Channel.PAYPAL.value
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_ZONES = {"PST": -8, "PDT": -7, "UTC": 0, "GMT": 0}
+
+#: payment_status → the ledger kind it books (Pending, Denied, Failed… book nothing).
+KIND_BY_STATUS = {
+    "Completed": EntryKind.PAYMENT,
+    "Refunded": EntryKind.REFUND,
+    "Reversed": EntryKind.DISPUTE_OPENED,
+    "Canceled_Reversal": EntryKind.DISPUTE_WON,
+}
+RECURRING_PAYMENTS = {"subscr_payment", "recurring_payment"}
+SIGNUPS = {"subscr_signup", "recurring_payment_profile_created"}
+ENDINGS = {
+    "subscr_cancel",
+    "subscr_eot",
+    "recurring_payment_profile_cancel",
+    "recurring_payment_expired",
+}
+TROUBLE = {
+    "subscr_failed",
+    "recurring_payment_failed",
+    "recurring_payment_suspended",
+    "recurring_payment_suspended_due_to_max_failed_payment",
+    "recurring_payment_skipped",
+}
+
+
+class Outcome:
+    BOOKED = "booked"
+    KNOWN = "already known"
+    IGNORED = "ignored"
+    REFUSED = "refused"
+    RETRY = "retry"
+
+
+def receive(raw: bytes) -> str:
+    """Handle one IPN POST body: parse, verify, check the receiver, apply. An Outcome."""
+    try:
+        fields = ipn.parse(raw)
+    except ipn.MalformedMessage as error:
+        log.warning("paypal ipn: malformed message refused: %s", error)
+        return Outcome.REFUSED
+    try:
+        verified = ipn.verify(raw)
+    except ipn.VerificationUnavailable as error:
+        log.warning("paypal ipn %s: verification unreachable: %s", fields.get("txn_id"), error)
+        return Outcome.RETRY
+    if not verified:
+        log.warning("paypal ipn %s: not VERIFIED, nothing stored", fields.get("txn_id"))
+        return Outcome.REFUSED
+    if not ipn.sent_to_us(fields):
+        log.warning(
+            "paypal ipn %s: receiver %r is not our account, nothing stored",
+            fields.get("txn_id"),
+            fields.get("receiver_email"),
+        )
+        return Outcome.REFUSED
+    try:
+        return ledger.change(f"paypal:ipn:{fields.get('ipn_track_id', '')}"[:100],
+                             lambda tx: apply(fields, tx))  # fmt: skip
+    except MalformedFields as error:
+        log.warning("paypal ipn %s: %s, nothing stored", fields.get("txn_id"), error)
+        return Outcome.REFUSED
+
+
+class MalformedFields(ValueError):
+    """A verified message whose fields we cannot book (an amount or currency we can't read)."""
+
+
+def apply(fields: dict[str, str], tx: Transaction) -> str:
+    """Apply one verified message inside a ledger change."""
+    txn_type = fields.get("txn_type", "")
+    pledge = None
+    if txn_type in SIGNUPS | ENDINGS | TROUBLE | RECURRING_PAYMENTS:
+        pledge = mirror_pledge(fields, tx)
+    kind = KIND_BY_STATUS.get(fields.get("payment_status", ""))
+    if kind is None or not fields.get("txn_id"):
+        return Outcome.BOOKED if pledge is not None else Outcome.IGNORED
+    return book(payment_fact(fields, kind, pledge), tx)
+
+
+def book(fact: ChannelFact, tx: Transaction) -> str:
+    return Outcome.BOOKED if channel_books.record(fact, tx) else Outcome.KNOWN
+
+
+def campaign_for(*names: str | None) -> Campaign:
+    """The campaign a message or row names by slug (custom, item_number), else the default."""
+    for name in names:
+        slug = (name or "").strip().lower()
+        if slug and len(slug) <= 80:
+            campaign = campaign_by_slug(slug)
+            if campaign is not None:
+                return campaign
+    campaign = default_campaign()
+    if campaign is None:
+        raise MalformedFields("no campaign to book it on")
+    return campaign
+
+
+def payment_fact(fields: dict[str, str], kind: EntryKind, pledge: Pledge | None) -> ChannelFact:
+    currency = (fields.get("mc_currency") or "").strip()
+    if not _CURRENCY.fullmatch(currency):
+        raise MalformedFields(f"currency {currency!r}")
+    try:
+        gross = minor_units(fields.get("mc_gross", ""), currency)
+        fee = minor_units(fields["mc_fee"], currency) if fields.get("mc_fee") else None
+    except ValueError as error:
+        raise MalformedFields(str(error)) from None
+    if kind is EntryKind.PAYMENT or kind is EntryKind.DISPUTE_WON:
+        gross = abs(gross)
+    else:
+        gross = -abs(gross)
+    if gross == 0:
+        raise MalformedFields("a zero amount")
+    campaign = (
+        pledge.campaign if pledge else campaign_for(fields.get("custom"), fields.get("item_number"))
+    )
+    name = " ".join(filter(None, (fields.get("first_name"), fields.get("last_name"))))
+    return ChannelFact(
+        channel=PAYPAL,
+        external_id=fields["txn_id"][:255],
+        kind=kind,
+        campaign_id=campaign.id,
+        amount_minor=gross,
+        currency=currency,
+        occurred_at=paypal_time(fields.get("payment_date")),
+        fee_minor=abs(fee) if fee is not None and kind is EntryKind.PAYMENT else None,
+        frequency=_frequency(pledge) if pledge else Frequency.ONE_TIME.value,
+        email=fields.get("payer_email"),
+        name=name or fields.get("payer_business_name", ""),
+        pledge_id=pledge.id if pledge else None,
+        payment_external_id=(fields.get("parent_txn_id") or fields["txn_id"])[:255],
+    )
+
+
+def paypal_time(text: str | None) -> datetime | None:
+    """ "10:12:59 Nov 29, 2026 PST" (IPN's payment_date) as UTC; None if unreadable."""
+    if not text:
+        return None
+    *moment, zone = text.strip().split()
+    try:
+        local = datetime.strptime(" ".join(moment), "%H:%M:%S %b %d, %Y")
+    except ValueError:
+        return None
+    offset = timezone(timedelta(hours=_ZONES.get(zone.upper(), 0)))
+    return local.replace(tzinfo=offset).astimezone(UTC)
+
+
+# --- Pledges ------------------------------------------------------------------------------
+
+PERIOD_INTERVAL = {"M": "month", "Y": "year", "MONTHLY": "month", "YEARLY": "year"}
+
+
+def _frequency(pledge: Pledge) -> str:
+    return Frequency.YEARLY.value if pledge.interval == "year" else Frequency.MONTHLY.value
+
+
+def mirror_pledge(fields: dict[str, str], tx: Transaction) -> Pledge | None:
+    """The PayPal pledge a subscription message is about, created or brought up to date."""
+    subscription_id = fields.get("subscr_id") or fields.get("recurring_payment_id")
+    if not subscription_id:
+        return None
+    key = ledger_key(PAYPAL, subscription_id[:200])
+    txn_type = fields.get("txn_type", "")
+    currency = (fields.get("mc_currency") or fields.get("currency_code") or "").strip()
+    if not _CURRENCY.fullmatch(currency):
+        raise MalformedFields(f"currency {currency!r}")
+    amount_text = (
+        fields.get("mc_amount3")
+        or fields.get("amount3")
+        or fields.get("amount_per_cycle")
+        or fields.get("mc_gross")
+        or "0"
+    )
+    try:
+        amount = abs(minor_units(amount_text, currency))
+    except ValueError as error:
+        raise MalformedFields(str(error)) from None
+    period = (fields.get("period3") or fields.get("payment_cycle") or "1 M").split()[-1].upper()
+    interval = PERIOD_INTERVAL.get(period, "month")
+    email = email_of(fields.get("payer_email"))
+    campaign = campaign_for(fields.get("custom"), fields.get("item_number"))
+    now = utcnow()
+    insert_if_absent(
+        Pledge,
+        {
+            "stripe_subscription_id": key,
+            "channel": PAYPAL,
+            "campaign_id": campaign.id,
+            "email": email,
+            "supporter_id": verified_supporter_id(email),
+            "amount_minor": amount,
+            "currency": currency,
+            "interval": interval,
+            "status": PledgeStatus.INCOMPLETE.value,
+            "cancel_reason": "",
+            "revision": 0,
+            "stripe_synced_at": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["stripe_subscription_id"],
+    )
+    pledge = db.session.scalar(locked(select(Pledge).where(Pledge.stripe_subscription_id == key)))
+    target = _status_for(txn_type)
+    if txn_type in SIGNUPS and amount:
+        pledge.amount_minor, pledge.currency, pledge.interval = amount, currency, interval
+    current = PledgeStatus(pledge.status)
+    # A cancelled pledge stays cancelled: a late signup or payment message does not revive it.
+    live = current is not PledgeStatus.CANCELLED and target is not None
+    if live and pledge.move_to(target, tx.actor):
+        pledge.revision += 1
+        if target is PledgeStatus.CANCELLED:
+            pledge.cancelled_at = now
+            pledge.cancel_reason = txn_type
+        audit(tx.actor, f"pledge.{target.value}", key, channel=PAYPAL)
+    tx.wrote = True
+    tx.announce("ledger_changed", campaign_id=pledge.campaign_id)
+    return pledge
+
+
+def _status_for(txn_type: str) -> PledgeStatus | None:
+    if txn_type in ENDINGS:
+        return PledgeStatus.CANCELLED
+    if txn_type in TROUBLE:
+        return PledgeStatus.PAST_DUE
+    return PledgeStatus.ACTIVE  # a signup or a payment: the pledge is live
