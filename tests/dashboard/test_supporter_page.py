@@ -52,6 +52,10 @@ def test_a_supporter_page_shows_each_gift_as_people_read_it(app, staff_client):
     assert "Asked to give anonymously" in figure_text(page, "gave-anonymously")
     assert figure_text(page, "email-verified") == "no account"
     assert "€10.00 every month" in page
+    # The notes section once, in the page; the title is the email alone.
+    assert page.count('id="notes-title"') == 1
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title.startswith(EMAIL) and "<" not in title and "&lt;" not in title
 
 
 def test_staff_keep_notes_on_a_supporter_and_viewers_read_them(app, staff_client):
