@@ -7,13 +7,11 @@ route here wears the same access rule decorator and appears in the access matrix
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -30,7 +28,7 @@ from fundraiser.dashboard.channels import channel_of
 from fundraiser.dashboard.export import csv_lines
 from fundraiser.dashboard.staff_forms import BookkeepingForm, CampaignForm, NoteForm
 from fundraiser.dashboard.supporters import supporter_detail
-from fundraiser.dashboard.views import bp
+from fundraiser.dashboard.views import bp, csv_response
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, Role
 
@@ -172,8 +170,4 @@ def export_bookkeeping():
     audit.record(audit.staff_actor(current_user), "export.bookkeeping", "bookkeeping", year=year)
     db.session.commit()
     lines = csv_lines(BOOKKEEPING_COLUMNS, bookkeeping_rows(year))
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="bookkeeping-{year}.csv"'},
-    )
+    return csv_response(lines, "bookkeeping", filename=f"bookkeeping-{year}.csv")

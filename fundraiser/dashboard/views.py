@@ -406,8 +406,9 @@ def donations():
     )
 
 
-def _csv_response(lines, name: str) -> Response:
-    filename = f"{name}-{local_today().isoformat()}.csv"
+def csv_response(lines, name: str, filename: str | None = None) -> Response:
+    """A streamed CSV download, named `<name>-<today>.csv` unless `filename` is given."""
+    filename = filename or f"{name}-{local_today().isoformat()}.csv"
     return Response(
         stream_with_context(lines),
         mimetype="text/csv",
@@ -426,7 +427,7 @@ def export_donations():
     actor = audit.staff_actor(current_user)
     audit.record(actor, "export.donations", "donations", filter=donation_filter.as_args())
     db.session.commit()
-    return _csv_response(export.donations_csv(donation_filter), "donations")
+    return csv_response(export.donations_csv(donation_filter), "donations")
 
 
 @bp.get("/donations/<payment_ref>")
@@ -530,7 +531,7 @@ def export_supporters():
     actor = audit.staff_actor(current_user)
     audit.record(actor, "export.supporters", "supporters", q=text)
     db.session.commit()
-    return _csv_response(export.supporters_csv(text), "supporters")
+    return csv_response(export.supporters_csv(text), "supporters")
 
 
 @bp.get("/supporters/<email>")

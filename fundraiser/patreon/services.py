@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import default_campaign
-from fundraiser.database import insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import (
     Channel,
@@ -31,7 +30,7 @@ from fundraiser.models import (
 from fundraiser.payments import channel_books, ledger
 from fundraiser.payments.channel_books import ChannelFact
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.lookups import email_of, locked, verified_supporter_id
+from fundraiser.payments.lookups import email_of, verified_supporter_id
 
 log = logging.getLogger(__name__)
 
@@ -165,27 +164,9 @@ def _mirror(member: Member, deleted: bool, campaign_id: int, tx: Transaction) ->
     key = ledger_key(PATREON, member.id)
     now = utcnow()
     interval = "year" if member.cadence == 12 else "month"
-    insert_if_absent(
-        Pledge,
-        {
-            "stripe_subscription_id": key,
-            "channel": PATREON,
-            "campaign_id": campaign_id,
-            "email": member.email,
-            "supporter_id": verified_supporter_id(member.email),
-            "amount_minor": member.amount_cents,
-            "currency": currency(),
-            "interval": interval,
-            "status": PledgeStatus.INCOMPLETE.value,
-            "cancel_reason": "",
-            "revision": 0,
-            "stripe_synced_at": 0,
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["stripe_subscription_id"],
+    pledge = channel_books.mirrored_pledge(
+        key, PATREON, campaign_id, member.email, member.amount_cents, currency(), interval
     )
-    pledge = db.session.scalar(locked(select(Pledge).where(Pledge.stripe_subscription_id == key)))
     if pledge.status == PledgeStatus.CANCELLED.value:
         return pledge  # a late create or update does not revive a deleted pledge
     target = (

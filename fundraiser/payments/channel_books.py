@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select
+
 from fundraiser.audit import record as audit
-from fundraiser.database import insert_new
-from fundraiser.models import EntryKind, LedgerEntry, ledger_key
+from fundraiser.database import insert_if_absent, insert_new
+from fundraiser.extensions import db
+from fundraiser.models import EntryKind, LedgerEntry, Pledge, PledgeStatus, ledger_key, utcnow
 from fundraiser.money import decimals
 from fundraiser.payments import ledger, rollups
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.lookups import email_of, verified_supporter_id
+from fundraiser.payments.lookups import email_of, locked, verified_supporter_id
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,38 @@ def record_all(
         return ImportOutcome(len(new_ids), known, tuple(new_ids))
 
     return ledger.change(actor, work)
+
+
+def mirrored_pledge(
+    key: str,
+    channel: str,
+    campaign_id: int,
+    email: str | None,
+    amount_minor: int,
+    currency: str,
+    interval: str,
+) -> Pledge:
+    """The pledge another channel keeps under `key`, created (incomplete) the first time it is
+    heard of, and locked for the caller's transaction."""
+    now = utcnow()
+    insert_if_absent(
+        Pledge,
+        {
+            "stripe_subscription_id": key,
+            "channel": channel,
+            "campaign_id": campaign_id,
+            "email": email,
+            "supporter_id": verified_supporter_id(email),
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "interval": interval,
+            "status": PledgeStatus.INCOMPLETE.value,
+            "cancel_reason": "",
+            "revision": 0,
+            "stripe_synced_at": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["stripe_subscription_id"],
+    )
+    return db.session.scalar(locked(select(Pledge).where(Pledge.stripe_subscription_id == key)))

@@ -7,12 +7,8 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import select
-
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug, default_campaign
-from fundraiser.database import insert_if_absent
-from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
     Channel,
@@ -26,7 +22,7 @@ from fundraiser.models import (
 from fundraiser.payments import channel_books, ledger
 from fundraiser.payments.channel_books import ChannelFact, minor_units
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.lookups import email_of, locked, verified_supporter_id
+from fundraiser.payments.lookups import email_of
 from fundraiser.paypal import ipn
 
 log = logging.getLogger(__name__)
@@ -215,27 +211,9 @@ def mirror_pledge(fields: dict[str, str], tx: Transaction) -> Pledge | None:
     email = email_of(fields.get("payer_email"))
     campaign = campaign_for(fields.get("custom"), fields.get("item_number"))
     now = utcnow()
-    insert_if_absent(
-        Pledge,
-        {
-            "stripe_subscription_id": key,
-            "channel": PAYPAL,
-            "campaign_id": campaign.id,
-            "email": email,
-            "supporter_id": verified_supporter_id(email),
-            "amount_minor": amount,
-            "currency": currency,
-            "interval": interval,
-            "status": PledgeStatus.INCOMPLETE.value,
-            "cancel_reason": "",
-            "revision": 0,
-            "stripe_synced_at": 0,
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["stripe_subscription_id"],
+    pledge = channel_books.mirrored_pledge(
+        key, PAYPAL, campaign.id, email, amount, currency, interval
     )
-    pledge = db.session.scalar(locked(select(Pledge).where(Pledge.stripe_subscription_id == key)))
     target = _status_for(txn_type)
     if txn_type in SIGNUPS and amount:
         pledge.amount_minor, pledge.currency, pledge.interval = amount, currency, interval
