@@ -10,7 +10,7 @@ PATREON_SIM_PORT ?= 12113
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench lighthouse clean
+.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench lighthouse clean messages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,22 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
 
-install-test: $(VENV)/.installed-test browser-deps tests/a11y/node_modules/.package-lock.json
+install-test: $(VENV)/.installed-test translations browser-deps tests/a11y/node_modules/.package-lock.json
+
+# Catalogues: translations/<lang>/LC_MESSAGES/messages.po is the source (committed); the .mo
+# beside it is compiled here, whenever the .po is newer. A fuzzy catalogue is not compiled.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+translations: $(CATALOGUES)
+
+translations/%.mo: translations/%.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After wrapping new strings: extract them and merge them into every catalogue.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 # axe-core for the accessibility tests, pinned by tests/a11y/package-lock.json.
 tests/a11y/node_modules/.package-lock.json: tests/a11y/package-lock.json

@@ -66,12 +66,18 @@ def _prepare_instance(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from fundraiser.database_routing import configure_replica
-    from fundraiser.extensions import csrf, db, limiter, login_manager, migrate
+    from fundraiser.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from fundraiser.i18n import current_language
 
     db.init_app(app)
     configure_replica(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=current_language,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+    )
     limiter.init_app(app)
     # The proxy (not the loaded user) goes into templates: pages that never show the user
     # never touch the session, so the cacheable landing page gets no Vary: Cookie.
