@@ -15,6 +15,7 @@ from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.parser import BytesParser
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,25 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+class _Compat32(Compat32):
+    """compat32, but a header that fits on one line as it is (short ASCII) is written as it
+    is, as Header.encode would write it, without building a Header to find that out."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + len(value) < 76
+            and "\n" not in value
+            and "\r" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_POLICY = _Compat32()
+
+
 def build_message(to: str, subject: str, template_name: str, **context) -> Message:
     """Render templates/mail/<name>.txt and .html into one multipart/alternative message.
 
@@ -43,7 +63,7 @@ def build_message(to: str, subject: str, template_name: str, **context) -> Messa
     receipt's headers being parsed, folded and re-parsed). Readers parse it as any mail."""
     config = current_app.config
     context.setdefault("base_url", config["BASE_URL"])
-    message = MIMEMultipart("alternative")
+    message = MIMEMultipart("alternative", policy=_POLICY)
     message["From"] = _address(config["MAIL_FROM"])
     message["To"] = _address(to)
     message["Subject"] = _header(subject)
@@ -56,7 +76,7 @@ def build_message(to: str, subject: str, template_name: str, **context) -> Messa
             body += "\n"
         plain = body.isascii() and max(map(len, body.splitlines())) <= 998
         # Not ASCII: base64, which the C library encodes (quoted-printable is pure Python).
-        part = MIMEText(body, subtype, "us-ascii" if plain else "utf-8")
+        part = MIMEText(body, subtype, "us-ascii" if plain else "utf-8", policy=_POLICY)
         del part["MIME-Version"]  # said once, on the message
         message.attach(part)
     return message
