@@ -10,9 +10,13 @@ import tempfile
 import time
 import uuid
 from email import policy
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.parser import BytesParser
-from email.utils import formatdate, make_msgid
+from email.policy import Compat32
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,21 +36,65 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def build_message(to: str, subject: str, template_name: str, **context) -> EmailMessage:
-    """Render templates/mail/<name>.txt and .html into one multipart/alternative message."""
+class _Compat32(Compat32):
+    """compat32, but an ASCII header on one line is written as it is, not folded through a
+    Header object (most of a receipt's CPU went there). RFC 5322 wants lines under 998
+    characters and prefers 78: ours (addresses, dates, ids, a content type with its
+    boundary) are a little over 78 at most. The subject, when not ASCII, is still encoded
+    and folded by Header."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + len(value) < 900
+            and "\n" not in value
+            and "\r" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_POLICY = _Compat32()
+
+
+def build_message(to: str, subject: str, template_name: str, **context) -> Message:
+    """Render templates/mail/<name>.txt and .html into one multipart/alternative message.
+
+    Built with the classic (compat32) classes: the same MIME on the wire, at a fraction of
+    the CPU of EmailMessage's header objects (a third of applying a paid invoice was the
+    receipt's headers being parsed, folded and re-parsed). Readers parse it as any mail."""
     config = current_app.config
     context.setdefault("base_url", config["BASE_URL"])
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = subject
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["From"] = _address(config["MAIL_FROM"])
+    message["To"] = _address(to)
+    message["Subject"] = _header(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
-    message.set_content(render_template(f"mail/{template_name}.txt", **context))
-    message.add_alternative(
-        render_template(f"mail/{template_name}.html", **context), subtype="html"
-    )
+    for subtype in ("plain", "html"):
+        extension = "txt" if subtype == "plain" else "html"
+        body = render_template(f"mail/{template_name}.{extension}", **context)
+        if not body.endswith("\n"):
+            body += "\n"
+        plain = body.isascii() and max(map(len, body.splitlines())) <= 998
+        # Not ASCII: base64, which the C library encodes (quoted-printable is pure Python).
+        part = MIMEText(body, subtype, "us-ascii" if plain else "utf-8", policy=_POLICY)
+        del part["MIME-Version"]  # said once, on the message
+        message.attach(part)
     return message
+
+
+def _header(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address(value: str) -> str:
+    """An address header, its display name encoded if it isn't ASCII."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
 
 
 def _sender_domain(sender: str) -> str:
@@ -69,7 +117,7 @@ def send_mail(to: str, subject: str, template_name: str, **context) -> None:
     deliver_inline(message)
 
 
-def _delivered(message: EmailMessage) -> bool:
+def _delivered(message: Message) -> bool:
     try:
         deliver(message)
     except (OSError, smtplib.SMTPException):
@@ -78,7 +126,7 @@ def _delivered(message: EmailMessage) -> bool:
     return True
 
 
-def deliver(message: EmailMessage) -> None:
+def deliver(message: Message) -> None:
     """Hand the message to the SMTP server, or write it to the outbox when there is none."""
     config = current_app.config
     if not config.get("MAIL_SERVER"):
@@ -92,7 +140,7 @@ def deliver(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def deliver_inline(message: EmailMessage) -> None:
+def deliver_inline(message: Message) -> None:
     """Deliver now; if SMTP fails, keep the message in the outbox's undelivered folder."""
     try:
         deliver(message)
@@ -118,7 +166,7 @@ def parse_message(raw: bytes) -> EmailMessage:
     return BytesParser(policy=policy.default).parsebytes(raw)
 
 
-def write_to_outbox(message: EmailMessage, folder: Path) -> Path:
+def write_to_outbox(message: Message, folder: Path) -> Path:
     """Write atomically (temp file, then rename) under a unique name, so readers never see half."""
     folder.mkdir(parents=True, exist_ok=True)
     # Time first, so a directory listing sorts in sending order.

@@ -1,31 +1,19 @@
-"""POST /stripe/webhook: verify, record the event once, dispatch, commit; 500 makes Stripe retry."""
+"""POST /stripe/webhook: verify, check, record the event once, dispatch, commit; a 500
+makes Stripe retry."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from fundraiser.database import is_outage, retrying
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.observability import record_webhook, webhook_outcome
-from fundraiser.payments import event_queue, events, gateway, ledger
+from fundraiser.payments import event_payloads, event_queue, events, gateway, ledger
 
 log = logging.getLogger(__name__)
-# What handlers raise on a signed event whose payload isn't shaped as its type promises, or
-# that names objects Stripe doesn't know (gateway.PaymentRefused is a ValueError). Stripe never
-# sends one, so it is a bad request: 400, nothing stored. Our own failures (database, Stripe
-# unreachable) stay 500s, kept for the drift report and retried.
-MALFORMED_EVENT_ERRORS = (
-    KeyError,
-    IndexError,
-    TypeError,
-    AttributeError,
-    ValueError,  # also bad Unicode (lone surrogates) in ids, and gateway.PaymentRefused
-    OverflowError,  # a "created" or amount beyond what SQLite stores
-    DataError,  # PostgreSQL: NUL bytes, numbers out of range
-)
 bp = Blueprint("payments", __name__)
 
 
@@ -33,7 +21,12 @@ bp = Blueprint("payments", __name__)
 @csrf.exempt
 @limiter.exempt
 def stripe_webhook():
-    """Receive one Stripe event."""
+    """Receive one Stripe event.
+
+    400 only for a payload that doesn't fit its event type (event_payloads, checked before
+    anything is stored, or an id in it that Stripe doesn't know): Stripe never sends one and
+    nothing is stored. Any other error, raised by our own code or by an object re-fetched
+    from Stripe, is a 500, kept for the drift report, and Stripe retries."""
     try:
         event = gateway.verify_webhook(
             request.get_data(cache=False), request.headers.get("Stripe-Signature")
@@ -41,16 +34,18 @@ def stripe_webhook():
     except gateway.InvalidWebhook as exc:
         record_webhook(None, "rejected")
         return jsonify(error="invalid webhook", reason=str(exc)), 400
+    try:
+        event_payloads.check(event)
+    except event_payloads.MalformedEvent as exc:
+        return _refused(event, f"The event doesn't fit its type: {exc}.")
 
     receive = _record_for_worker if event_queue.enabled() else _apply_inline
     try:
         outcome = receive(event)
     except Exception as exc:
         db.session.rollback()
-        if isinstance(exc, MALFORMED_EVENT_ERRORS):
-            log.exception("malformed %s event %s refused", event["type"], event["id"])
-            record_webhook(event, "rejected", events.HANDLERS)
-            return jsonify(error="invalid webhook", reason="The event doesn't fit its type."), 400
+        if isinstance(exc, gateway.ObjectNotFound) and _names(event, exc.object_ids):
+            return _refused(event, "The event names an object Stripe doesn't have.")
         record_webhook(event, "failed", events.HANDLERS)
         if isinstance(exc, OperationalError) and is_outage(exc):
             raise  # the error handler answers 503; Stripe retries
@@ -61,6 +56,28 @@ def stripe_webhook():
     return jsonify(
         received=True, duplicate=outcome.duplicate, handled=outcome.handled, queued=outcome.queued
     )
+
+
+def _refused(event: dict, reason: str):
+    log.warning("%s event %s refused: %s", event["type"], event["id"], reason)
+    record_webhook(event, "rejected", events.HANDLERS)
+    return jsonify(error="invalid webhook", reason=reason), 400
+
+
+def _names(event: dict, object_ids: tuple[str, ...]) -> bool:
+    """Whether the event's own object carries one of these ids anywhere (a 404 for an id
+    that only a re-fetched object led us to is Stripe's drift: a 500)."""
+    wanted = set(object_ids)
+    pending = [event["data"]["object"]]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and value in wanted:
+            return True
+    return False
 
 
 def _apply_inline(event: dict) -> events.Outcome:

@@ -116,7 +116,14 @@ def clock(sim: Simulator, data: JSON) -> Response:
 def dispute(sim: Simulator, data: JSON, charge_id: str) -> Response:
     amount = int(data["amount"]) if data.get("amount") not in (None, "") else None
     reason = data.get("reason") or "fraudulent"
-    dp = flows.open_dispute(sim, charge_id, amount, reason, inquiry=_flag(data.get("inquiry")))
+    dp = flows.open_dispute(
+        sim,
+        charge_id,
+        amount,
+        reason,
+        inquiry=_flag(data.get("inquiry")),
+        prevented=_flag(data.get("prevented")),
+    )
     return reply(sim.get(dp["id"]))
 
 

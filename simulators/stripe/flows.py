@@ -658,10 +658,16 @@ def refund_charge(
 
 
 def open_dispute(
-    sim: Simulator, ch_id: str, amount: int | None, reason: str, inquiry: bool = False
+    sim: Simulator,
+    ch_id: str,
+    amount: int | None,
+    reason: str,
+    inquiry: bool = False,
+    prevented: bool = False,
 ) -> JSON:
     """A chargeback, or (inquiry) a card issuer's question: status warning_needs_response, no
-    money withdrawn, the charge still refundable."""
+    money withdrawn, the charge still refundable; or (prevented) a dispute the network
+    resolved before it became one: status prevented at once, no money moved either way."""
     with sim.transaction():
         ch = require(sim, ch_id, "charge", "charge", "charge")
         if not ch["paid"] or ch["disputed"]:
@@ -670,9 +676,13 @@ def open_dispute(
         dp["is_charge_refundable"] = inquiry
         if inquiry:
             dp["status"] = "warning_needs_response"
+        if prevented:
+            dp["status"] = "prevented"
         sim.store.add(dp)
         ch["disputed"] = True
         sim.emit("charge.dispute.created", dp)
+        if prevented:
+            sim.emit("charge.dispute.closed", dp)
         return dp
 
 

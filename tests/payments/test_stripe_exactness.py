@@ -40,6 +40,20 @@ def test_a_dispute_inquiry_books_nothing_open_or_closed(app, client, campaign, s
     assert client.get(f"/api/campaigns/{campaign}/totals").get_json()["raised_minor"] == 2000
 
 
+def test_a_prevented_dispute_books_nothing(app, client, campaign, stripe_sim):
+    entry = _paid(app, client, campaign, stripe_sim, amount="15")
+    prevented = sim_control(stripe_sim, f"charges/{entry.charge_id}/dispute", prevented=True)
+    assert prevented["status"] == "prevented"
+    stripe_sim.flush()
+    assert [e["type"] for e in stripe_sim.sim.events() if e["type"].startswith("charge.dis")] == [
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    ]
+    with app.app_context():
+        assert ledger() == [("payment", 1500)]
+    assert client.get(f"/api/campaigns/{campaign}/totals").get_json()["raised_minor"] == 1500
+
+
 def test_a_refund_that_fails_is_reversed(app, client, campaign, stripe_sim, runner):
     entry = _paid(app, client, campaign, stripe_sim, amount="30")
     refund = stripe_client(stripe_sim).v1.refunds.create(

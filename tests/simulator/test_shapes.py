@@ -49,6 +49,17 @@ EXTRA_ALLOWED = {
 }
 
 
+# Keys Stripe adds only in some states, so the fixture (a succeeded refund) lacks them.
+STATE_KEYS = {
+    # "failure_balance_transaction" and "failure_reason" exist only on a failed refund.
+    ("refund", "failed"): {"failure_balance_transaction", "failure_reason"},
+}
+
+
+def top_keys(obj: dict[str, Any]) -> set[str]:
+    return set(obj) - STATE_KEYS.get((obj["object"], obj.get("status")), set())
+
+
 @pytest.fixture(scope="module")
 def fixture_resources() -> dict[str, Any]:
     if not FIXTURES.exists():
@@ -132,3 +143,48 @@ def test_webhook_event_objects_match_too(fixture_resources, simulator, stripe_cl
         kind = obj["object"]
         assert set(event) == set(fixture_resources["event"])
         assert set(obj) == set(fixture_resources[kind]), (event["type"], kind)
+
+
+def test_money_events_objects_match_and_inquiries_move_no_money(
+    fixture_resources, simulator, stripe_client
+) -> None:
+    """Refunds (and one that fails), a chargeback, an inquiry and a prevented dispute: every
+    event's object has the fixture's keys; only the chargeback and the failed refund move
+    money back and forth in balance transactions."""
+    sim = simulator.sim
+    charges = []
+    for _ in range(4):
+        paid = complete(simulator, payment_session(stripe_client).id)["session"]
+        charges.append(sim.get(paid["payment_intent"])["latest_charge"])
+    refund = stripe_client.v1.refunds.create(params={"charge": charges[0], "amount": 300})
+    assert refund.balance_transaction.startswith("txn_")
+    status, failed = control(simulator, f"/_sim/refunds/{refund.id}/fail")
+    assert status == 200 and failed["status"] == "failed"
+    assert failed["failure_balance_transaction"].startswith("txn_")
+    assert sim.get(failed["failure_balance_transaction"])["amount"] == 300
+    status, lost = control(simulator, f"/_sim/charges/{charges[1]}/dispute")
+    control(simulator, f"/_sim/disputes/{lost['id']}/close", status="lost")
+    status, inquiry = control(simulator, f"/_sim/charges/{charges[2]}/dispute", inquiry="1")
+    assert inquiry["status"] == "warning_needs_response"
+    status, closed = control(simulator, f"/_sim/disputes/{inquiry['id']}/close", status="won")
+    assert closed["status"] == "warning_closed" and closed["balance_transactions"] == []
+    status, prevented = control(simulator, f"/_sim/charges/{charges[3]}/dispute", prevented="1")
+    assert prevented["status"] == "prevented" and prevented["balance_transactions"] == []
+    assert sim.get(lost["id"])["balance_transactions"]
+    seen = set()
+    for event in sim.events():
+        obj = event["data"]["object"]
+        assert set(event) == set(fixture_resources["event"]), event["type"]
+        assert top_keys(obj) == set(fixture_resources[obj["object"]]), (event["type"], obj)
+        seen.add(event["type"])
+    assert {"refund.created", "refund.failed", "refund.updated", "charge.refunded",
+            "charge.dispute.created", "charge.dispute.closed",
+            "charge.dispute.funds_withdrawn"} <= seen  # fmt: skip
+    closed_types = [(e["type"], e["data"]["object"]["status"]) for e in sim.events()
+                    if e["data"]["object"]["id"] in (inquiry["id"], prevented["id"])]  # fmt: skip
+    assert closed_types == [
+        ("charge.dispute.created", "warning_needs_response"),
+        ("charge.dispute.closed", "warning_closed"),
+        ("charge.dispute.created", "prevented"),
+        ("charge.dispute.closed", "prevented"),
+    ]
