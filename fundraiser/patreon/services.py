@@ -128,12 +128,15 @@ def currency() -> str:
     return campaign.currency if campaign else "USD"
 
 
-def apply_member(member: Member, deleted: bool, tx: Transaction) -> None:
-    """Mirror the member as a pledge and book its last charge if Paid and new."""
+def apply_member(member: Member, deleted: bool, tx: Transaction, snapshot: bool = False) -> None:
+    """Mirror the member as a pledge and book its last charge if Paid and new. `snapshot`:
+    the member comes from a fresh read of Patreon (sync, export), not a webhook that may be
+    late, so its lifetime support replaces the one we keep even when it is lower."""
     campaign = default_campaign()
     if campaign is None:
         raise BadMember("no default campaign to book Patreon on")
     pledge = _mirror(member, deleted, campaign.id, tx)
+    _note_lifetime(pledge, member.lifetime_cents, snapshot)
     if member.last_charge_status != "Paid" or member.last_charge_date is None:
         return
     if member.amount_cents <= 0:
@@ -158,6 +161,16 @@ def apply_member(member: Member, deleted: bool, tx: Transaction) -> None:
         ),
         tx,
     )
+
+
+def _note_lifetime(pledge: Pledge, lifetime_cents: int | None, snapshot: bool) -> None:
+    """Keep Patreon's lifetime support for the drift report. Webhooks can arrive out of
+    order, and the total only grows between refunds: a webhook never lowers it."""
+    if lifetime_cents is None:
+        return
+    kept = pledge.reported_lifetime_minor
+    if snapshot or kept is None or lifetime_cents > kept:
+        pledge.reported_lifetime_minor = lifetime_cents
 
 
 def _mirror(member: Member, deleted: bool, campaign_id: int, tx: Transaction) -> Pledge:

@@ -19,7 +19,7 @@ from fundraiser.models import (
     ledger_key,
     utcnow,
 )
-from fundraiser.payments import channel_books, ledger
+from fundraiser.payments import channel_books, channel_notices, ledger
 from fundraiser.payments.channel_books import ChannelFact, minor_units
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import email_of
@@ -75,21 +75,26 @@ def receive(raw: bytes) -> str:
     except ipn.VerificationUnavailable as error:
         log.warning("paypal ipn %s: verification unreachable: %s", fields.get("txn_id"), error)
         return Outcome.RETRY
+    # Refused messages book nothing; they are kept (cut short) for the drift report.
     if not verified:
-        log.warning("paypal ipn %s: not VERIFIED, nothing stored", fields.get("txn_id"))
+        log.warning("paypal ipn %s: not VERIFIED, nothing booked", fields.get("txn_id"))
+        channel_notices.refused(PAYPAL, "unverified", fields, raw, "PayPal did not answer VERIFIED")
         return Outcome.REFUSED
     if not ipn.sent_to_us(fields):
+        receiver = fields.get("receiver_email") or fields.get("receiver_id") or ""
         log.warning(
-            "paypal ipn %s: receiver %r is not our account, nothing stored",
+            "paypal ipn %s: receiver %r is not our account, nothing booked",
             fields.get("txn_id"),
-            fields.get("receiver_email"),
+            receiver,
         )
+        channel_notices.refused(PAYPAL, "not_ours", fields, raw, f"sent to {receiver[:200]!r}")
         return Outcome.REFUSED
     try:
         return ledger.change(f"paypal:ipn:{fields.get('ipn_track_id', '')}"[:100],
                              lambda tx: apply(fields, tx))  # fmt: skip
     except MalformedFields as error:
-        log.warning("paypal ipn %s: %s, nothing stored", fields.get("txn_id"), error)
+        log.warning("paypal ipn %s: %s, nothing booked", fields.get("txn_id"), error)
+        channel_notices.refused(PAYPAL, "unreadable", fields, raw, str(error))
         return Outcome.REFUSED
 
 
@@ -99,6 +104,7 @@ class MalformedFields(ValueError):
 
 def apply(fields: dict[str, str], tx: Transaction) -> str:
     """Apply one verified message inside a ledger change."""
+    channel_notices.seen(PAYPAL, fields)
     txn_type = fields.get("txn_type", "")
     pledge = None
     if txn_type in SIGNUPS | ENDINGS | TROUBLE | RECURRING_PAYMENTS:
