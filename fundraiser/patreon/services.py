@@ -137,15 +137,13 @@ def apply_member(member: Member, deleted: bool, tx: Transaction, snapshot: bool 
         raise BadMember("no default campaign to book Patreon on")
     pledge = _mirror(member, deleted, campaign.id, tx)
     _note_lifetime(pledge, member.lifetime_cents, snapshot)
-    if member.last_charge_status != "Paid" or member.last_charge_date is None:
+    charge = charge_id(member)
+    if charge is None:
         return
-    if member.amount_cents <= 0:
-        return
-    day = member.last_charge_date.date().isoformat()
     channel_books.record(
         ChannelFact(
             channel=PATREON,
-            external_id=f"{member.id}:{day}",
+            external_id=charge,
             kind=EntryKind.PAYMENT,
             campaign_id=pledge.campaign_id,
             amount_minor=member.amount_cents,
@@ -157,10 +155,20 @@ def apply_member(member: Member, deleted: bool, tx: Transaction, snapshot: bool 
             email=member.email,
             name=member.full_name,
             pledge_id=pledge.id,
-            payment_external_id=f"{member.id}:{day}",
+            payment_external_id=charge,
         ),
         tx,
     )
+
+
+def charge_id(member: Member) -> str | None:
+    """The ledger id of the member's last charge ("member:day") when it is Paid, else None:
+    Patreon sends no event per charge, so one member and charge date is one payment."""
+    if member.last_charge_status != "Paid" or member.last_charge_date is None:
+        return None
+    if member.amount_cents <= 0:
+        return None
+    return f"{member.id}:{member.last_charge_date.date().isoformat()}"
 
 
 def _note_lifetime(pledge: Pledge, lifetime_cents: int | None, snapshot: bool) -> None:
