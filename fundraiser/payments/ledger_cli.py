@@ -147,4 +147,3 @@ def import_patreon(file: Path, dry_run: bool, skip_bad_rows: bool) -> None:
         )
     if summary.booked:
         click.echo(f"Payments booked: {summary.new}")
-
