@@ -27,6 +27,8 @@ GOOD = ("Pat One,one@example.org,,,Active patron,No,10.00,5.00,monthly,Tier,,,,,
         "2026-11-01 08:00:00,Paid,,U-ONE,,EUR,,,")  # fmt: skip
 DECLINED = ("Dee Clined,dee@example.org,,,Declined patron,No,0.00,5.00,monthly,Tier,,,,,,,,"
             "2026-01-01,2026-11-01 08:00:00,Declined,,U-DEE,,EUR,,,")  # fmt: skip
+HUGE = ("Huge Row,huge@example.org,,,Active patron,No,1e30,5.00,monthly,Tier,,,,,,,,2026-01-01,"
+        "2026-11-01 08:00:00,Paid,,U-HUGE,,EUR,,,")  # fmt: skip
 BAD = ("Bad Row,bad@example.org,,,Active patron,No,1,lots,monthly,Tier,,,,,,,,2026-01-01,"
        "2026-11-01 08:00:00,Paid,,U-BAD,,EUR,,,")  # fmt: skip
 
@@ -81,13 +83,17 @@ def test_a_malformed_patreon_row_stops_the_import_unless_told_to_skip(app, campa
     refused = _patreon_upload(client, data)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Nothing imported" in page
-    assert "Line 3:" in page and "Refused: 1" in page
+    assert "Line 3: Pledge Amount &#39;lots&#39; is not an amount" in page and "Refused: 1" in page
     with app.app_context():
         assert rows() == [] and db.session.scalar(select(Pledge)) is None
     skipped = _patreon_upload(client, data, skip_bad_rows=True)
     assert skipped.status_code == 200 and "Line 3:" in skipped.get_data(as_text=True)
     with app.app_context():
         assert [e.external_id for e in rows("patreon")] == ["U-ONE:2026-11-01"]
+    huge = _patreon_upload(client, _export(HUGE))
+    assert huge.status_code == 400 and "Lifetime Amount &#39;1e30&#39; is not an amount" in (
+        huge.get_data(as_text=True)
+    )
     not_export = _patreon_upload(client, b"Name,Amount\nx,1\n")
     assert not_export.status_code == 400
     assert "Not a Patreon members export" in not_export.get_data(as_text=True)
