@@ -22,13 +22,17 @@ def read(data: bytes) -> tuple[list[tuple[int, Member]], list[tuple[int, str]]]:
     """(line, member) for each readable row, and (line, why) for each refused one."""
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
+        records = list(reader)
+    except csv.Error as error:  # a field beyond the csv module's limit, say
+        raise ExportFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
     members, refused = [], []
-    for line, record in enumerate(reader, start=2):
+    for line, record in enumerate(records, start=2):
         try:
             members.append((line, _member(record)))
         except (BadMember, ValueError, InvalidOperation) as error:

@@ -73,12 +73,15 @@ def read(data: bytes, day_first: bool = True) -> ActivityReport:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
-    header = [name.strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise ActivityFileError(f"Not a PayPal activity CSV: no column {', '.join(missing)}.")
-    records = list(reader)
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise ActivityFileError(f"Not a PayPal activity CSV: no column {', '.join(missing)}.")
+        records = list(reader)
+    except csv.Error as error:  # a field beyond the csv module's limit, say
+        raise ActivityFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
     comma_style = _comma_decimals(record.get("Gross") or "" for record in records)
     report = ActivityReport()
     for number, record in enumerate(records, start=2):  # line 1 is the header

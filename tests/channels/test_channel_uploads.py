@@ -142,6 +142,24 @@ def test_uploads_take_files_larger_than_a_form_but_not_without_limit(app, campai
         assert rows() == []
 
 
+def test_hostile_files_are_a_form_error_never_a_server_error(app, campaign, staff_client):  # noqa: F811
+    client = staff_client("staff")
+    giant_field = b'"' + b"x" * 200_000 + b'"\n'  # beyond the csv module's field limit
+    files = [
+        activity_csv([row("ODD00000000000001", "Donation Payment", "1.00")]) + giant_field,
+        _export(GOOD).rstrip(b"\n") + b"," + giant_field,
+        b"\x00\xff\xfe" * 1000,
+        "Date,Type\n".encode("utf-16"),
+        b"",
+    ]
+    for data in files:
+        for upload in (_paypal_upload, _patreon_upload):
+            response = upload(client, data)
+            assert response.status_code == 400, (upload.__name__, data[:40])
+    with app.app_context():
+        assert rows() == []
+
+
 def test_viewers_cannot_upload(app, campaign, staff_client):  # noqa: F811
     client = staff_client("viewer")
     token = csrf_token(client, "/staff/drift")
