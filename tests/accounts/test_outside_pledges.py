@@ -9,7 +9,7 @@ import pytest
 
 from fundraiser.extensions import db
 from fundraiser.models import AuditEntry, Pledge
-from tests.accounts.conftest import add_pledge, csrf_token, login, make_supporter
+from tests.accounts.conftest import PASSWORD, add_pledge, csrf_token, login, make_supporter
 
 EMAIL = "elsewhere@example.org"
 ACTIONS = {
@@ -104,3 +104,19 @@ def test_the_payments_service_refuses_too(app, campaign):
         assert pledge_policy.allows("active", "cancel", "stripe")
         with pytest.raises(pledge_actions.PledgeActionError, match="managed at PayPal"):
             pledge_actions.cancel(supporter, pledge, "")
+
+
+def test_deleting_the_account_does_not_wait_on_a_pledge_kept_at_paypal(app, client, campaign):
+    # No Stripe stand-in: the PayPal pledge must not be sent there to be cancelled.
+    pledge_id = _pledge(app, client, campaign, "paypal")
+    page = client.get("/account/delete").get_data(as_text=True)
+    assert "cancel it there as well" in page
+    response = client.post(
+        "/account/delete",
+        data={"csrf_token": csrf_token(page), "password": PASSWORD, "confirm": "y"},
+    )
+    assert response.status_code == 302
+    assert not response.headers["Location"].endswith("/account/delete")  # not sent back
+    with app.app_context():
+        pledge = db.session.get(Pledge, pledge_id)
+        assert (pledge.email, pledge.status) == (None, "active")  # PayPal stops it, not us
