@@ -21,7 +21,23 @@ class PledgeActionError(Exception):
 
 
 def allowed(pledge: Pledge, action: str) -> bool:
-    return pledge_policy.allows(pledge.status, action)
+    return pledge_policy.allows(pledge.status, action, pledge.channel)
+
+
+def kept_elsewhere(pledge: Pledge) -> pledge_policy.KeptElsewhere | None:
+    """PayPal or Patreon, when the pledge is theirs to change (we only mirror it)."""
+    return pledge_policy.kept_elsewhere(pledge.channel)
+
+
+def kept_elsewhere_channel(channel: str | None) -> pledge_policy.KeptElsewhere | None:
+    return pledge_policy.kept_elsewhere(channel)
+
+
+def refuse_if_kept_elsewhere(pledge: Pledge) -> None:
+    """Raise PledgeActionError for a pledge we only mirror: nothing of it reaches Stripe."""
+    keeper = kept_elsewhere(pledge)
+    if keeper is not None:
+        raise PledgeActionError(keeper.message)
 
 
 def _actor(supporter: Supporter) -> str:
@@ -33,6 +49,7 @@ def _call(pledge: Pledge, action: str, work: Callable[[], object]):
     from fundraiser.payments.errors import NotAllowed
     from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
 
+    refuse_if_kept_elsewhere(pledge)
     if not allowed(pledge, action):
         raise PledgeActionError(f"That isn't possible while the pledge is {pledge.status}.")
     try:

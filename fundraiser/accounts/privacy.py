@@ -96,7 +96,10 @@ def delete_account(supporter: Supporter) -> None:
     """
     pledges = giving.pledges_for(supporter)
     for pledge in pledges:
-        if pledge.status != PledgeStatus.CANCELLED.value:
+        # PayPal's and Patreon's pledges are only mirrored: they stop there, not here (the
+        # delete page says so); the mirror loses its email below like everything else.
+        live = pledge.status != PledgeStatus.CANCELLED.value
+        if live and pledge_actions.kept_elsewhere(pledge) is None:
             pledge_actions.cancel(supporter, pledge, "account deleted")
     actor = f"supporter:{supporter.id}"
     ledger.change(actor, lambda tx: _erase(supporter, pledges, tx))

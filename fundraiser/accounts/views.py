@@ -321,6 +321,7 @@ def overview():
         "accounts/overview.html",
         gifts=giving.donation_history(current_user),
         pledges=giving.pledges_for(current_user),
+        kept_elsewhere=pledge_actions.kept_elsewhere_channel,
         years=giving.statement_years(current_user),
         resend_form=ConfirmForm(),
     )
@@ -379,6 +380,7 @@ def _pledge_page(pledge, status: int = 200, **forms):
         "accounts/pledge.html",
         pledge=pledge,
         allowed=pledge_actions.allowed,
+        kept_elsewhere=pledge_actions.kept_elsewhere(pledge),
         parts=giving.pledge_parts(pledge),
         pause=giving.pause_schedule(pledge),
         **forms,
@@ -391,8 +393,22 @@ def pledge(pledge_id: int):
     return _pledge_page(_own_pledge(pledge_id))
 
 
+def _refused_elsewhere(pledge):
+    """The pledge page with 409 when PayPal or Patreon keeps the pledge (None when we do):
+    its changes are made there, so no action of ours may reach Stripe for it."""
+    try:
+        pledge_actions.refuse_if_kept_elsewhere(pledge)
+    except PledgeActionError as exc:
+        flash(str(exc), "error")
+        return _pledge_page(pledge, 409)
+    return None
+
+
 def _run_pledge_action(pledge, form, form_name: str, action, done: str):
     """Validate, call the payments service, commit, and come back to the pledge page."""
+    refused = _refused_elsewhere(pledge)
+    if refused is not None:
+        return refused
     if not form.validate_on_submit():
         return _pledge_page(pledge, 422, **{form_name: form})
     try:
@@ -462,6 +478,9 @@ def pledge_resume(pledge_id: int):
 @login_required
 def pledge_cancel(pledge_id: int):
     pledge, form = _own_pledge(pledge_id), CancelForm()
+    refused = _refused_elsewhere(pledge)
+    if refused is not None:
+        return refused
     if form.validate_on_submit() and form.confirmed.data != "yes":
         # One more step: say what stops, and let the supporter keep the gift.
         return render_template("accounts/confirm_cancel.html", pledge=pledge, form=form)
@@ -479,6 +498,10 @@ def pledge_cancel(pledge_id: int):
 def pledge_card(pledge_id: int):
     """GET explains (the failed-payment email links here); POST goes to Stripe's card page."""
     pledge, form = _own_pledge(pledge_id), ConfirmForm()
+    if pledge_actions.kept_elsewhere(pledge) is not None:
+        if request.method == "GET":  # the card is PayPal's or Patreon's: say where, on the page
+            return redirect(url_for(".pledge", pledge_id=pledge.id))
+        return _refused_elsewhere(pledge)
     if not form.validate_on_submit():
         return render_template("accounts/pledge_card.html", pledge=pledge, form=form)
     return_url = current_app.config["BASE_URL"] + url_for(".pledge", pledge_id=pledge.id)

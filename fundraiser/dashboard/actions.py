@@ -12,7 +12,7 @@ from fundraiser.money import AmountError, format_money, parse_amount
 from fundraiser.payments import pledges, refunds
 from fundraiser.payments.errors import NotAllowed
 from fundraiser.payments.gateway import PaymentRefused, PaymentsUnavailable
-from fundraiser.payments.pledge_policy import CANCELLABLE
+from fundraiser.payments.pledge_policy import CANCELLABLE, kept_elsewhere
 from fundraiser.payments.reconcile import ReconcileReport, reconcile
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ def request_refund(detail: DonationDetail, amount_minor: int, reason: str, staff
 
 
 def check_cancellable(pledge: Pledge) -> None:
-    if (pledge.channel or "stripe") != "stripe":
-        raise ActionError(f"This pledge is kept at {pledge.channel}; cancel it there.")
+    keeper = kept_elsewhere(pledge.channel)
+    if keeper is not None or (pledge.channel or "stripe") != "stripe":
+        where = keeper.name if keeper else pledge.channel
+        raise ActionError(f"This pledge is kept at {where}; cancel it there.")
     if pledge.status not in CANCELLABLE:
         raise ActionError(f"This pledge is already {pledge.status}.")
 

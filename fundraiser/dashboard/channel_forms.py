@@ -1,4 +1,4 @@
-"""Forms of the dashboard's channels page: PayPal activity upload, offline gifts."""
+"""Forms of the dashboard's channels page: PayPal and Patreon uploads, offline gifts."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ from wtforms.validators import DataRequired, Length, Optional
 from fundraiser.dashboard.forms import choices
 from fundraiser.payments.offline import METHODS
 
+#: Largest upload of a channel's export (a year of a busy account's activity fits).
+UPLOAD_MAX_BYTES = 8 * 1024 * 1024
+
 
 class PayPalImportForm(FlaskForm):
     file = FileField("PayPal activity download (CSV)", validators=[FileRequired()])
     dry_run = BooleanField("Only check the file; import nothing")
     skip_bad_rows = BooleanField("Import the good rows even if some are refused")
     month_first = BooleanField("Dates are month first (US export)")
+
+
+class PatreonImportForm(FlaskForm):
+    file = FileField("Patreon members export (CSV)", validators=[FileRequired()])
+    dry_run = BooleanField("Only check the file; import nothing")
+    skip_bad_rows = BooleanField("Import the good rows even if some are refused")
 
 
 class OfflineGiftForm(FlaskForm):

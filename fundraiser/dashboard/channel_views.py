@@ -1,20 +1,43 @@
-"""/staff/channels: PayPal activity uploads and offline gifts (staff and admins)."""
+"""/staff/channels: PayPal activity and Patreon members uploads, offline gifts (staff and
+admins)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.dashboard.access import staff_required
-from fundraiser.dashboard.channel_forms import OfflineGiftForm, PayPalImportForm, ReverseGiftForm
+from fundraiser.dashboard.channel_forms import (
+    UPLOAD_MAX_BYTES,
+    OfflineGiftForm,
+    PatreonImportForm,
+    PayPalImportForm,
+    ReverseGiftForm,
+)
+from fundraiser.dashboard.channels import record_upload
 from fundraiser.dashboard.forms import choices
 from fundraiser.dashboard.views import bp
+from fundraiser.extensions import db
 from fundraiser.models import Role
 from fundraiser.money import format_money
+from fundraiser.patreon.export import ExportFileError
+from fundraiser.patreon.imports import import_export
 from fundraiser.payments import offline
 from fundraiser.paypal.activity import ActivityFileError
 from fundraiser.paypal.imports import import_activity
+
+#: The Patreon upload's fields are named patreon-file…, apart from the PayPal upload's.
+PATREON_PREFIX = "patreon"
+IMPORT_ENDPOINTS = {"dashboard.paypal_import", "dashboard.patreon_import"}
+
+
+@bp.url_value_preprocessor
+def allow_channel_uploads(endpoint: str | None, _values) -> None:
+    # Before CSRF reads the form: an activity download or members export may be a few
+    # megabytes; a larger body is answered 413 before anything is read.
+    if endpoint in IMPORT_ENDPOINTS:
+        request.max_content_length = UPLOAD_MAX_BYTES
 
 
 def _offline_form() -> OfflineGiftForm:
@@ -23,12 +46,22 @@ def _offline_form() -> OfflineGiftForm:
     return form
 
 
-def _page(import_form=None, gift_form=None, summary=None, status: int = 200):
+def _page(
+    import_form=None,
+    gift_form=None,
+    summary=None,
+    status: int = 200,
+    patreon_form=None,
+    summary_of: str = "PayPal",
+):
     entries = offline.recent_offline()
     return (
         render_template(
             "dashboard/channels.html",
             import_form=import_form or PayPalImportForm(),
+            patreon_form=patreon_form or PatreonImportForm(prefix=PATREON_PREFIX),
+            summary_of=summary_of,
+            upload_max_mb=UPLOAD_MAX_BYTES // (1024 * 1024),
             gift_form=gift_form or _offline_form(),
             reverse_form=ReverseGiftForm(),
             summary=summary,
@@ -42,7 +75,8 @@ def _page(import_form=None, gift_form=None, summary=None, status: int = 200):
 @bp.get("/channels")
 @staff_required(Role.STAFF)
 def channels():
-    """Upload PayPal's activity CSV; record and reverse offline gifts."""
+    """Upload PayPal's activity CSV or Patreon's members export; record and reverse offline
+    gifts."""
     return _page()
 
 
@@ -64,7 +98,32 @@ def paypal_import():
     except ActivityFileError as error:
         form.file.errors = [str(error)]
         return _page(import_form=form, status=400)
+    record_upload(current_user, "paypal", form.file.data.filename, summary, form.dry_run.data)
+    db.session.commit()
     return _page(summary=summary, status=200 if summary.booked or form.dry_run.data else 400)
+
+
+@bp.post("/channels/patreon-import")
+@staff_required(Role.STAFF)
+def patreon_import():
+    """Import (or check) a Patreon members export."""
+    form = PatreonImportForm(prefix=PATREON_PREFIX)
+    if not form.validate_on_submit():
+        return _page(patreon_form=form, status=400)
+    try:
+        summary = import_export(
+            form.file.data.read(),
+            actor=f"staff:{current_user.id}",
+            dry_run=form.dry_run.data,
+            skip_bad_rows=form.skip_bad_rows.data,
+        )
+    except ExportFileError as error:
+        form.file.errors = [str(error)]
+        return _page(patreon_form=form, status=400)
+    record_upload(current_user, "patreon", form.file.data.filename, summary, form.dry_run.data)
+    db.session.commit()
+    status = 200 if summary.booked or form.dry_run.data else 400
+    return _page(summary=summary, summary_of="Patreon", status=status)
 
 
 @bp.post("/channels/offline")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import case, select
 
+from fundraiser.audit import record as audit
+from fundraiser.dashboard.audit import staff_actor
 from fundraiser.extensions import db
 from fundraiser.models import CHANNELS, Channel, LedgerChannelTotal, LedgerEntry
 
@@ -40,3 +42,19 @@ def channel_names() -> list[str]:
         )
     )
     return [LABELS[value] for value in CHANNELS if value in found or not found]
+
+
+def record_upload(staff, channel: str, filename: str | None, summary, dry_run: bool) -> None:
+    """Audit a staff upload of a channel's export, checked or imported (the rows it booked
+    have their own entries); the caller commits."""
+    audit(
+        staff_actor(staff),
+        "staff.dry_run_import" if dry_run else "staff.import",
+        channel,
+        filename=(filename or "")[:200],
+        new=summary.new,
+        known=summary.known,
+        skipped=sum(summary.skipped.values()),
+        refused=len(summary.refused),
+        booked=summary.booked,
+    )

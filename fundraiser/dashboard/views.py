@@ -56,6 +56,7 @@ from fundraiser.database_routing import read_from_replica
 from fundraiser.extensions import db, limiter
 from fundraiser.models import Pledge, Role, Supporter
 from fundraiser.money import format_money, major_units_text
+from fundraiser.payments import channel_notices
 from fundraiser.payments.drift import drift_report
 from fundraiser.security import is_safe_redirect
 
@@ -624,7 +625,9 @@ def reset_member_2fa(member_id: int):
 def drift():
     """Where Stripe and our books disagree, and when reconcile last ran."""
     report = drift_report(since_days=30)
-    return render_template("dashboard/drift.html", report=report)
+    return render_template(
+        "dashboard/drift.html", report=report, raw_keep=channel_notices.RAW_KEEP_CHARS
+    )
 
 
 @bp.post("/drift/reconcile")

@@ -14,7 +14,7 @@ from fundraiser.models.login_session import LoginSession
 from fundraiser.models.note import StaffNote
 from fundraiser.models.pledge import Pledge, PledgeStatus, PledgeStatusChange
 from fundraiser.models.rates import ExchangeRate
-from fundraiser.models.reconcile import ReconcileRun, WebhookFailure
+from fundraiser.models.reconcile import ChannelNotice, ReconcileRun, WebhookFailure
 from fundraiser.models.rollup import (
     LedgerChannelTotal,
     LedgerDonor,
@@ -29,6 +29,7 @@ from fundraiser.models.tokens import UsedToken
 __all__ = [
     "CHANNELS",
     "Channel",
+    "ChannelNotice",
     "LedgerChannelTotal",
     "ledger_key",
     "AnnouncedChange",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from fundraiser.models.base import Base, IllegalStatusMove, UTCDateTime, utcnow
@@ -63,6 +63,9 @@ class Pledge(Base):
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the channel says this patron has given in all (Patreon's lifetime_support_cents),
+    #: compared with our ledger in the drift report; None for Stripe and PayPal.
+    reported_lifetime_minor: Mapped[int | None] = mapped_column(BigInteger)
     #: Counts the changes applied to this pledge; a change's announcement is keyed by it.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Stripe `created` of the newest state applied, so older snapshots are ignored.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fundraiser.models.base import Base, UTCDateTime, utcnow
@@ -39,3 +39,24 @@ class WebhookFailure(Base):
     event_type: Mapped[str] = mapped_column(String(100))
     error: Mapped[str] = mapped_column(Text, default="")
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ChannelNotice(Base):
+    """A message from another channel kept for reconcile, never booked: an IPN that failed
+    verification, named another account or could not be read (with its first bytes), and the
+    txn_id of every verified IPN, so the report can tell activity-CSV rows IPN never confirmed."""
+
+    __tablename__ = "channel_notices"
+    __table_args__ = (Index("ix_channel_notices_channel_external_id", "channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "paypal" (the only channel that sends messages we verify by asking back).
+    channel: Mapped[str] = mapped_column(String(10))
+    #: "verified" (counted), "unverified", "not_ours" (another receiver) or "unreadable".
+    outcome: Mapped[str] = mapped_column(String(12))
+    #: The channel's id for the movement (txn_id, else subscr_id), as the message says.
+    external_id: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    #: The message as received, cut to a few kilobytes; empty for verified ones.
+    raw: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

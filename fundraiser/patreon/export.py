@@ -22,13 +22,17 @@ def read(data: bytes) -> tuple[list[tuple[int, Member]], list[tuple[int, str]]]:
     """(line, member) for each readable row, and (line, why) for each refused one."""
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
+        records = list(reader)
+    except csv.Error as error:  # a field beyond the csv module's limit, say
+        raise ExportFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
     members, refused = [], []
-    for line, record in enumerate(reader, start=2):
+    for line, record in enumerate(records, start=2):
         try:
             members.append((line, _member(record)))
         except (BadMember, ValueError, InvalidOperation) as error:
@@ -40,9 +44,10 @@ def _member(record: dict) -> Member:
     user_id = (record.get("User ID") or "").strip()
     if not user_id:
         raise BadMember("no User ID")
-    cents = Decimal((record.get("Pledge Amount") or "0").replace(",", "").strip() or "0") * 100
-    lifetime_text = (record.get("Lifetime Amount") or "").replace(",", "").strip()
-    lifetime = Decimal(lifetime_text) * 100 if lifetime_text else None
+    cents = _cents(record, "Pledge Amount") or Decimal(0)
+    lifetime = _cents(record, "Lifetime Amount")
+    if lifetime is not None and (lifetime != lifetime.to_integral_value() or lifetime < 0):
+        raise BadMember(f"Lifetime Amount {record.get('Lifetime Amount')!r}")
     if cents != cents.to_integral_value() or cents < 0:
         raise BadMember(f"Pledge Amount {record.get('Pledge Amount')!r}")
     frequency = (record.get("Charge Frequency") or "monthly").strip().lower()
@@ -58,3 +63,18 @@ def _member(record: dict) -> Member:
         last_charge_status=(record.get("Last Charge Status") or "").strip() or None,
         lifetime_cents=int(lifetime) if lifetime is not None else None,
     )
+
+
+def _cents(record: dict, column: str) -> Decimal | None:
+    """The column's amount ("1,234.50") in cents; None when empty. Says which column and
+    what it held when that is not an amount (Decimal's own error names neither)."""
+    text = (record.get(column) or "").replace(",", "").strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise BadMember(f"{column} {text[:40]!r} is not an amount") from None
+    if not amount.is_finite() or abs(amount) >= 10**8:  # webhooks' bound: 10**10 cents
+        raise BadMember(f"{column} {text[:40]!r} is not an amount")
+    return amount * 100

@@ -128,21 +128,22 @@ def currency() -> str:
     return campaign.currency if campaign else "USD"
 
 
-def apply_member(member: Member, deleted: bool, tx: Transaction) -> None:
-    """Mirror the member as a pledge and book its last charge if Paid and new."""
+def apply_member(member: Member, deleted: bool, tx: Transaction, snapshot: bool = False) -> None:
+    """Mirror the member as a pledge and book its last charge if Paid and new. `snapshot`:
+    the member comes from a fresh read of Patreon (sync, export), not a webhook that may be
+    late, so its lifetime support replaces the one we keep even when it is lower."""
     campaign = default_campaign()
     if campaign is None:
         raise BadMember("no default campaign to book Patreon on")
     pledge = _mirror(member, deleted, campaign.id, tx)
-    if member.last_charge_status != "Paid" or member.last_charge_date is None:
+    _note_lifetime(pledge, member.lifetime_cents, snapshot)
+    charge = charge_id(member)
+    if charge is None:
         return
-    if member.amount_cents <= 0:
-        return
-    day = member.last_charge_date.date().isoformat()
     channel_books.record(
         ChannelFact(
             channel=PATREON,
-            external_id=f"{member.id}:{day}",
+            external_id=charge,
             kind=EntryKind.PAYMENT,
             campaign_id=pledge.campaign_id,
             amount_minor=member.amount_cents,
@@ -154,10 +155,30 @@ def apply_member(member: Member, deleted: bool, tx: Transaction) -> None:
             email=member.email,
             name=member.full_name,
             pledge_id=pledge.id,
-            payment_external_id=f"{member.id}:{day}",
+            payment_external_id=charge,
         ),
         tx,
     )
+
+
+def charge_id(member: Member) -> str | None:
+    """The ledger id of the member's last charge ("member:day") when it is Paid, else None:
+    Patreon sends no event per charge, so one member and charge date is one payment."""
+    if member.last_charge_status != "Paid" or member.last_charge_date is None:
+        return None
+    if member.amount_cents <= 0:
+        return None
+    return f"{member.id}:{member.last_charge_date.date().isoformat()}"
+
+
+def _note_lifetime(pledge: Pledge, lifetime_cents: int | None, snapshot: bool) -> None:
+    """Keep Patreon's lifetime support for the drift report. Webhooks can arrive out of
+    order, and the total only grows between refunds: a webhook never lowers it."""
+    if lifetime_cents is None:
+        return
+    kept = pledge.reported_lifetime_minor
+    if snapshot or kept is None or lifetime_cents > kept:
+        pledge.reported_lifetime_minor = lifetime_cents
 
 
 def _mirror(member: Member, deleted: bool, campaign_id: int, tx: Transaction) -> Pledge:

@@ -31,7 +31,9 @@ def sync(sleep: Callable[[float], None] = time.sleep) -> SyncReport:
         report.members += 1
         try:
             member = Member.from_resource(resource)
-            ledger.change("patreon:sync", lambda tx, m=member: apply_member(m, False, tx))
+            ledger.change(
+                "patreon:sync", lambda tx, m=member: apply_member(m, False, tx, snapshot=True)
+            )
         except BadMember as error:
             report.refused.append((str((resource or {}).get("id", "?"))[:40], str(error)))
             continue

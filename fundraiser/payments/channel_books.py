@@ -94,6 +94,13 @@ def record(fact: ChannelFact, tx: Transaction) -> int | None:
     return entry_id
 
 
+def booked(channel: str, external_id: str) -> LedgerEntry | None:
+    """The ledger row a channel's id booked, if any (a refund's payment, say)."""
+    return db.session.scalar(
+        select(LedgerEntry).where(LedgerEntry.stripe_ref == ledger_key(channel, external_id))
+    )
+
+
 def minor_units(text: str, currency: str) -> int:
     """A channel's decimal amount ("25.00", "-3.10") in signed minor units, or ValueError."""
     try:

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from fundraiser.extensions import db
 from fundraiser.models import (
+    Channel,
+    ChannelNotice,
     EntryKind,
     LedgerEntry,
     Pledge,
@@ -17,7 +19,14 @@ from fundraiser.models import (
     WebhookFailure,
     utcnow,
 )
-from fundraiser.payments import events, gateway, ledger_writes, lookups, pledge_mirror
+from fundraiser.payments import (
+    channel_notices,
+    events,
+    gateway,
+    ledger_writes,
+    lookups,
+    pledge_mirror,
+)
 
 
 @dataclass
@@ -36,10 +45,21 @@ class DriftReport:
     last_reconcile: ReconcileRun | None = None
     last_successful_reconcile: ReconcileRun | None = None
     stripe_error: str | None = None
+    #: IPN messages not counted (not VERIFIED, another receiver, unreadable), newest first.
+    refused_ipns: list[ChannelNotice] = field(default_factory=list)
+    #: PayPal ledger rows (booked from the activity CSV) that no verified IPN announced.
+    paypal_without_ipn: list[LedgerEntry] = field(default_factory=list)
+    #: (pledge, Patreon's lifetime support, our ledger's sum) where they differ.
+    patreon_out_of_step: list[tuple[Pledge, int, int]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         return not (self.missing_in_ledger or self.missing_at_stripe or self.status_mismatches)
+
+    @property
+    def channels_clean(self) -> bool:
+        """PayPal and Patreon agree with our books (the Stripe comparison is `clean`)."""
+        return not (self.refused_ipns or self.paypal_without_ipn or self.patreon_out_of_step)
 
 
 def _ours(charge: dict) -> bool:
@@ -72,6 +92,9 @@ def drift_report(since_days: int = 30) -> DriftReport:
     runs = select(ReconcileRun).order_by(ReconcileRun.started_at.desc()).limit(1)
     report.last_reconcile = db.session.scalar(runs)
     report.last_successful_reconcile = db.session.scalar(runs.where(ReconcileRun.status == "ok"))
+    report.refused_ipns = channel_notices.refused_since(start)
+    report.paypal_without_ipn = channel_notices.paypal_rows_without_ipn(start)
+    report.patreon_out_of_step = patreon_out_of_step()
     try:
         _compare_payments(report, int(start.timestamp()))
         _compare_pledges(report, int(start.timestamp()))
@@ -106,3 +129,28 @@ def _compare_pledges(report: DriftReport, since: int) -> None:
         pledge = pledges.get(subscription["id"])
         if pledge is not None and pledge.status != pledge_mirror.pledge_status(subscription).value:
             report.status_mismatches.append((pledge, subscription["status"]))
+
+
+def patreon_out_of_step(limit: int = 200) -> list[tuple[Pledge, int, int]]:
+    """Patrons whose lifetime support at Patreon (as last reported by a webhook, the sync or
+    the members export) differs from the sum of their rows in our ledger."""
+    patreon = Channel.PATREON.value
+    sums = (
+        select(LedgerEntry.pledge_id, func.sum(LedgerEntry.amount_minor).label("total"))
+        .where(LedgerEntry.channel == patreon, LedgerEntry.pledge_id.is_not(None))
+        .group_by(LedgerEntry.pledge_id)
+        .subquery()
+    )
+    ours = func.coalesce(sums.c.total, 0)
+    rows = db.session.execute(
+        select(Pledge, ours)
+        .outerjoin(sums, sums.c.pledge_id == Pledge.id)
+        .where(
+            Pledge.channel == patreon,
+            Pledge.reported_lifetime_minor.is_not(None),
+            Pledge.reported_lifetime_minor != ours,
+        )
+        .order_by(Pledge.id)
+        .limit(limit)
+    ).all()
+    return [(pledge, pledge.reported_lifetime_minor, int(total)) for pledge, total in rows]

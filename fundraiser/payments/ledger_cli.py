@@ -126,32 +126,24 @@ def reverse_offline_command(staff_email: str, reason: str, entry_id: int) -> Non
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows when some are refused.")
 def import_patreon(file: Path, dry_run: bool, skip_bad_rows: bool) -> None:
     """Import Patreon's members export (CSV): pledges, and each last charge marked Paid."""
-    from fundraiser.patreon.export import ExportFileError, read
-    from fundraiser.patreon.services import apply_member
-    from fundraiser.patreon.sync import patreon_rows
-    from fundraiser.payments import ledger
+    from fundraiser.patreon.export import ExportFileError
+    from fundraiser.patreon.imports import import_export
 
     try:
-        members, refused = read(file.read_bytes())
+        summary = import_export(
+            file.read_bytes(),
+            actor=f"cli:import-patreon:{file.name}",
+            dry_run=dry_run,
+            skip_bad_rows=skip_bad_rows,
+            progress=_progress,
+        )
     except ExportFileError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Members: {len(members)}")
-    click.echo(f"Refused: {len(refused)}")
-    for line, why in refused:
-        click.echo(f"  line {line}: {why}")
-    if dry_run:
-        click.echo("Dry run: nothing was imported.")
-        return
-    if refused and not skip_bad_rows:
+    click.echo(f"Members: {summary.members}")
+    echo_summary(summary, dry_run)
+    if summary.refused and not skip_bad_rows and not dry_run:
         raise click.ClickException(
             "Nothing was imported: fix the refused rows or pass --skip-bad-rows."
         )
-
-    def work(tx):
-        for _, member in _progress(members):
-            apply_member(member, False, tx)
-        return tx.wrote
-
-    before = patreon_rows()
-    ledger.change(f"cli:import-patreon:{file.name}"[:100], work)
-    click.echo(f"Payments booked: {patreon_rows() - before}")
+    if summary.booked:
+        click.echo(f"Payments booked: {summary.new}")

@@ -3,6 +3,8 @@ One table for the supporter's account, the staff dashboard and the payments serv
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fundraiser.models import PledgeStatus
 
 #: Stripe's recurring intervals we offer, with the words people read.
@@ -23,5 +25,33 @@ ACTIONS: dict[PledgeStatus, frozenset[str]] = {
 CANCELLABLE: frozenset[str] = frozenset(s.value for s, acts in ACTIONS.items() if "cancel" in acts)
 
 
-def allows(status: str, action: str) -> bool:
+@dataclass(frozen=True)
+class KeptElsewhere:
+    """A pledge another processor keeps: we only mirror it, so every change is made there."""
+
+    name: str
+    #: Where the supporter manages it (their own account pages at that processor).
+    url: str
+
+    @property
+    def message(self) -> str:
+        return f"This gift is managed at {self.name}: change, pause or cancel it there."
+
+
+#: Channels whose pledges are mirrors: no action of ours applies to them (the table above is
+#: Stripe's), the account pages point to the processor instead.
+KEPT_ELSEWHERE: dict[str, KeptElsewhere] = {
+    "paypal": KeptElsewhere("PayPal", "https://www.paypal.com/myaccount/autopay/"),
+    "patreon": KeptElsewhere("Patreon", "https://www.patreon.com/settings/memberships"),
+}
+
+
+def kept_elsewhere(channel: str | None) -> KeptElsewhere | None:
+    """Who keeps a pledge of this channel, when it is not ours (Stripe) to change."""
+    return KEPT_ELSEWHERE.get(channel or "stripe")
+
+
+def allows(status: str, action: str, channel: str | None = "stripe") -> bool:
+    if kept_elsewhere(channel) is not None or (channel or "stripe") != "stripe":
+        return False
     return action in ACTIONS.get(PledgeStatus(status), frozenset())

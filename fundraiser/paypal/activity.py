@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, Frequency, LedgerEntry, Pledge, ledger_key
+from fundraiser.payments import channel_books
 from fundraiser.payments.channel_books import ChannelFact, minor_units
 from fundraiser.paypal.services import PAYPAL, MalformedFields, campaign_for
 
@@ -72,12 +73,15 @@ def read(data: bytes, day_first: bool = True) -> ActivityReport:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
-    header = [name.strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise ActivityFileError(f"Not a PayPal activity CSV: no column {', '.join(missing)}.")
-    records = list(reader)
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [name for name in REQUIRED if name not in header]
+        if missing:
+            raise ActivityFileError(f"Not a PayPal activity CSV: no column {', '.join(missing)}.")
+        records = list(reader)
+    except csv.Error as error:  # a field beyond the csv module's limit, say
+        raise ActivityFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
     comma_style = _comma_decimals(record.get("Gross") or "" for record in records)
     report = ActivityReport()
     for number, record in enumerate(records, start=2):  # line 1 is the header
@@ -139,17 +143,21 @@ def _fact(record: dict, kind: EntryKind, comma_style: bool, day_first: bool) -> 
     if type_name in RECURRING_TYPES:
         yearly = pledge is not None and pledge.interval == "year"
         frequency = Frequency.YEARLY.value if yearly else Frequency.MONTHLY.value
-    campaign = (
-        pledge.campaign
+    campaign_id = (
+        pledge.campaign_id
         if pledge
-        else campaign_for(record.get("Custom Number"), record.get("Item ID"))
+        else campaign_for(record.get("Custom Number"), record.get("Item ID")).id
     )
     parent = reference if kind is not EntryKind.PAYMENT and reference else txn_id
+    payment = channel_books.booked(PAYPAL, parent) if parent != txn_id else None
+    if payment is not None:  # a refund or reversal counts where its payment was booked
+        campaign_id, frequency = payment.campaign_id, payment.frequency
+        pledge = db.session.get(Pledge, payment.pledge_id) if payment.pledge_id else None
     return ChannelFact(
         channel=PAYPAL,
         external_id=txn_id,
         kind=kind,
-        campaign_id=campaign.id,
+        campaign_id=campaign_id,
         amount_minor=gross,
         currency=currency,
         occurred_at=_moment(record, day_first),

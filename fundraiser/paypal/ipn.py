@@ -38,15 +38,20 @@ def parse(raw: bytes) -> dict[str, str]:
         first = dict(parse_qsl(text, encoding="latin-1", max_num_fields=400))
     except ValueError as error:  # too many fields
         raise MalformedMessage(str(error)) from None
-    charset = first.get("charset") or "windows-1252"
+    # PayPal names the charset of the merchant's settings (windows-1252 unless changed; its
+    # own IPN simulator leaves it out). Only text encodings: "base64", "zlib", "rot13"… are
+    # codecs too, and one of those would fail deep inside the decoding.
+    charset = (first.get("charset") or "windows-1252").strip()
     try:
-        codecs.lookup(charset)
+        codec = codecs.lookup(charset)
     except LookupError:
-        raise MalformedMessage(f"unknown charset {charset!r}") from None
+        raise MalformedMessage(f"unknown charset {charset[:40]!r}") from None
+    if not getattr(codec, "_is_text_encoding", True) or codec.name == "undefined":
+        raise MalformedMessage(f"charset {charset[:40]!r} is not a text encoding")
     try:
         fields = dict(parse_qsl(text, encoding=charset, errors="strict", max_num_fields=400))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise MalformedMessage(str(error)) from None
+    except (UnicodeError, LookupError, ValueError) as error:
+        raise MalformedMessage(str(error)[:200]) from None
     if any("\x00" in key or "\x00" in value for key, value in fields.items()):
         raise MalformedMessage("NUL in a field")
     return fields

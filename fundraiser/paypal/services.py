@@ -19,7 +19,7 @@ from fundraiser.models import (
     ledger_key,
     utcnow,
 )
-from fundraiser.payments import channel_books, ledger
+from fundraiser.payments import channel_books, channel_notices, ledger
 from fundraiser.payments.channel_books import ChannelFact, minor_units
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import email_of
@@ -75,21 +75,26 @@ def receive(raw: bytes) -> str:
     except ipn.VerificationUnavailable as error:
         log.warning("paypal ipn %s: verification unreachable: %s", fields.get("txn_id"), error)
         return Outcome.RETRY
+    # Refused messages book nothing; they are kept (cut short) for the drift report.
     if not verified:
-        log.warning("paypal ipn %s: not VERIFIED, nothing stored", fields.get("txn_id"))
+        log.warning("paypal ipn %s: not VERIFIED, nothing booked", fields.get("txn_id"))
+        channel_notices.refused(PAYPAL, "unverified", fields, raw, "PayPal did not answer VERIFIED")
         return Outcome.REFUSED
     if not ipn.sent_to_us(fields):
+        receiver = fields.get("receiver_email") or fields.get("receiver_id") or ""
         log.warning(
-            "paypal ipn %s: receiver %r is not our account, nothing stored",
+            "paypal ipn %s: receiver %r is not our account, nothing booked",
             fields.get("txn_id"),
-            fields.get("receiver_email"),
+            receiver,
         )
+        channel_notices.refused(PAYPAL, "not_ours", fields, raw, f"sent to {receiver[:200]!r}")
         return Outcome.REFUSED
     try:
         return ledger.change(f"paypal:ipn:{fields.get('ipn_track_id', '')}"[:100],
                              lambda tx: apply(fields, tx))  # fmt: skip
     except MalformedFields as error:
-        log.warning("paypal ipn %s: %s, nothing stored", fields.get("txn_id"), error)
+        log.warning("paypal ipn %s: %s, nothing booked", fields.get("txn_id"), error)
+        channel_notices.refused(PAYPAL, "unreadable", fields, raw, str(error))
         return Outcome.REFUSED
 
 
@@ -99,6 +104,7 @@ class MalformedFields(ValueError):
 
 def apply(fields: dict[str, str], tx: Transaction) -> str:
     """Apply one verified message inside a ledger change."""
+    channel_notices.seen(PAYPAL, fields)
     txn_type = fields.get("txn_type", "")
     pledge = None
     if txn_type in SIGNUPS | ENDINGS | TROUBLE | RECURRING_PAYMENTS:
@@ -142,38 +148,67 @@ def payment_fact(fields: dict[str, str], kind: EntryKind, pledge: Pledge | None)
         gross = -abs(gross)
     if gross == 0:
         raise MalformedFields("a zero amount")
-    campaign = (
-        pledge.campaign if pledge else campaign_for(fields.get("custom"), fields.get("item_number"))
-    )
+    # A refund or reversal message names no txn_type (nor, often, the campaign): it belongs
+    # where its payment was booked, with the payment's pledge and frequency.
+    parent = None
+    if kind is not EntryKind.PAYMENT and fields.get("parent_txn_id"):
+        parent = channel_books.booked(PAYPAL, fields["parent_txn_id"][:255])
+    if parent is not None:
+        campaign_id, frequency, pledge_id = parent.campaign_id, parent.frequency, parent.pledge_id
+    else:
+        campaign_id = (
+            pledge.campaign_id
+            if pledge
+            else campaign_for(fields.get("custom"), fields.get("item_number")).id
+        )
+        frequency = _frequency(pledge) if pledge else Frequency.ONE_TIME.value
+        pledge_id = pledge.id if pledge else None
     name = " ".join(filter(None, (fields.get("first_name"), fields.get("last_name"))))
     return ChannelFact(
         channel=PAYPAL,
         external_id=fields["txn_id"][:255],
         kind=kind,
-        campaign_id=campaign.id,
+        campaign_id=campaign_id,
         amount_minor=gross,
         currency=currency,
         occurred_at=paypal_time(fields.get("payment_date")),
         fee_minor=abs(fee) if fee is not None and kind is EntryKind.PAYMENT else None,
-        frequency=_frequency(pledge) if pledge else Frequency.ONE_TIME.value,
+        frequency=frequency,
         email=fields.get("payer_email"),
         name=name or fields.get("payer_business_name", ""),
-        pledge_id=pledge.id if pledge else None,
+        pledge_id=pledge_id,
         payment_external_id=(fields.get("parent_txn_id") or fields["txn_id"])[:255],
     )
 
 
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_PAYPAL_DATE = re.compile(
+    r"(\d{1,2}):(\d{2}):(\d{2}) ([A-Za-z]{3})[a-z]* (\d{1,2}),? (\d{4})(?: ([A-Za-z]{3,4}))?"
+)
+
+
 def paypal_time(text: str | None) -> datetime | None:
-    """ "10:12:59 Nov 29, 2026 PST" (IPN's payment_date) as UTC; None if unreadable."""
-    if not text:
+    """ "20:12:59 Jan 13, 2009 PST" or "03:06:57 Jun 27, 2014 PDT" (IPN's payment_date, in
+    PayPal's Pacific time) as UTC; None if unreadable. Month names are read without the
+    locale (strptime's %b follows LC_TIME)."""
+    found = _PAYPAL_DATE.fullmatch(" ".join((text or "").split()))
+    if found is None:
         return None
-    *moment, zone = text.strip().split()
+    hour, minute, second, month, day, year, zone = found.groups()
+    number = _MONTHS.get(month.lower())
+    hours = _ZONES.get((zone or "PST").upper())
+    if number is None or hours is None:
+        return None
     try:
-        local = datetime.strptime(" ".join(moment), "%H:%M:%S %b %d, %Y")
+        local = datetime(int(year), number, int(day), int(hour), int(minute), int(second))
     except ValueError:
         return None
-    offset = timezone(timedelta(hours=_ZONES.get(zone.upper(), 0)))
-    return local.replace(tzinfo=offset).astimezone(UTC)
+    return local.replace(tzinfo=timezone(timedelta(hours=hours))).astimezone(UTC)
 
 
 # --- Pledges ------------------------------------------------------------------------------

@@ -7,15 +7,17 @@ import html
 import itertools
 import logging
 import secrets
+import string
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -26,13 +28,38 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_DELAYS = (1.0, 4.0, 16.0, 64.0)
 RECEIVER_EMAIL = "donations@paypal-simulator.test"
 RECEIVER_ID = "SIMRECEIVER01"
-_PACIFIC = timezone(timedelta(hours=-8), "PST")
+_PACIFIC = ZoneInfo("America/Los_Angeles")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: verify_sign is 56 characters of these (PayPal's look like "An5ns1Kso7MWUdW4ErQKJJJ4qi4-…").
+_SIGN_ALPHABET = string.ascii_letters + string.digits + ".-"
 
 
 def paypal_date(moment: datetime | None = None) -> str:
-    """PayPal's payment_date: "10:12:59 Nov 29, 2026 PST" (Pacific time)."""
-    moment = (moment or datetime.now(UTC)).astimezone(_PACIFIC)
-    return moment.strftime("%H:%M:%S %b %d, %Y PST")
+    """PayPal's payment_date, in Pacific time with its zone as PayPal writes it:
+    "20:12:59 Jan 13, 2009 PST" in winter, "03:06:57 Jun 27, 2014 PDT" in summer."""
+    local = (moment or datetime.now(UTC)).astimezone(_PACIFIC)
+    month = _MONTHS[local.month - 1]  # not %b, which follows the locale
+    return f"{local:%H:%M:%S} {month} {local:%d}, {local.year} {local.tzname()}"
+
+
+def track_id() -> str:
+    """ipn_track_id: 13 hex digits ("a48170aadb705")."""
+    return secrets.token_hex(7)[:13]
+
+
+def verify_sign() -> str:
+    return "A" + "".join(secrets.choice(_SIGN_ALPHABET) for _ in range(55))
+
+
+def charset_for(*texts: str) -> str:
+    """windows-1252, PayPal's default for a merchant account, unless the text needs more (a
+    merchant then sets UTF-8 in PayPal's language encoding settings)."""
+    try:
+        for text in texts:
+            text.encode("cp1252")
+    except UnicodeEncodeError:
+        return "UTF-8"
+    return "windows-1252"
 
 
 #: Currencies PayPal writes without decimals.
@@ -71,7 +98,7 @@ class PayPalSimulator:
     def base_fields(self, email: str, name: str, campaign: str) -> dict[str, str]:
         first, _, last = (name or "Test Donor").partition(" ")
         return {
-            "charset": "UTF-8",
+            "charset": charset_for(name or "", email or ""),
             "notify_version": "3.9",
             "payer_email": email,
             "payer_id": "SIMPAYER" + secrets.token_hex(3).upper(),
@@ -86,8 +113,8 @@ class PayPalSimulator:
             "item_number": campaign,
             "item_name": "Donation",
             "test_ipn": "1",
-            "ipn_track_id": secrets.token_hex(6),
-            "verify_sign": secrets.token_urlsafe(30),
+            "ipn_track_id": track_id(),
+            "verify_sign": verify_sign(),
         }
 
     def donation(
@@ -141,7 +168,8 @@ class PayPalSimulator:
     ) -> dict[str, str]:
         gross = Decimal(amount or payment["mc_gross"])
         sign = -1 if negative else 1
-        fields = {k: v for k, v in payment.items() if k not in {"pending_reason"}}
+        # A refund or reversal names its payment (parent_txn_id) and carries no txn_type.
+        fields = {k: v for k, v in payment.items() if k not in {"pending_reason", "txn_type"}}
         fields.update(
             txn_id=self.new_txn_id(),
             parent_txn_id=payment["txn_id"],
@@ -150,7 +178,7 @@ class PayPalSimulator:
             payment_date=paypal_date(),
             mc_gross=_money(sign * gross, payment["mc_currency"]),
             mc_fee=_money(sign * self.fee(gross), payment["mc_currency"]),
-            ipn_track_id=secrets.token_hex(6),
+            ipn_track_id=track_id(),
         )
         return fields
 
@@ -191,7 +219,7 @@ class PayPalSimulator:
             payment_date=paypal_date(),
             mc_gross=_money(gross),
             mc_fee=_money(self.fee(gross)),
-            ipn_track_id=secrets.token_hex(6),
+            ipn_track_id=track_id(),
         )
         fields.pop("recurring", None)
         fields.pop("reattempt", None)
@@ -199,7 +227,7 @@ class PayPalSimulator:
 
     def subscription_end(self, signup: dict[str, str], kind: str = "subscr_cancel") -> dict:
         fields = {k: signup[k] for k in signup if k not in {"recurring", "reattempt"}}
-        fields.update(txn_type=kind, subscr_date=paypal_date(), ipn_track_id=secrets.token_hex(6))
+        fields.update(txn_type=kind, subscr_date=paypal_date(), ipn_track_id=track_id())
         return fields
 
     # --- Sending and verifying -----------------------------------------------------------

@@ -58,6 +58,7 @@ PAGES = [
     ("staff-audit", "staff", "/staff/audit"),
     ("staff-account", "staff", "/staff/account"),
     ("staff-drift", "staff", "/staff/drift"),
+    ("staff-channels", "staff", "/staff/channels"),
     ("staff-messages", "staff", "/staff/messages"),
 ]
 

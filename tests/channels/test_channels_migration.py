@@ -62,3 +62,48 @@ def test_existing_rows_become_stripe_rows_with_their_ids(empty_database_url):  #
         flask_db(empty_database_url, "downgrade", "0009_staff_desk")
     finally:
         engine.dispose()
+
+
+def test_0011_notes_the_paypal_rows_an_ipn_booked_before_it(empty_database_url):  # noqa: F811
+    flask_db(empty_database_url, "upgrade", "0010_channels")
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    base = {"campaign_id": 1, "frequency": "one-time", "donor_name": "", "occurred_at": at,
+            "created_at": at, "donor_email": "a@x", "kind": "payment", "amount_minor": 500,
+            "currency": "EUR", "channel": "paypal"}  # fmt: skip
+    rows = [
+        {**base, "stripe_ref": "paypal:IPN1", "external_id": "IPN1", "payment_ref": "paypal:IPN1"},
+        {**base, "stripe_ref": "paypal:CSV1", "external_id": "CSV1", "payment_ref": "paypal:CSV1"},
+    ]
+    audit = [
+        {"actor": "paypal:ipn:abc", "action": "paypal.payment", "target": "paypal:IPN1",
+         "detail": "{}", "created_at": at},
+        {"actor": "cli:import-paypal:x.csv", "action": "paypal.payment", "target": "paypal:CSV1",
+         "detail": "{}", "created_at": at},
+    ]  # fmt: skip
+    engine = engine_for(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                Campaign.__table__.insert(),
+                {"slug": "appeal", "title": "Appeal", "body_markdown": "", "appeal_markdown": "",
+                 "photo_caption": "", "goal_minor": 1, "currency": "EUR", "is_open": True,
+                 "is_default": True, "content_version": 1, "created_at": at, "updated_at": at},
+            )  # fmt: skip
+            connection.execute(old_ledger_insert(rows), rows)
+            connection.execute(text(
+                "INSERT INTO audit_log (actor, action, target, detail, created_at)"
+                " VALUES (:actor, :action, :target, :detail, :created_at)"
+            ), audit)  # fmt: skip
+        flask_db(empty_database_url, "upgrade", "0011_channel_reconcile")
+        with engine.connect() as connection:
+            noted = connection.execute(
+                text("SELECT channel, outcome, external_id FROM channel_notices")
+            ).all()
+            assert noted == [("paypal", "verified", "IPN1")]
+            lifetime = connection.execute(
+                text("SELECT COUNT(reported_lifetime_minor) FROM pledges")
+            ).scalar()
+            assert lifetime == 0
+        flask_db(empty_database_url, "downgrade", "0010_channels")
+    finally:
+        engine.dispose()

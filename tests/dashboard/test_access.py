@@ -49,6 +49,7 @@ REQUIRED_ROLE = {
     "dashboard.export_bookkeeping": "viewer",
     "dashboard.channels": "staff",
     "dashboard.paypal_import": "staff",
+    "dashboard.patreon_import": "staff",
     "dashboard.record_offline_gift": "staff",
     "dashboard.reverse_offline_gift": "staff",
 }
