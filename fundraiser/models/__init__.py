@@ -20,6 +20,7 @@ from fundraiser.models.rollup import (
     LedgerDonor,
     LedgerDonorKey,
     LedgerGiftAmount,
+    LedgerQuarterChannel,
     LedgerQuarterHour,
     LedgerTotal,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "CHANNELS",
     "Channel",
     "LedgerChannelTotal",
+    "LedgerQuarterChannel",
     "ledger_key",
     "AnnouncedChange",
     "AuditEntry",
