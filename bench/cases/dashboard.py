@@ -37,7 +37,7 @@ from bench.infra import (
 from bench.report import Row
 
 LEDGER_COLUMNS = [
-    "stripe_ref", "kind", "campaign_id", "payment_ref", "charge_id", "invoice_id",
+    "stripe_ref", "external_id", "kind", "campaign_id", "payment_ref", "charge_id", "invoice_id",
     "frequency", "amount_minor", "fee_minor", "currency", "donor_email", "donor_name",
     "occurred_at", "created_at",
 ]  # fmt: skip
@@ -54,15 +54,18 @@ def ledger_rows(campaign_id: int, start: int, count: int):
         payment = f"pi_bench_{number}"
         frequency = "monthly" if number % 3 == 0 else "one-time"
         email = f"donor{number % 40_000}@bench.example"
-        yield (payment, "payment", campaign_id, payment, f"ch_bench_{number}", None, frequency,
-               amount, amount * 3 // 100 + 25, currency, email, "", when, when)  # fmt: skip
+        yield (payment, payment, "payment", campaign_id, payment, f"ch_bench_{number}", None,
+               frequency, amount, amount * 3 // 100 + 25, currency, email, "", when,
+               when)  # fmt: skip
         if number % 50 == 0:
-            yield (f"re_bench_{number}", "refund", campaign_id, payment, f"ch_bench_{number}",
-                   None, frequency, -amount, None, currency, email, "", when, when)  # fmt: skip
+            refund = f"re_bench_{number}"
+            yield (refund, refund, "refund", campaign_id, payment, f"ch_bench_{number}", None,
+                   frequency, -amount, None, currency, email, "", when, when)  # fmt: skip
 
 
 def staff_cookie(app) -> str:
     """A signed-in admin with the second factor passed, as the staff sign-in would leave it."""
+    from fundraiser.accounts import sessions
     from fundraiser.extensions import db
     from fundraiser.models import Supporter
 
@@ -72,8 +75,11 @@ def staff_cookie(app) -> str:
         )
         db.session.add(staff)
         db.session.commit()
+        key = sessions.begin(staff)  # the live login session every signed-in cookie names
+        db.session.commit()
         version = staff.session_version
         session = {
+            sessions.SESSION_KEY: key,
             "_user_id": f"{staff.id}:{version}",
             "_fresh": True,
             "staff_2fa": version,

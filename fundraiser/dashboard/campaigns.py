@@ -17,7 +17,7 @@ from wtforms import DateField, Field, SelectChoice, SelectField, StringField, Te
 from wtforms.validators import Length, Optional
 
 from fundraiser.cache import snapshots
-from fundraiser.campaigns import photos
+from fundraiser.campaigns import photos, presets
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.campaigns.services import (
     CampaignImportError,
@@ -27,7 +27,7 @@ from fundraiser.campaigns.services import (
 )
 from fundraiser.dashboard import audit
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, DonationIntent, LedgerEntry
+from fundraiser.models import Campaign, DonationIntent, Frequency, LedgerEntry
 from fundraiser.money import CURRENCY_RULES, AmountError, major_units_text, parse_amount
 
 #: Largest article file staff may upload (the request limit is MAX_CONTENT_LENGTH anyway).
@@ -100,12 +100,90 @@ def _goal_text(campaign: Campaign) -> str:
 @dataclass(frozen=True)
 class CampaignField:
     """One editable Campaign column: its form field, how form data becomes the stored value
-    (raising CampaignImportError with the reason, as the CLI does), and how it is shown."""
+    (raising CampaignImportError with the reason, as the CLI does), and how it is shown.
+
+    `stored=False`: a form field only, read by a later entry (the ladders' text boxes);
+    `make=None`: a column with no form field of its own, built from those earlier values."""
 
     name: str
-    make: Callable[[], Field]
+    make: Callable[[], Field] | None
     clean: Callable[[Any, dict], Any] = _text
     shown: Callable[[Campaign], Any] | None = None
+    stored: bool = True
+
+
+def _ladder_amounts(frequency: str) -> Callable[[Any, dict], list[int] | None]:
+    def clean(value: Any, _: dict) -> list[int] | None:
+        if not (value or "").strip():
+            return None  # the standard ladder
+        try:
+            return presets.parse_amounts(value)
+        except presets.PresetError as exc:
+            raise CampaignImportError(str(exc)) from exc
+
+    return clean
+
+
+def _ladder_impacts(frequency: str) -> Callable[[Any, dict], list[dict] | None]:
+    key = frequency.replace("-", "_")
+
+    def clean(value: Any, cleaned: dict) -> list[dict] | None:
+        lines = (value or "").splitlines()
+        amounts = cleaned[f"presets_{key}"]
+        if amounts is None:
+            if any(line.strip() for line in lines):
+                raise CampaignImportError("Impact lines need the campaign's own amounts above.")
+            return None
+        try:
+            return presets.parse_impacts(amounts, lines)
+        except presets.PresetError as exc:
+            raise CampaignImportError(str(exc)) from exc
+
+    return clean
+
+
+def _preset_ladders(_: Any, cleaned: dict) -> dict | None:
+    ladders = {
+        f.value: cleaned[f"impacts_{f.value.replace('-', '_')}"]
+        for f in Frequency
+        if cleaned[f"impacts_{f.value.replace('-', '_')}"] is not None
+    }
+    return ladders or None
+
+
+def _default_frequency(value: Any, _: dict) -> str:
+    try:
+        return Frequency(value or Frequency.ONE_TIME.value).value
+    except ValueError as exc:
+        raise CampaignImportError("Choose one-off, monthly or yearly.") from exc
+
+
+def _ladder_fields(frequency: Frequency) -> tuple[CampaignField, CampaignField]:
+    key = frequency.value.replace("-", "_")
+    label = FREQUENCY_WORDS[frequency.value]
+    standard = ", ".join(str(a) for a in presets.DEFAULT_LADDERS[frequency.value])
+    return (
+        CampaignField(
+            f"presets_{key}",
+            lambda: StringField(
+                f"{label} amounts", [Length(max=80)], render_kw={"placeholder": standard}
+            ),
+            _ladder_amounts(frequency.value),
+            shown=lambda c: presets.amounts_text(c, frequency.value),
+            stored=False,
+        ),
+        CampaignField(
+            f"impacts_{key}",
+            lambda: TextAreaField(f"{label} impact lines", [Length(max=1000)]),
+            _ladder_impacts(frequency.value),
+            shown=lambda c: presets.impacts_text(c, frequency.value),
+            stored=False,
+        ),
+    )
+
+
+#: How the editor names each frequency's ladder.
+FREQUENCY_WORDS = {"one-time": "One-off", "monthly": "Monthly", "yearly": "Yearly"}
 
 
 def _currencies() -> list[SelectChoice]:
@@ -128,9 +206,24 @@ FIELDS: tuple[CampaignField, ...] = (
     ),
     CampaignField("opens_on", lambda: DateField("Opens on", [Optional()]), _date),
     CampaignField("closes_on", lambda: DateField("Closes on", [Optional()]), _closes_on),
+    *(spec for frequency in Frequency for spec in _ladder_fields(frequency)),
+    CampaignField("preset_ladders", None, _preset_ladders),
+    CampaignField(
+        "default_frequency",
+        lambda: SelectField(
+            "The form opens on",
+            choices=[SelectChoice(value, label) for value, label in FREQUENCY_WORDS.items()],
+            default=Frequency.ONE_TIME.value,
+        ),
+        _default_frequency,
+    ),
 )
+#: The fields the editor's form shows.
+FORM_FIELDS = tuple(spec for spec in FIELDS if spec.make is not None)
 #: Fields whose change alters what readers see of the article (bumps content_version).
 ARTICLE_FIELDS = {"title", "body_markdown", "appeal_markdown", "published_on", "photo_caption"}
+#: Fields whose change alters the donation panel readers see (also bumps content_version).
+PANEL_FIELDS = {"preset_ladders", "default_frequency"}
 #: Text too long to copy into the audit log: an entry says only that it changed.
 LONG_FIELDS = {"body_markdown", "appeal_markdown"}
 
@@ -156,8 +249,10 @@ def photo_file_field() -> FileField:
 def initial_values(campaign: Campaign | None) -> dict[str, Any]:
     """What the form shows for an existing campaign (or a new one's defaults)."""
     if campaign is None:
-        return {"currency": "EUR"}
-    return {f.name: f.shown(campaign) if f.shown else getattr(campaign, f.name) for f in FIELDS}
+        return {"currency": "EUR", "default_frequency": Frequency.ONE_TIME.value}
+    return {
+        f.name: f.shown(campaign) if f.shown else getattr(campaign, f.name) for f in FORM_FIELDS
+    }
 
 
 def values_from_article(raw: bytes, slug: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -224,14 +319,15 @@ def save_campaign(
     if campaign is None:
         campaign = Campaign(content_version=0, is_open=True, is_default=False)
         db.session.add(campaign)
+    stored = {spec.name: cleaned[spec.name] for spec in FIELDS if spec.stored}
     changes = {
         name: [getattr(campaign, name, None), value]
-        for name, value in cleaned.items()
+        for name, value in stored.items()
         if created or getattr(campaign, name) != value
     }
-    for name, value in cleaned.items():
+    for name, value in stored.items():
         setattr(campaign, name, value)
-    if created or ARTICLE_FIELDS & set(changes):
+    if created or (ARTICLE_FIELDS | PANEL_FIELDS) & set(changes):
         campaign.content_version = (campaign.content_version or 0) + 1
     if make_default and not campaign.is_default:
         set_default(campaign)

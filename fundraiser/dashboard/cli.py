@@ -145,7 +145,7 @@ def rebuild_rollups(check: bool) -> None:
     click.echo(
         f"Rebuilt from the ledger: {counts.totals} totals, {counts.quarter_hours} quarter hours, "
         f"{counts.donors} donors ({counts.donor_keys} donor keys), "
-        f"{counts.gift_amounts} gift amounts."
+        f"{counts.gift_amounts} gift amounts, {counts.quarter_channels} quarter-hour channel sums."
     )
 
 

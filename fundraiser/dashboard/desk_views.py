@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from fundraiser.campaigns import photos
+from fundraiser.campaigns import photos, presets
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.content import render_markdown
 from fundraiser.dashboard import audit, labels, supporter_page
@@ -63,7 +63,12 @@ def edit_campaign(slug: str):
 
 def _editor_page(form, campaign: Campaign | None, status: int = 200, preview=None):
     page = render_template(
-        "dashboard/desk/campaign_form.html", form=form, campaign=campaign, preview=preview
+        "dashboard/desk/campaign_form.html",
+        form=form,
+        campaign=campaign,
+        preview=preview,
+        max_presets=presets.MAX_PRESETS,
+        max_impact=presets.MAX_IMPACT,
     )
     return page, status
 
@@ -76,7 +81,7 @@ def _campaign_editor(campaign: Campaign | None):
     form = CampaignForm()
     if not form.validate_on_submit():
         return _editor_page(form, campaign, 400)
-    values = {spec.name: form[spec.name].data for spec in editor.FIELDS}
+    values = {spec.name: form[spec.name].data for spec in editor.FORM_FIELDS}
     try:
         upload = form.article_file.data
         if upload:

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, func, literal, select
 
+from fundraiser import rates
 from fundraiser.cache import get_cache
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.services import Totals
-from fundraiser.dashboard.channels import channel_names
+from fundraiser.dashboard.channels import LABELS as CHANNEL_LABELS
+from fundraiser.dashboard.channels import channel_label, channel_names
 from fundraiser.dashboard.periods import local_midnight, reporting_zone
 from fundraiser.dashboard.reports import (
     PeriodFigures,
@@ -23,14 +25,20 @@ from fundraiser.dashboard.reports import (
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
+    Channel,
     EntryKind,
     LedgerEntry,
+    LedgerQuarterChannel,
     LedgerQuarterHour,
     Pledge,
     PledgeStatus,
     utcnow,
 )
 from fundraiser.models.rollup import first_quarter_from, quarter_of, quarter_start
+from fundraiser.rates import CurrencySum
+
+#: Channels in the order staff read them (the labels' order).
+CHANNEL_ORDER = {channel: n for n, channel in enumerate(CHANNEL_LABELS)}
 
 #: The periods staff can choose, in the order the form lists them.
 PERIODS = {
@@ -151,6 +159,33 @@ class CurrencyOverview:
     monthly_recurring: Figure
 
 
+@dataclass(frozen=True)
+class ChannelLine:
+    """What one channel raised in one currency (its own units)."""
+
+    channel: str
+    label: str
+    currency: str
+    raised: Figure
+
+
+@dataclass(frozen=True)
+class CombinedOverview:
+    """The period's gifts in every currency and channel as one figure in the settlement
+    currency (as the campaign totals count them: settled amounts where every row of a
+    currency has settled, else the newest reference rates), with each part beneath."""
+
+    currency: str
+    raised: Figure
+    #: The reference rates' day when some currency had to be converted with them.
+    rate_date: str | None
+    #: (currency, raised in it) for every currency given in, the settlement currency first.
+    currencies: list[tuple[str, Figure]]
+    channels: list[ChannelLine]
+    #: Currencies left out of the figure for want of a reference rate.
+    unconverted: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Overview:
     period: ChosenPeriod
@@ -159,6 +194,7 @@ class Overview:
     people: Figure
     campaigns: list[tuple[Campaign, Totals]] = field(default_factory=list)
     channels: list[str] = field(default_factory=channel_names)
+    combined: CombinedOverview | None = None
 
 
 def money_in(window: Window, campaign_id: int | None = None) -> dict[str, PeriodFigures]:
@@ -242,6 +278,131 @@ def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int
     return counts[0], dict(zip(currencies, counts[1:], strict=True))
 
 
+def payments_by_channel(window: Window) -> dict[tuple[str, str], CurrencySum]:
+    """{(channel, currency): the window's payments} with what they settled to and how many have
+    not settled yet: whole quarter hours from the quarter-channel roll-up, the minutes at
+    either edge from the ledger's time index (as money_in reads its figures)."""
+    sums: dict[tuple[str, str], list[int]] = {}
+
+    def add(channel: str | None, currency: str, amount, settled, unsettled) -> None:
+        acc = sums.setdefault((channel or Channel.STRIPE.value, currency), [0, 0, 0])
+        acc[0] += int(amount or 0)
+        acc[1] += int(settled or 0)
+        acc[2] += int(unsettled or 0)
+
+    first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
+    if first_quarter >= end_quarter:
+        _add_ledger_payments(window.start, window.end, add)
+    else:
+        table = LedgerQuarterChannel
+        query = (
+            select(
+                table.channel,
+                table.currency,
+                func.sum(table.amount_minor),
+                func.sum(table.settled_minor),
+                func.sum(table.unsettled),
+            )
+            .where(
+                table.kind == EntryKind.PAYMENT.value,
+                table.quarter >= first_quarter,
+                table.quarter < end_quarter,
+            )
+            .group_by(table.channel, table.currency)
+        )
+        for row in db.session.execute(query):
+            add(*row)
+        _add_ledger_payments(window.start, quarter_start(first_quarter), add)
+        _add_ledger_payments(quarter_start(end_quarter), window.end, add)
+    return {
+        key: CurrencySum(key[1], *values) for key, values in sums.items() if values != [0, 0, 0]
+    }
+
+
+def _add_ledger_payments(start: datetime, end: datetime, add) -> None:
+    if end <= start:
+        return
+    settled = LedgerEntry.settled_amount_minor
+    query = (
+        select(
+            LedgerEntry.channel,
+            LedgerEntry.currency,
+            func.sum(LedgerEntry.amount_minor),
+            func.sum(settled),
+            func.count() - func.count(settled),
+        )
+        .where(
+            LedgerEntry.kind == EntryKind.PAYMENT.value,
+            LedgerEntry.occurred_at >= start,
+            LedgerEntry.occurred_at < end,
+        )
+        .group_by(LedgerEntry.channel, LedgerEntry.currency)
+    )
+    for row in db.session.execute(query):
+        add(*row)
+
+
+def _by_currency(parts: dict[tuple[str, str], CurrencySum]) -> list[CurrencySum]:
+    sums: dict[str, list[int]] = {}
+    for (_, currency), part in parts.items():
+        acc = sums.setdefault(currency, [0, 0, 0])
+        acc[0] += part.amount_minor
+        acc[1] += part.settled_minor
+        acc[2] += part.unsettled
+    return [CurrencySum(code, *values) for code, values in sorted(sums.items())]
+
+
+def combined_overview(period: ChosenPeriod) -> CombinedOverview:
+    """One figure for the period (and its comparison) in SETTLEMENT_CURRENCY, counted by
+    rates.total_in as the campaign totals are; every currency and channel beneath it."""
+    settlement = current_app.config["SETTLEMENT_CURRENCY"]
+    now_parts, before_parts = (
+        payments_by_channel(period.current),
+        payments_by_channel(period.previous),
+    )
+    now_sums, before_sums = _by_currency(now_parts), _by_currency(before_parts)
+    # total_in converts a currency whose rows have not all settled; without a rate it is left
+    # out, and the page says so.
+    needing = [s for s in now_sums + before_sums if s.currency != settlement and s.unsettled]
+    known = rates.latest_rates() if needing else None
+    unconverted = sorted(
+        {
+            s.currency
+            for s in needing
+            if known is None or known.convert(s.amount_minor, s.currency, settlement) is None
+        }
+    )
+    raised, rate_date = rates.total_in(settlement, now_sums, settlement)
+    raised_before, rate_before = rates.total_in(settlement, before_sums, settlement)
+    now_by = {s.currency: s.amount_minor for s in now_sums}
+    before_by = {s.currency: s.amount_minor for s in before_sums}
+    codes = sorted(set(now_by) | set(before_by), key=lambda c: (c != settlement, c))
+    keys = sorted(
+        set(now_parts) | set(before_parts),
+        key=lambda k: (CHANNEL_ORDER.get(k[0], len(CHANNEL_ORDER)), k[1] != settlement, k[1]),
+    )
+    empty = CurrencySum("", 0, 0, 0)
+    return CombinedOverview(
+        currency=settlement,
+        raised=Figure(raised, raised_before),
+        rate_date=rate_date or rate_before,
+        currencies=[(c, Figure(now_by.get(c, 0), before_by.get(c, 0))) for c in codes],
+        channels=[
+            ChannelLine(
+                channel,
+                channel_label(channel),
+                currency,
+                Figure(
+                    now_parts.get((channel, currency), empty).amount_minor,
+                    before_parts.get((channel, currency), empty).amount_minor,
+                ),
+            )
+            for channel, currency in keys
+        ],
+        unconverted=unconverted,
+    )
+
+
 def _monthly_value():
     return case((Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor)
 
@@ -317,7 +478,13 @@ def build_overview(period: ChosenPeriod) -> Overview:
                 monthly_recurring=Figure(mrr, mrr_before),
             )
         )
-    return Overview(period, currencies, Figure(now_people, before_people), open_campaigns())
+    return Overview(
+        period,
+        currencies,
+        Figure(now_people, before_people),
+        open_campaigns(),
+        combined=combined_overview(period),
+    )
 
 
 def donations_link_args(window: Window, currency: str = "", **extra: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.dashboard.campaigns import FIELDS, article_file_field, photo_file_field
+from fundraiser.dashboard.campaigns import FORM_FIELDS, article_file_field, photo_file_field
 from fundraiser.dashboard.channels import channel_label
 from fundraiser.dashboard.donations import (
     FREQUENCIES,
@@ -42,7 +42,7 @@ class PeriodForm(ChartRangeForm):
 
 def _campaign_form_class() -> type[FlaskForm]:
     """The editor's form, built from the editable-field table (one line per column there)."""
-    fields = {spec.name: spec.make() for spec in FIELDS}
+    fields = {spec.name: spec.make() for spec in FORM_FIELDS}
     fields["article_file"] = article_file_field()
     fields["photo_file"] = photo_file_field()
     fields["make_default"] = BooleanField(

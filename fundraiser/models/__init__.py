@@ -20,6 +20,7 @@ from fundraiser.models.rollup import (
     LedgerDonor,
     LedgerDonorKey,
     LedgerGiftAmount,
+    LedgerQuarterChannel,
     LedgerQuarterHour,
     LedgerTotal,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "Channel",
     "ChannelNotice",
     "LedgerChannelTotal",
+    "LedgerQuarterChannel",
     "ledger_key",
     "AnnouncedChange",
     "AuditEntry",

@@ -90,6 +90,26 @@ class LedgerQuarterHour(Base):
     fee_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class LedgerQuarterChannel(Base):
+    """Sums per UTC quarter hour, channel, currency and kind, with what they settled to: the
+    overview's combined figure and channel lines for any period, without reading the ledger."""
+
+    __tablename__ = "ledger_quarter_channels"
+
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: A ledger Channel value.
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    #: An EntryKind value.
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: Sum of their settled amounts (settlement currency) where known.
+    settled_minor: Mapped[int] = mapped_column(BigInteger)
+    #: Rows counted here whose settled amount is not known (yet).
+    unsettled: Mapped[int] = mapped_column(BigInteger)
+
+
 class LedgerDonor(Base):
     """Each donor once per campaign and currency: supporter counts are row counts."""
 

@@ -224,6 +224,7 @@ def record_fee(entry_id: int, currency: str, settlement: Settlement, tx: Transac
         .returning(
             LedgerEntry.stripe_ref,
             LedgerEntry.campaign_id,
+            LedgerEntry.channel,
             LedgerEntry.currency,
             LedgerEntry.kind,
             LedgerEntry.frequency,

@@ -39,6 +39,7 @@ from fundraiser.models import (
     LedgerDonorKey,
     LedgerEntry,
     LedgerGiftAmount,
+    LedgerQuarterChannel,
     LedgerQuarterHour,
     LedgerTotal,
 )
@@ -54,6 +55,7 @@ ROLLUPS = (
     LedgerDonorKey,
     LedgerGiftAmount,
     LedgerChannelTotal,
+    LedgerQuarterChannel,
 )
 SUMS = ("entries", "amount_minor", "fee_minor")
 
@@ -83,6 +85,17 @@ def add_entry(values: Mapping) -> None:
     _increment(
         LedgerChannelTotal, by_channel, {"entries": 1, "amount_minor": values["amount_minor"]}
     )
+    per_quarter = {
+        "quarter": quarter_of(values["occurred_at"]),
+        "channel": by_channel["channel"],
+        "currency": values["currency"],
+        "kind": values["kind"],
+    }
+    _increment(
+        LedgerQuarterChannel,
+        per_quarter,
+        {"entries": 1, "amount_minor": values["amount_minor"], **settlement},
+    )
     kind = values["kind"]
     if kind not in KEPT_KINDS:
         return
@@ -109,6 +122,13 @@ def add_fee(values: Mapping, fee_minor: int, settled_minor: int | None = None) -
     settlement = {"settled_minor": settled_minor or 0, "unsettled": -int(settled_minor is not None)}
     _increment(LedgerTotal, group, {**sums, **settlement})
     _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
+    per_quarter = {
+        "quarter": quarter_of(values["occurred_at"]),
+        "channel": values.get("channel") or Channel.STRIPE.value,
+        "currency": values["currency"],
+        "kind": values["kind"],
+    }
+    _increment(LedgerQuarterChannel, per_quarter, {"entries": 0, "amount_minor": 0, **settlement})
 
 
 #: The kinds a donor's kept amount counts: a donor whose gifts were all refunded is no
@@ -189,6 +209,7 @@ class RebuildCounts:
     donor_keys: int
     gift_amounts: int
     channel_totals: int
+    quarter_channels: int
 
 
 def rebuild(tx: Transaction | None = None) -> RebuildCounts:
@@ -223,6 +244,25 @@ def rebuild(tx: Transaction | None = None) -> RebuildCounts:
                 *per_channel
             ),
         )
+    )
+    per_quarter = [_quarter_expression(), LedgerEntry.channel, LedgerEntry.currency]
+    per_quarter.append(LedgerEntry.kind)
+    db.session.execute(
+        insert(LedgerQuarterChannel).from_select(
+            [
+                "quarter",
+                "channel",
+                "currency",
+                "kind",
+                "entries",
+                "amount_minor",
+                "settled_minor",
+                "unsettled",
+            ],
+            select(
+                *per_quarter, func.count(), func.sum(LedgerEntry.amount_minor), *settlement
+            ).group_by(*per_quarter),
+        )  # fmt: skip
     )
     _insert_donors(true(), skip_existing=False)
     amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]

@@ -57,7 +57,73 @@ def test_staff_pages_fit_a_390_px_phone_without_sideways_scrolling(
             box = figure.bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= widths[1]
             assert box["y"] < 2000, "the overview is not near the top of the page"
+            # The combined figure, then each currency and channel beneath it, on screen too.
+            for name in (
+                "overview-combined-raised",
+                "overview-combined-EUR",
+                "overview-channel-stripe-GBP",
+            ):
+                part = page.locator(f'[data-figure="{name}"]').bounding_box()
+                assert part is not None, name
+                assert part["x"] >= 0 and part["x"] + part["width"] <= widths[1], name
         name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
         page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=False)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def axe_source() -> str:
+    from tests.browser.test_accessibility import AXE
+
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: `make install-test` runs npm ci in tests/a11y")
+    return AXE.read_text()
+
+
+def _fits(page) -> None:
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"{page.url} is {widths[0]} px wide on a {widths[1]} px screen"
+
+
+def test_staff_set_a_ladder_on_a_phone_and_the_form_offers_it(
+    app, browser, live_server, staff_cookie, artifacts, axe_source
+):
+    from playwright.sync_api import expect
+
+    from tests.browser.test_accessibility import blocking_violations
+
+    slug = "pound-appeal"
+    context = browser.new_context(**VIEWPORTS["phone"], bypass_csp=True)
+    context.add_cookies([{"name": "session", "value": staff_cookie, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/staff/campaigns/{slug}/edit", wait_until="load")
+        page.get_by_label("The form opens on").select_option("monthly")
+        page.get_by_label("Monthly amounts").fill("5, 10, 20, x")
+        page.get_by_label("Monthly impact lines").fill("10 = A week of translation")
+        page.get_by_role("button", name="Save campaign").click()
+        # Refused: the message sits by its field, the page still fits and passes axe.
+        expect(page.locator("#presets_monthly-error")).to_contain_text("whole amounts")
+        expect(page.get_by_label("Monthly amounts")).to_have_attribute("aria-invalid", "true")
+        _fits(page)
+        assert blocking_violations(page, axe_source) == []
+        page.screenshot(path=str(artifacts / "phone-editor-ladder-error.png"), full_page=True)
+        page.get_by_label("Monthly amounts").fill("5, 10, 20")
+        page.get_by_role("button", name="Save campaign").click()
+        expect(page.get_by_text("Saved:")).to_be_visible()
+        page.goto(f"{live_server.url}/staff/campaigns/{slug}/edit", wait_until="load")
+        expect(page.get_by_label("Monthly amounts")).to_have_value("5, 10, 20")
+        _fits(page)
+        assert blocking_violations(page, axe_source) == []
+        # Readers' form opens on monthly, offers the ladder and says what £10 pays for.
+        page.goto(f"{live_server.url}/campaigns/{slug}", wait_until="load")
+        expect(page.locator("#freq-monthly")).to_be_checked()
+        expect(page.locator("label[for=amount-20]")).to_have_text("£20")
+        expect(page.locator("#amount-10")).to_be_checked()
+        expect(page.locator("[data-impact]")).to_have_text("A week of translation")
+        _fits(page)
     finally:
         context.close()

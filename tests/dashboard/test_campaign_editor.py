@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -117,6 +118,30 @@ BAD = [
     ({"closes_on": "2026-02-01"}, "closes_on", "before the open date"),
     ({"published_on": "3rd of March"}, "published_on", "Not a valid date"),
     ({"title": "x" * 301}, "title", "300 characters"),
+    ({"presets_monthly": "5,x"}, "presets_monthly", "whole amounts separated by commas"),
+    ({"presets_monthly": "0,5"}, "presets_monthly", "each more than zero"),
+    ({"presets_monthly": "1,2,3,4,5,6"}, "presets_monthly", "between 1 and 5 amounts"),
+    ({"presets_monthly": "5,5"}, "presets_monthly", "may appear once"),
+    ({"presets_one_time": "10,20000"}, "presets_one_time", "largest gift we take online"),
+    (
+        {"presets_yearly": "50,100", "impacts_yearly": "70 = Not a rung"},
+        "impacts_yearly",
+        "not one of the presets",
+    ),
+    (
+        {"presets_yearly": "50", "impacts_yearly": "50 = " + "x" * 121},
+        "impacts_yearly",
+        "under 120 characters",
+    ),
+    ({"presets_yearly": "50", "impacts_yearly": "fifty"}, "impacts_yearly", "AMOUNT=TEXT"),
+    ({"impacts_monthly": "5 = A pen"}, "impacts_monthly", "need the campaign"),
+    # One good ladder beside a bad one: neither is kept, nor the title changed with them.
+    (
+        {"presets_one_time": "10,20", "presets_monthly": "-3"},
+        "presets_monthly",
+        "each more than zero",
+    ),
+    ({"default_frequency": "weekly"}, "default_frequency", "Not a valid choice"),
 ]
 
 
@@ -140,6 +165,62 @@ def test_bad_input_is_refused_and_nothing_is_half_saved(app, staff_client, chang
     with app.app_context():
         after = db.session.scalar(select(Campaign).where(Campaign.slug == "existing"))
         assert {c.key: getattr(after, c.key) for c in Campaign.__table__.c} == before_row
+
+
+def test_staff_set_ladders_impact_lines_and_default_frequency_and_readers_see_them(
+    app, staff_client
+):
+    with app.app_context():
+        f.make_campaign("ladders", "EUR", title="Ladders", is_default=True)
+    reader = app.test_client()
+    assert 'id="freq-one-time" name="frequency" value="one-time" checked' in reader.get(
+        "/"
+    ).get_data(as_text=True)
+    client = staff_client("staff")
+    data = GOOD | {
+        "slug": "ladders",
+        "default_frequency": "monthly",
+        "presets_monthly": "20, 5,10",
+        "impacts_monthly": "10 = Pays for a week of <b>translation</b>\r\n\r\n5=A\tnotebook",
+    }
+    response = post_editor(client, "/staff/campaigns/ladders/edit", data, save="1")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        saved = campaign_by_slug("ladders")
+        assert saved.default_frequency == "monthly"
+        assert saved.preset_ladders == {
+            "monthly": [
+                {"amount": 5, "impact": "A notebook"},
+                {"amount": 10, "impact": "Pays for a week of <b>translation</b>"},
+                {"amount": 20, "impact": ""},
+            ]
+        }
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "campaign.updated")
+        ).one()
+        changes = json.loads(entry.detail)["changes"]
+        assert changes["default_frequency"] == ["one-time", "monthly"]
+        assert changes["preset_ladders"][0] is None
+    public = reader.get("/").get_data(as_text=True)  # the snapshot was refreshed at once
+    assert 'id="freq-monthly" name="frequency" value="monthly" checked' in public
+    assert re.findall(r'<label for="amount-\d+">([^<]+)</label>', public) == ["€5", "€10", "€20"]
+    assert "Pays for a week of &lt;b&gt;translation&lt;/b&gt;" in public  # text, not markup
+    # The editor shows what was saved, and the others' standard amounts as placeholders.
+    form = client.get("/staff/campaigns/ladders/edit").get_data(as_text=True)
+    values = _form_values(form)
+    assert values["presets_monthly"] == "5, 10, 20"
+    assert values["impacts_monthly"].strip().splitlines() == [
+        "5 = A notebook",
+        "10 = Pays for a week of <b>translation</b>",
+    ]
+    assert values["presets_one_time"] == "" and 'placeholder="10, 25, 50, 100, 250"' in form
+    # Emptying a ladder goes back to the standard amounts.
+    again = values | {"presets_monthly": "", "impacts_monthly": ""}
+    again.pop("csrf_token", None)
+    response = post_editor(client, "/staff/campaigns/ladders/edit", again, save="1")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        assert campaign_by_slug("ladders").preset_ladders is None
 
 
 def test_a_slug_in_use_or_with_gifts_is_refused(app, staff_client):

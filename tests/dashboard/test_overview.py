@@ -4,8 +4,10 @@ time zone across DST changes, and every figure links to the donations behind it.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from fundraiser.cache import get_cache
 from fundraiser.dashboard.overview import build_overview, choose_period
 from fundraiser.extensions import db
-from fundraiser.models import EntryKind, LedgerEntry, Pledge
+from fundraiser.models import EntryKind, ExchangeRate, LedgerEntry, Pledge, ledger_key
 from tests.conftest import empty_all_tables
 from tests.dashboard import factories as f
 from tests.dashboard.pages import csv_rows, figure_minor, figure_text
@@ -24,6 +26,7 @@ from tests.dashboard.pages import csv_rows, figure_minor, figure_text
 NOW = datetime(2026, 3, 18, 15, 7, tzinfo=UTC)
 ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"]
 EMAILS = ["ann@example.org", "bob@example.org", "cy@example.org", None]
+_gift_numbers = itertools.count(1)
 
 
 # --- Figures equal the ledger, recomputed in Python ------------------------------------------
@@ -38,9 +41,12 @@ gift = st.fixed_dictionaries(
         "near_seconds": st.integers(min_value=-1200, max_value=1200),
         "amount": st.integers(min_value=100, max_value=50_000),
         "fee": st.one_of(st.none(), st.integers(min_value=0, max_value=300)),
-        "currency": st.sampled_from(["EUR", "GBP"]),
+        "currency": st.sampled_from(["EUR", "GBP", "USD"]),
         "frequency": st.sampled_from(["one-time", "monthly"]),
         "email": st.sampled_from(EMAILS),
+        "channel": st.sampled_from(["stripe", "stripe", "paypal", "offline"]),
+        # What the gift came to in the settlement currency (GBP in tests), once known.
+        "settled": st.one_of(st.none(), st.integers(min_value=50, max_value=60_000)),
         "refund": st.one_of(st.none(), st.integers(min_value=1, max_value=100)),
         "dispute": st.booleans(),
         "later_minutes": st.integers(min_value=0, max_value=20 * 24 * 60),
@@ -62,13 +68,26 @@ def _book(campaigns: dict, g: dict, now: datetime, boundaries: list[datetime]) -
     when = now - timedelta(minutes=g["minutes_ago"], seconds=g["seconds"])
     if g["anchor"] is not None:
         when = min(now, boundaries[g["anchor"]] + timedelta(seconds=g["near_seconds"]))
-    paid = f.payment(
-        campaigns[g["currency"]],
-        g["amount"],
-        occurred_at=when,
-        fee_minor=g["fee"],
-        frequency=g["frequency"],
-        email=g["email"],
+    number = next(_gift_numbers)
+    external = f"hyp_{number}"
+    ref = ledger_key(g["channel"], external)
+    paid = f.book(
+        LedgerEntry(
+            stripe_ref=ref,
+            channel=g["channel"],
+            external_id=external,
+            kind=EntryKind.PAYMENT.value,
+            campaign_id=campaigns.get(g["currency"], campaigns["EUR"]).id,
+            payment_ref=ref,
+            frequency=g["frequency"],
+            amount_minor=g["amount"],
+            fee_minor=g["fee"],
+            currency=g["currency"],
+            settlement_currency="GBP" if g["settled"] is not None else None,
+            settled_amount_minor=g["amount"] if g["currency"] == "GBP" else g["settled"],
+            donor_email=g["email"],
+            occurred_at=when,
+        )
     )
     later = min(now, when + timedelta(minutes=g["later_minutes"]))
     if g["refund"]:
@@ -92,16 +111,25 @@ def _pledge(campaigns: dict, p: dict, now: datetime) -> None:
     )
 
 
-def recompute(window) -> dict:
+def recompute(window, per_euro: dict[str, Decimal] | None = None) -> dict:
     """The overview's figures for one window, straight from every ledger and pledge row."""
     out: dict = {}
     people_all: set = set()
+    channels: dict = {}
+    settled: dict = {}  # currency: [sum settled, rows not settled]
     for e in db.session.scalars(db.select(LedgerEntry)):
         if not window.start <= e.occurred_at < window.end:
             continue
         c = out.setdefault(e.currency, {"raised": 0, "net": 0, "gifts": 0, "people": set()})
         c["net"] += e.amount_minor - (e.fee_minor or 0)
         if e.kind == EntryKind.PAYMENT.value:
+            key = (e.channel, e.currency)
+            channels[key] = channels.get(key, 0) + e.amount_minor
+            pair = settled.setdefault(e.currency, [0, 0])
+            if e.settled_amount_minor is None:
+                pair[1] += 1
+            else:
+                pair[0] += e.settled_amount_minor
             c["raised"] += e.amount_minor
             c["gifts"] += 1
             c["people"].add(e.donor_email or e.payment_ref)
@@ -116,7 +144,25 @@ def recompute(window) -> dict:
         live = p.status == "active" or (cancelled and p.cancelled_at >= window.end)
         if live and p.created_at < window.end:
             c["mrr"] = c.get("mrr", 0) + p.monthly_minor
-    return {"currencies": out, "people": len(people_all)}
+    # One figure in GBP (the tests' settlement currency): GBP as it is; a currency whose
+    # payments all settled at what they settled to; else its sum at the reference rates,
+    # rounded half to even, or left out without them.
+    combined = 0
+    for code, (settled_sum, unsettled) in settled.items():
+        raised = out[code]["raised"]
+        if code == "GBP":
+            combined += raised
+        elif not unsettled:
+            combined += settled_sum
+        elif per_euro and code in per_euro:
+            exact = Decimal(raised) / 100 * per_euro["GBP"] / per_euro[code] * 100
+            combined += int(exact.quantize(Decimal(1), ROUND_HALF_EVEN))
+    return {
+        "currencies": out,
+        "people": len(people_all),
+        "channels": channels,
+        "combined": combined,
+    }
 
 
 def _as_shown(overview, attribute: str) -> dict:
@@ -138,9 +184,10 @@ def _as_shown(overview, attribute: str) -> dict:
     period=st.sampled_from(["month", "last_month", "ytd", "range"]),
     now_offset_hours=st.integers(min_value=0, max_value=24 * 300),
     range_days=st.integers(min_value=0, max_value=60),
+    rates=st.sampled_from(["none", "all", "no-usd"]),
 )
 def test_overview_figures_equal_the_ledger_recomputed_for_any_mix(
-    app, monkeypatch, gifts, pledges, zone, period, now_offset_hours, range_days
+    app, monkeypatch, gifts, pledges, zone, period, now_offset_hours, range_days, rates
 ):
     monkeypatch.setitem(app.config, "REPORTING_TIMEZONE", zone)
     now = datetime(2026, 1, 1, 0, 7, 13, tzinfo=UTC) + timedelta(hours=now_offset_hours)
@@ -155,8 +202,10 @@ def test_overview_figures_equal_the_ledger_recomputed_for_any_mix(
             _book(campaigns, g, now, boundaries)
         for p in pledges:
             _pledge(campaigns, p, now)
+        per_euro = _store_rates(rates)
         overview = build_overview(chosen)
-        current, previous = recompute(chosen.current), recompute(chosen.previous)
+        current = recompute(chosen.current, per_euro)
+        previous = recompute(chosen.previous, per_euro)
         codes = set(current["currencies"]) | set(previous["currencies"])
         for name in ("raised", "net", "gifts", "new", "lost", "mrr"):
             attribute = {
@@ -181,7 +230,44 @@ def test_overview_figures_equal_the_ledger_recomputed_for_any_mix(
             current["people"],
             previous["people"],
         )
+        combined = overview.combined
+        assert combined.currency == "GBP"
+        assert (combined.raised.value, combined.raised.previous) == (
+            current["combined"],
+            previous["combined"],
+        )
+        lines = {(line.channel, line.currency): line.raised for line in combined.channels}
+        for key in set(current["channels"]) | set(previous["channels"]):
+            assert (lines[key].value, lines[key].previous) == (
+                current["channels"].get(key, 0),
+                previous["channels"].get(key, 0),
+            ), key
+        assert len(lines) == len(set(current["channels"]) | set(previous["channels"]))
+        beneath = {code: (fig.value, fig.previous) for code, fig in combined.currencies}
+        assert beneath == {
+            code: (
+                current["currencies"].get(code, {}).get("raised", 0),
+                previous["currencies"].get(code, {}).get("raised", 0),
+            )
+            for code in codes
+            if current["currencies"].get(code, {}).get("gifts")
+            or previous["currencies"].get(code, {}).get("gifts")
+        }
         db.session.rollback()
+
+
+def _store_rates(which: str) -> dict[str, Decimal] | None:
+    """Reference rates: none, every currency, or all but USD; an older day is ignored."""
+    if which == "none":
+        return None
+    newest = {"GBP": Decimal("0.8432"), "USD": Decimal("1.0871")}
+    if which == "no-usd":
+        del newest["USD"]
+    for code, rate in newest.items():
+        db.session.add(ExchangeRate(day=date(2026, 1, 5), currency=code, per_euro=rate))
+    db.session.add(ExchangeRate(day=date(2025, 12, 1), currency="USD", per_euro=Decimal("2")))
+    db.session.commit()
+    return newest | {"EUR": Decimal(1)}
 
 
 # --- Periods in the reporting time zone ---------------------------------------------------------
@@ -377,3 +463,36 @@ def test_the_overview_names_the_channels_money_came_through(app, staff_client):
         gift = offline.OfflineGift("via", "5", "EUR", date(2026, 3, 1))
         offline.record_offline(gift, offline.recording_staff(f.make_staff("staff").email))
     assert "via Stripe, Offline</span>" in client.get("/staff/").get_data(as_text=True)
+
+
+def test_one_combined_figure_with_each_currency_and_channel_beneath(
+    app, staff_client, month_of_gifts
+):
+    client = staff_client("viewer")
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/staff/").get_data(as_text=True)
+        # No reference rates and the euro gifts not settled: only GBP (the settlement
+        # currency) counts, and the page says what was left out.
+        assert figure_minor(page, "overview-combined-raised", "GBP") == 3000
+        assert "Left out for want of a reference rate: EUR" in page
+        assert figure_minor(page, "overview-combined-EUR", "EUR") == 3500
+        assert figure_minor(page, "overview-channel-stripe-EUR", "EUR") == 3500
+        link = _link_of(page, "overview-channel-stripe-EUR")
+        query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+        assert query == {
+            "date_from": "2026-03-01",
+            "date_to": "2026-03-18",
+            "currency": "EUR",
+            "channel": "stripe",
+        }
+        rows = csv_rows(client.get(link.replace("/donations?", "/donations.csv?")).get_data(True))
+        assert sum(int(r["amount_minor"]) for r in rows) == 3500
+        with app.app_context():
+            db.session.add(
+                ExchangeRate(day=date(2026, 3, 2), currency="GBP", per_euro=Decimal("0.85"))
+            )
+            db.session.commit()
+        page = client.get("/staff/").get_data(as_text=True)
+    # €35.00 at 0.85 is £29.75, beside the £30.00 given in pounds.
+    assert figure_minor(page, "overview-combined-raised", "GBP") == 3000 + 2975
+    assert "ECB reference rates of 2026-03-02" in page and "Left out" not in page
