@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patreon_bp)
     for feature in (donations, accounts, dashboard):
         feature.register(app)
+    from fundraiser.i18n import localize_routes
+
+    localize_routes(app)  # /de/, /de/campaigns/<slug>, /de/donate…: after every route exists
 
 
 def register_cli(app: Flask) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from fundraiser.campaigns import services as campaigns
 from fundraiser.donations import abuse, services
@@ -121,7 +130,7 @@ def donate():
 @bp.get("/donate")
 def donate_page():
     """The form lives on the campaign page."""
-    return redirect("/", code=302)
+    return redirect(url_for("campaigns.landing"), code=302)
 
 
 @bp.get("/donate/thanks")
@@ -146,7 +155,7 @@ def cancelled():
     public_id = request.args.get("intent", "")
     intent = services.intent_for_cancel(public_id) if PUBLIC_ID_RE.match(public_id) else None
     if intent is None:
-        return redirect("/", code=302)
+        return redirect(url_for("campaigns.landing"), code=302)
     values = {
         "amount": "other",
         "amount_other": major_units_text(intent.amount_minor, intent.currency),
