@@ -16,7 +16,7 @@ from flask import (
 )
 
 from fundraiser.cache import page_cache, snapshots
-from fundraiser.campaigns import photos, services
+from fundraiser.campaigns import photos, services, translations
 from fundraiser.campaigns.content import summary
 from fundraiser.database import database_state
 from fundraiser.donations.panel import panel_for
@@ -54,14 +54,15 @@ def _landing_html(campaign, totals, etag: str) -> str:
     pages = page_cache()
     html = pages.get(key)
     if html is None:
+        shown = translations.localized(campaign, current_language())
         html = render_template(
             "campaigns/landing.html",
-            campaign=campaign,
+            campaign=shown,
             totals=totals,
             panel=panel_for(campaign),
             wall=recent_supporters(campaign),
             photo=photos.photo_sources(campaign),
-            summary=summary(campaign.body_markdown),
+            summary=summary(shown.body_markdown),
         )
         pages.set(key, html, RENDERED_PAGE_SECONDS)
     return html

@@ -16,10 +16,12 @@ from flask import (
 )
 
 from fundraiser.campaigns import services as campaigns
+from fundraiser.campaigns import translations
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
 from fundraiser.donations.panel import panel_for
 from fundraiser.extensions import csrf, db, limiter
+from fundraiser.i18n import current_language
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required
 
@@ -38,7 +40,7 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
         (
             render_template(
                 "campaigns/landing.html",
-                campaign=campaign,
+                campaign=translations.localized(campaign, current_language()),
                 totals=totals,
                 panel=panel_for(campaign, values),
                 form_values=values,
