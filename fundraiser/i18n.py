@@ -88,16 +88,13 @@ def language_url(endpoint: str, language: str, values: dict | None = None) -> st
 
 
 def alternates() -> list[tuple[str, str]]:
-    """(language, absolute URL) of this page in every shipped language, for hreflang links
-    and the switcher; empty on pages that have no language versions."""
-    from flask import current_app
-
+    """(language, path) of this page in every shipped language, for hreflang links (made
+    absolute on BASE_URL) and the switcher; empty on pages that have no language versions."""
     endpoint = request.endpoint if request else None
     if not is_localized(endpoint) or request.method != "GET":
         return []
-    base = current_app.config["BASE_URL"].rstrip("/")
     values = dict(request.view_args or {})
-    return [(code, base + language_url(endpoint, code, values)) for code in LANGUAGES]
+    return [(code, language_url(endpoint, code, values)) for code in LANGUAGES]
 
 
 def localize_routes(app: Flask) -> None:
@@ -139,3 +136,36 @@ def localize_routes(app: Flask) -> None:
             "language_alternates": alternates,
             "native_language_names": NATIVE_NAMES,
         }
+
+
+def _date_of(value):
+    from datetime import datetime
+
+    return value.date() if isinstance(value, datetime) else value
+
+
+def long_date(value) -> str:
+    """ "5 February 2022" / "5. Februar 2022" / "5 февраля 2022 г.", in the language rendered."""
+    from babel.dates import format_date
+
+    return format_date(_date_of(value), format="long", locale=rendering_locale())
+
+
+def medium_date(value) -> str:
+    """ "5 Feb 2022" / "05.02.2022": a table's dates, in the language rendered."""
+    from babel.dates import format_date
+
+    return format_date(_date_of(value), format="medium", locale=rendering_locale())
+
+
+def month_year(value) -> str:
+    """ "February 2022" / "Februar 2022": an article's month."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", _date_of(value), locale=rendering_locale())
+
+
+def register_language_filters(app: Flask) -> None:
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["medium_date"] = medium_date
+    app.jinja_env.filters["month_year"] = month_year
