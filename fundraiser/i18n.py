@@ -68,6 +68,11 @@ def rendering_locale() -> str:
     return LOCALES[rendering_language()]
 
 
+def language_prefix(language: str | None) -> str:
+    """The address prefix of a language: "/de" for German, "" for English (or none)."""
+    return f"/{language}" if language in PREFIXED_LANGUAGES else ""
+
+
 def is_localized(endpoint: str | None) -> bool:
     if not endpoint:
         return False
