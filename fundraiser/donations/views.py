@@ -14,7 +14,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 
+from fundraiser.accounts import language
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns import translations
 from fundraiser.donations import abuse, services
@@ -125,6 +127,8 @@ def donate():
         return _render_form(campaign, result.values, {"form": message}, 503)
     except services.DonationRefused as exc:
         return _render_form(campaign, result.values, {"form": str(exc)}, 400)
+    if current_user.is_authenticated:  # a signed-in supporter gives: keep the page's language
+        language.remember(current_user, current_language())
     db.session.commit()
     return redirect(intent.checkout_url, code=303)
 
