@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import Supporter
-from tests.accounts.conftest import PASSWORD, Mailbox, mailbox, make_supporter, submit  # noqa: F401
+from tests.accounts.conftest import PASSWORD, Mailbox, make_supporter, submit
 from tests.helpers import ORIGIN, post_event, signed_in_session, sim_control
-from tests.payments.conftest import REDIS, queued_app, start_pledge  # noqa: F401
+from tests.payments.conftest import start_pledge
 from tests.payments.test_event_queue import work
 
 NBSP = "\u00a0"
@@ -22,7 +22,7 @@ def test_german_supporters_renewal_receipt_from_the_worker_is_german(
     campaign,
     stripe_sim,
     queued_app,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     # The pledge was started on an English page; the account says German, and that wins.
     with app.app_context():
@@ -35,12 +35,12 @@ def test_german_supporters_renewal_receipt_from_the_worker_is_german(
     queued_app.config["STRIPE_API_BASE"] = stripe_sim.url
     renewal = stripe_sim.sim.events("invoice.paid")[-1]
 
-    mailbox = Mailbox(tmp_path)
+    outbox = Mailbox(tmp_path)
     assert post_event(queued_app.test_client(), renewal).get_json()["queued"] is True
-    assert mailbox.messages("patron@example.org") == []
+    assert outbox.messages("patron@example.org") == []
     work(queued_app)  # the RQ worker applies invoice.paid and renders the receipt
 
-    [receipt] = mailbox.messages("patron@example.org")
+    [receipt] = outbox.messages("patron@example.org")
     assert receipt["Content-Language"] == "de"
     text, html = Mailbox.text(receipt), Mailbox.html(receipt)
     assert f"10,00{NBSP}€" in text and "€10.00" not in text
