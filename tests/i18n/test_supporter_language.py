@@ -97,3 +97,27 @@ def test_a_signed_in_supporter_giving_on_a_german_page_gets_german(
     with app.app_context():
         assert db.session.get(Supporter, supporter_id).language == "de"
         db.session.rollback()
+
+
+def test_statement_pdf_is_in_the_supporters_language(app, client, campaign):
+    from datetime import UTC, datetime
+
+    from fundraiser.campaigns.services import campaign_by_slug
+    from tests.dashboard.factories import payment
+
+    with app.app_context():
+        supporter = make_supporter("statement@example.org")
+        supporter.language = "de"
+        payment(campaign_by_slug(campaign), 2500, email=supporter.email)
+        db.session.commit()
+        supporter_id, version = supporter.id, supporter.session_version
+    signed_in_session(client, supporter_id, version)
+    year = datetime.now(UTC).year
+    german = client.get(f"/account/statements/{year}.pdf")  # an English page: the account wins
+    assert german.status_code == 200 and german.mimetype == "application/pdf"
+    assert b"/Lang (de)" in german.data
+    with app.app_context():
+        db.session.get(Supporter, supporter_id).language = "en"
+        db.session.commit()
+    english = client.get(f"/account/statements/{year}.pdf")
+    assert b"/Lang (en)" in english.data
