@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patreon_bp)
     for feature in (donations, accounts, dashboard):
         feature.register(app)
+    from fundraiser.i18n import localize_routes
+
+    localize_routes(app)  # /de/, /de/campaigns/<slug>, /de/donate…: after every route exists
 
 
 def register_cli(app: Flask) -> None:
@@ -161,5 +164,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["major_units"] = major_units_text
+    from fundraiser.i18n import register_language_filters
+
+    register_language_filters(app)  # long_date, medium_date, month_year: Babel, per language
     init_assets(app)
     logging.basicConfig(level=logging.INFO)

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 def external_url(endpoint: str, **values) -> str:
     """An absolute link on BASE_URL; works outside requests too (webhook replays, CLI, jobs)."""
+    from fundraiser.i18n import PREFIXED_LANGUAGES, is_localized, rendering_language
+
+    language = values.pop("lang", None) or rendering_language()
+    if is_localized(endpoint) and language in PREFIXED_LANGUAGES:
+        values["lang"] = language  # a mail in German links to the German pages
     base = urlsplit(current_app.config["BASE_URL"])
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
@@ -66,10 +71,14 @@ def build_message(to: str, subject: str, template_name: str, **context) -> Messa
     receipt's headers being parsed, folded and re-parsed). Readers parse it as any mail."""
     config = current_app.config
     context.setdefault("base_url", config["BASE_URL"])
+    from fundraiser.i18n import rendering_language
+
+    context.setdefault("mail_language", rendering_language())
     message = MIMEMultipart("alternative", policy=_POLICY)
     message["From"] = _address(config["MAIL_FROM"])
     message["To"] = _address(to)
-    message["Subject"] = _header(subject)
+    message["Subject"] = _header(str(subject))  # a lazy subject renders in the mail's language
+    message["Content-Language"] = context["mail_language"]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
     for subtype in ("plain", "html"):
@@ -103,9 +112,10 @@ def _sender_domain(sender: str) -> str:
 
 
 def send_mail(to: str, subject: str, template_name: str, **context) -> None:
-    """Render now; deliver in a background job when Redis is configured (at once when this is
-    a job already, queued if that fails), inline otherwise. If the queue can't be reached it
-    is delivered inline: it is never dropped."""
+    """Render now (in the language of an enclosing accounts.language.writing_in; a subject
+    made with lazy_gettext follows it too); deliver in a background job when Redis is
+    configured (at once when this is a job already, queued if that fails), inline otherwise.
+    If the queue can't be reached it is delivered inline: it is never dropped."""
     message = build_message(to, subject, template_name, **context)
     if current_app.config.get("REDIS_URL"):
         if jobs.in_a_job() and _delivered(message):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
+
+from fundraiser.i18n import rendering_language, rendering_locale
 
 
 class AmountError(ValueError):
@@ -66,6 +70,41 @@ def parse_amount(text: str, currency: str) -> int:
     return minor
 
 
+def parse_reader_amount(text: str, currency: str, language: str | None = None) -> int:
+    """What a reader typed, read the way their language writes numbers (default: the page's).
+
+    English writes "1,250.50", German and Spanish "1.250,50", French and Russian "1 250,50".
+    The language's own decimal mark always is one; the other mark is read as thousands
+    grouping when it groups by three ("1,000" in English, "1.000" in German) and otherwise
+    as a decimal mark, where that is unambiguous ("12,50" in English, "12.50" in German).
+    Beyond that, the same rules (and errors) as parse_amount.
+    """
+    if language is None:
+        language = rendering_language()
+    mark = "." if language == "en" else ","
+    other = "," if mark == "." else "."
+    cleaned = "".join(ch for ch in (text or "") if not ch.isspace())
+    return parse_amount(_with_point(cleaned, mark, other), currency)
+
+
+def _with_point(cleaned: str, mark: str, other: str) -> str:
+    """`cleaned` with grouping removed and its decimal mark as "." (unreadable: unchanged)."""
+    if other not in cleaned:
+        return cleaned.replace(mark, ".") if cleaned.count(mark) == 1 else cleaned
+    integer, has_mark, fraction = cleaned.partition(mark)
+    groups = integer.split(other)
+    grouped = (
+        1 <= len(groups[0].lstrip("€£$")) <= 3
+        and groups[0].lstrip("€£$").isdigit()
+        and all(len(group) == 3 and group.isdigit() for group in groups[1:])
+    )
+    if grouped and mark not in fraction:
+        return "".join(groups) + (f".{fraction}" if has_mark else "")
+    if not has_mark and len(groups) == 2:
+        return f"{groups[0]}.{groups[1]}"
+    return cleaned
+
+
 def check_donation_amount(minor: int, currency: str, maximum_major: int) -> None:
     """Raise AmountError unless `minor` is within Stripe's minimum and our maximum."""
     rule = CURRENCY_RULES[currency.upper()]
@@ -104,14 +143,29 @@ def to_decimal(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-decimals(currency))
 
 
-def format_money(minor: int, currency: str, locale: str = "en_GB", whole: bool = False) -> str:
-    """Format for people: "€25.00", or "€25" with whole=True when there are no cents."""
+def format_money(minor: int, currency: str, locale: str | None = None, whole: bool = False) -> str:
+    """Format for people in `locale` (default: the language being rendered, see i18n.LOCALES):
+    "€25.00" in English, "25,00 €" in German; "€25" / "25 €" with whole=True when there are
+    no cents."""
+    if locale is None:
+        locale = rendering_locale()
     amount = to_decimal(minor, currency)
     if whole and amount == amount.to_integral_value():
         return format_currency(
-            amount, currency.upper(), locale=locale, format="¤#,##0", currency_digits=False
+            amount,
+            currency.upper(),
+            locale=locale,
+            format=_whole_pattern(locale),
+            currency_digits=False,
         )
     return format_currency(amount, currency.upper(), locale=locale)
+
+
+@lru_cache(maxsize=32)
+def _whole_pattern(locale: str) -> str:
+    """The locale's own currency pattern without its fraction ("#,##0 ¤" in German)."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return re.sub(r"\.0+", "", pattern.split(";", 1)[0])
 
 
 def major_units_text(minor: int, currency: str) -> str:

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import select
 
+from fundraiser.accounts.language import language_of, writing_in
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
 from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
@@ -30,6 +31,15 @@ def send_receipt(entry_id: int) -> None:
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or not entry.donor_email:
         return
+    with writing_in(_entry_language(entry)):
+        _send_receipt(entry)
+
+
+def _entry_language(entry: LedgerEntry) -> str:
+    return language_of(entry.supporter_id, entry.donor_email, entry.intent_id, entry.pledge_id)
+
+
+def _send_receipt(entry: LedgerEntry) -> None:
     welcome = entry.pledge_id is not None and _first_payment_of_pledge(entry)
     subject = "Welcome, and thank you" if welcome else "Thank you"
     send_mail(
@@ -61,6 +71,11 @@ def send_refund_notice(entry_id: int) -> None:
     refund = db.session.get(LedgerEntry, entry_id)
     if refund is None or not refund.donor_email:
         return
+    with writing_in(_entry_language(refund)):
+        _send_refund_notice(refund)
+
+
+def _send_refund_notice(refund: LedgerEntry) -> None:
     send_mail(
         refund.donor_email,
         f"Your refund from {refund.campaign.title}",
@@ -77,7 +92,12 @@ def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -
     if not recipient:
         return
     interval_word = INTERVAL_WORDS.get(pledge.interval, pledge.interval)
-    send_mail(recipient, subject, template, pledge=pledge, interval_word=interval_word, **context)
+    language = language_of(pledge.supporter_id, recipient, pledge.intent_id)
+    with writing_in(language):
+        context = {key: value() if callable(value) else value for key, value in context.items()}
+        send_mail(
+            recipient, subject, template, pledge=pledge, interval_word=interval_word, **context
+        )
 
 
 def send_pledge_changed(pledge_id: int) -> None:
@@ -85,7 +105,7 @@ def send_pledge_changed(pledge_id: int) -> None:
         pledge_id,
         "Your regular gift has been changed",
         "pledge_changed",
-        pledge_url=external_url("accounts.pledge", pledge_id=pledge_id),
+        pledge_url=lambda: external_url("accounts.pledge", pledge_id=pledge_id),
     )
 
 
@@ -94,7 +114,7 @@ def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
         pledge_id,
         "Your regular gift could not be taken",
         "payment_failed",
-        card_url=external_url("accounts.pledge_card", pledge_id=pledge_id),
+        card_url=lambda: external_url("accounts.pledge_card", pledge_id=pledge_id),
         invoice_url=invoice_url,
     )
 
@@ -105,5 +125,5 @@ def send_pledge_cancelled(pledge_id: int, reason: str | None = None) -> None:
         "Your regular gift has been cancelled",
         "pledge_cancelled",
         reason=reason or "",
-        campaign_url=external_url("campaigns.landing"),
+        campaign_url=lambda: external_url("campaigns.landing"),
     )

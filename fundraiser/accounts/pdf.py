@@ -8,6 +8,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from fundraiser.accounts.giving import Statement, local_date
+from fundraiser.i18n import medium_date, rendering_language
 from fundraiser.money import format_money
 
 #: DejaVu covers € £ and accented names; Debian's fonts-dejavu-core puts it here.
@@ -56,6 +57,7 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
     pdf = _StatementPDF()
     pdf.set_title(f"Giving statement {statement.year}")
     pdf.set_author(site_name)
+    pdf.set_lang(rendering_language())
     pdf.add_page()
     pdf.set_font(pdf.family, "B", 16)
     pdf.cell(
@@ -84,7 +86,7 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
         if len(title) > 44:
             title = title[:43] + "…"
         values = [
-            local_date(entry.occurred_at).isoformat(),
+            medium_date(local_date(entry.occurred_at)),
             title,
             "Recurring" if gift.recurring else "One-off",
             gift.status.capitalize(),

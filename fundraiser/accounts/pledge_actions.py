@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from fundraiser.models import Pledge, Supporter
-from fundraiser.money import AmountError, check_donation_amount, parse_amount
+from fundraiser.money import AmountError, check_donation_amount, parse_reader_amount
 from fundraiser.payments import pledge_policy
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _payments():
 
 def change_amount(supporter: Supporter, pledge: Pledge, amount_text: str) -> Pledge:
     try:
-        amount_minor = parse_amount(amount_text, pledge.currency)
+        amount_minor = parse_reader_amount(amount_text, pledge.currency)
         check_donation_amount(
             amount_minor, pledge.currency, current_app.config["DONATION_MAX_MAJOR"]
         )

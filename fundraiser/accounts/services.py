@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from fundraiser.accounts import giving, sessions
+from fundraiser.accounts.language import remember, writing_in
 from fundraiser.accounts.tokens import (
     LIFETIMES,
     LinkClaims,
@@ -17,6 +18,7 @@ from fundraiser.accounts.tokens import (
     spend_link_token,
 )
 from fundraiser.extensions import db
+from fundraiser.i18n import current_language
 from fundraiser.mail import external_url, send_mail
 from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -80,13 +82,14 @@ def register(email: str, password: str) -> str:
     password_hash = hash_password(password)  # hashed in both branches: equal time
     existing = db.session.scalar(db.select(Supporter).filter_by(email=email))
     if existing is not None and existing.is_verified:
-        send_mail(
-            email,
-            "Someone tried to create an account with your email",
-            "registered_again",
-            sign_in_url=external_url("accounts.login"),
-            reset_url=external_url("accounts.reset_request"),
-        )
+        with writing_in(existing.language):
+            send_mail(
+                email,
+                "Someone tried to create an account with your email",
+                "registered_again",
+                sign_in_url=external_url("accounts.login"),
+                reset_url=external_url("accounts.reset_request"),
+            )
         return registration_proof(email, password_hash)
     if existing is not None:
         # Unverified: the newest registration's password wins and older links stop working,
@@ -96,6 +99,7 @@ def register(email: str, password: str) -> str:
     else:
         supporter = Supporter(email=email, password_hash=password_hash)
         db.session.add(supporter)
+    remember(supporter, current_language())  # the page they registered on
     db.session.flush()
     send_verification(supporter)
     return registration_proof(email, password_hash)
@@ -120,6 +124,11 @@ def _chose_the_password(supporter: Supporter, proof: str | None) -> bool:
 
 def send_verification(supporter: Supporter) -> None:
     token = make_link_token(supporter, "verify")
+    with writing_in(supporter.language):
+        _send_verification(supporter, token)
+
+
+def _send_verification(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
         "Confirm your email address",
@@ -195,6 +204,11 @@ def request_password_reset(email: str) -> None:
         )
         return
     token = make_link_token(supporter, "reset")
+    with writing_in(supporter.language):
+        _send_reset(supporter, token)
+
+
+def _send_reset(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
         "Reset your password",
@@ -233,6 +247,11 @@ def request_sign_in_link(email: str, next_path: str | None = None) -> None:
 
 def send_sign_in_link(supporter: Supporter, next_path: str | None = None) -> None:
     token = make_link_token(supporter, "magic", next_path)
+    with writing_in(supporter.language):
+        _send_sign_in_link(supporter, token)
+
+
+def _send_sign_in_link(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
         "Your sign-in link",

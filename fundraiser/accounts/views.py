@@ -17,10 +17,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from fundraiser.accounts import (
     giving,
+    language,
     limits,
     link_mail,
     pledge_actions,
@@ -47,6 +49,7 @@ from fundraiser.accounts.pledge_actions import PledgeActionError
 from fundraiser.accounts.services import AccountError, StaffIdentityError
 from fundraiser.accounts.tokens import LinkError
 from fundraiser.extensions import db, limiter
+from fundraiser.i18n import current_language
 from fundraiser.money import major_units_text
 from fundraiser.security import is_safe_redirect
 
@@ -353,9 +356,10 @@ def statement(year: int):
 @bp.get("/statements/<int:year>.pdf")
 @login_required
 def statement_download(year: int):
-    body = statement_pdf(
-        _statement_or_404(year), current_user.name, current_user.email or "", SITE_NAME
-    )
+    with language.writing_in(_language_of_account()):  # in the supporter's language
+        body = statement_pdf(
+            _statement_or_404(year), current_user.name, current_user.email or "", SITE_NAME
+        )
     response = current_app.response_class(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="giving-statement-{year}.pdf"'
     return response
@@ -522,6 +526,7 @@ def _settings_page(status: int = 200, **forms):
     forms.setdefault("profile_form", ProfileForm(obj=current_user))
     forms.setdefault("password_form", ChangePasswordForm())
     forms.setdefault("confirm_form", ConfirmForm())
+    forms.setdefault("language_form", language.LanguageForm(language=_language_of_account()))
     staff_url = services.staff_account_url() if services.is_staff_identity(current_user) else None
     return render_template("accounts/settings.html", staff_url=staff_url, **forms), status
 
@@ -542,6 +547,24 @@ def update_profile():
     db.session.commit()
     flash("Your settings are saved.")
     return redirect(url_for(".settings"))
+
+
+def _language_of_account() -> str:
+    return current_user.language or current_language()
+
+
+@bp.post("/settings/language")
+@login_required
+def update_language():
+    """The language of the supporter's mails, receipts and statements (and of these pages)."""
+    form = language.LanguageForm()
+    if not form.validate_on_submit():
+        return _settings_page(422, language_form=form)
+    language.remember(current_user, form.language.data)
+    db.session.commit()
+    with language.writing_in(current_user.language):
+        flash(gettext("Your language is saved."))
+    return redirect(url_for(".settings", lang=current_user.language))
 
 
 @bp.post("/settings/password")

@@ -17,11 +17,29 @@ campaign_cli = AppGroup("campaign", help="Import, list and close campaigns.")
 @campaign_cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--slug", required=True, help="URL name of the campaign.")
-@click.option("--goal", required=True, help="Goal in major units, e.g. 5000.")
-@click.option("--currency", required=True, help="ISO 4217 code, e.g. EUR.")
+@click.option("--goal", help="Goal in major units, e.g. 5000 (not with --lang).")
+@click.option("--currency", help="ISO 4217 code, e.g. EUR (not with --lang).")
 @click.option("--default", "make_default", is_flag=True, help="Serve this campaign at /.")
-def import_command(path: Path, slug: str, goal: str, currency: str, make_default: bool) -> None:
-    """Create or update a campaign from a plain-text article."""
+@click.option(
+    "--lang",
+    "language",
+    help="Store PATH as the article in this language (de, fr, es, ru) of an existing campaign.",
+)
+def import_command(
+    path: Path,
+    slug: str,
+    goal: str | None,
+    currency: str | None,
+    make_default: bool,
+    language: str | None,
+) -> None:
+    """Create or update a campaign from a plain-text article (or its translation, --lang)."""
+    if language is not None:
+        _import_translation(path, slug, language)
+        return
+    missing = [name for name, value in (("--goal", goal), ("--currency", currency)) if not value]
+    if missing:
+        raise click.UsageError(f"Missing option {' and '.join(missing)} (needed without --lang).")
     try:
         result = services.import_campaign(path, slug, goal, currency, make_default)
     except services.CampaignImportError as exc:
@@ -30,6 +48,22 @@ def import_command(path: Path, slug: str, goal: str, currency: str, make_default
     db.session.commit()
     verb = "Created" if result.created else ("Updated" if result.changed else "Unchanged")
     click.echo(f"{verb} campaign {result.campaign.slug!r}: {result.campaign.title}")
+
+
+def _import_translation(path: Path, slug: str, language: str) -> None:
+    from fundraiser.campaigns.translations import import_translation
+
+    try:
+        result = import_translation(path, slug, language)
+    except services.CampaignImportError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    verb = "Created" if result.created else ("Updated" if result.changed else "Unchanged")
+    click.echo(
+        f"{verb} the {result.translation.language!r} article of campaign "
+        f"{result.campaign.slug!r}: {result.translation.title}"
+    )
 
 
 @campaign_cli.command("list")

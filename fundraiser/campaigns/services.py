@@ -323,10 +323,12 @@ def outbound_clicks(campaign: Campaign) -> dict[str, int]:
     return counts
 
 
-def landing_etag(campaign: Campaign, totals: Totals, build_id: str) -> str:
-    """Changes whenever anything on the page would: content, figures, or the code."""
+def landing_etag(campaign: Campaign, totals: Totals, build_id: str, language: str = "en") -> str:
+    """Changes whenever anything on the page would: content, figures, the code or language."""
     parts = (campaign.id, campaign.content_version, campaign.is_open, totals.raised_minor)
     key = ":".join(map(str, (*parts, totals.supporters, build_id)))
+    if language != "en":  # English keeps the ETag it always had
+        key += f":{language}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

@@ -16,12 +16,13 @@ from flask import (
 )
 
 from fundraiser.cache import page_cache, snapshots
-from fundraiser.campaigns import photos, services
+from fundraiser.campaigns import photos, services, translations
 from fundraiser.campaigns.content import summary
 from fundraiser.database import database_state
 from fundraiser.donations.panel import panel_for
 from fundraiser.donations.wall import recent_supporters
 from fundraiser.extensions import db, limiter
+from fundraiser.i18n import current_language
 from fundraiser.security import allow_framing_by, mark_same_for_everyone
 from fundraiser.shared_responses import share_response
 
@@ -47,18 +48,21 @@ def _landing_html(campaign, totals, etag: str) -> str:
     The ETag already changes with the article (content_version, bumped on import), the
     figures, the open/closed state and the code; updated_at adds any other edit to the row.
     """
+    # The ETag names the language; the path, because hreflang links name the page's address.
     key = f"landing:{campaign.id}:{campaign.content_version}:{campaign.updated_at}:{etag}"
+    key += f":{request.path}"
     pages = page_cache()
     html = pages.get(key)
     if html is None:
+        shown = translations.localized(campaign, current_language())
         html = render_template(
             "campaigns/landing.html",
-            campaign=campaign,
+            campaign=shown,
             totals=totals,
             panel=panel_for(campaign),
             wall=recent_supporters(campaign),
             photo=photos.photo_sources(campaign),
-            summary=summary(campaign.body_markdown),
+            summary=summary(shown.body_markdown),
         )
         pages.set(key, html, RENDERED_PAGE_SECONDS)
     return html
@@ -92,7 +96,8 @@ def _page(campaign) -> tuple[str, str] | None:
     if campaign is None:
         return None
     totals = services.campaign_totals(campaign)
-    etag = services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
+    language = current_language()
+    etag = services.landing_etag(campaign, totals, current_app.config["BUILD_ID"], language)
     return etag, _landing_html(campaign, totals, etag)
 
 
@@ -110,7 +115,7 @@ def _page_response(page: tuple[str, str]):
 @limiter.exempt  # no limits apply; skipping the check saves ~0.15 ms on the hottest page
 def landing():
     """The default campaign: the article with its donation panel."""
-    page = _snapshot("page:", lambda: _page(services.default_campaign()))
+    page = _snapshot(f"page:{current_language()}:", lambda: _page(services.default_campaign()))
     if page is None:
         abort(404, description="No campaign has been published yet.")
     return _page_response(page)
@@ -120,7 +125,8 @@ def landing():
 @limiter.exempt
 def campaign_page(slug: str):
     """Any campaign by its slug."""
-    page = _snapshot(f"page:{slug}", lambda: _page(services.campaign_by_slug(slug)))
+    key = f"page:{current_language()}:{slug}"
+    page = _snapshot(key, lambda: _page(services.campaign_by_slug(slug)))
     return _page_response(page or abort(404))
 
 
@@ -129,7 +135,8 @@ def _embed(campaign) -> tuple[str, str] | None:
     if campaign is None:
         return None
     totals = services.campaign_totals(campaign)
-    etag = "embed-" + services.landing_etag(campaign, totals, current_app.config["BUILD_ID"])
+    build_id = current_app.config["BUILD_ID"]
+    etag = "embed-" + services.landing_etag(campaign, totals, build_id, current_language())
     html = render_template(
         "campaigns/embed.html", campaign=campaign, totals=totals, panel=panel_for(campaign)
     )
@@ -140,7 +147,8 @@ def _embed(campaign) -> tuple[str, str] | None:
 @limiter.exempt
 def embed(slug: str):
     """A compact donation panel for an iframe on the site's other pages."""
-    page = _snapshot(f"embed:{slug}", lambda: _embed(services.campaign_by_slug(slug)))
+    key = f"embed:{current_language()}:{slug}"
+    page = _snapshot(key, lambda: _embed(services.campaign_by_slug(slug)))
     allow_framing_by(current_app.config["EMBED_ALLOWED_ORIGINS"])
     return _page_response(page or abort(404))
 

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 
 from fundraiser.dashboard.channels import channel_of
 from fundraiser.dashboard.overview import (
@@ -21,6 +22,7 @@ from fundraiser.dashboard.overview import (
 )
 from fundraiser.dashboard.periods import local_today, reporting_zone
 from fundraiser.extensions import db
+from fundraiser.i18n import DEFAULT_LANGUAGE
 from fundraiser.mail import external_url, send_mail
 from fundraiser.models import EntryKind, LedgerEntry
 from fundraiser.money import AmountError, parse_amount
@@ -64,16 +66,18 @@ def alert_if_large_gift(entry_id: int, **_) -> None:
     if threshold is None or entry.amount_minor <= threshold:
         return
     donation_url = external_url("dashboard.donation", payment_ref=entry.payment_ref)
-    for recipient in staff_recipients():
-        send_mail(
-            recipient,
-            f"Large gift: {entry.campaign.title}",
-            "staff_large_gift",
-            entry=entry,
-            channel=channel_of(entry),
-            threshold=threshold,
-            donation_url=donation_url,
-        )
+    # Staff read English, even when a reader's German thank-you page booked the gift.
+    with force_locale(DEFAULT_LANGUAGE):
+        for recipient in staff_recipients():
+            send_mail(
+                recipient,
+                f"Large gift: {entry.campaign.title}",
+                "staff_large_gift",
+                entry=entry,
+                channel=channel_of(entry),
+                threshold=threshold,
+                donation_url=donation_url,
+            )
 
 
 def last_week() -> ChosenPeriod:

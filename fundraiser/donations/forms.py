@@ -14,7 +14,7 @@ from fundraiser.money import (
     decimals,
     fee_cover,
     format_money,
-    parse_amount,
+    parse_reader_amount,
 )
 
 MAX_NAME = 200
@@ -89,7 +89,7 @@ def validate_donation(
     amount_minor = 0
     if "currency" not in errors:
         try:
-            amount_minor = parse_amount(_chosen_amount_text(form), currency)
+            amount_minor = parse_reader_amount(_chosen_amount_text(form), currency)
             check_donation_amount(amount_minor, currency, maximum_major)
         except AmountError as exc:
             errors["amount"] = str(exc)

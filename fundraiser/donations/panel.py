@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from fundraiser.campaigns import presets as ladders
+from fundraiser.i18n import PREFERRED_CURRENCIES, current_language
 from fundraiser.models import Campaign, Frequency
 from fundraiser.money import (
     CURRENCY_RULES,
@@ -15,7 +16,7 @@ from fundraiser.money import (
     decimals,
     fee_cover,
     format_money,
-    parse_amount,
+    parse_reader_amount,
 )
 
 
@@ -34,7 +35,7 @@ class Panel:
 
 def _amount_minor(amount: str, other: str, currency: str) -> int | None:
     try:
-        return parse_amount(other if amount == "other" else amount, currency)
+        return parse_reader_amount(other if amount == "other" else amount, currency)
     except AmountError:
         return None
 
@@ -53,6 +54,16 @@ def currency_rules(currencies: list[str]) -> dict[str, dict]:
     }
 
 
+def first_offered_currency(campaign_currency: str, currencies: list[str]) -> str:
+    """The currency the form opens on: the reader's language's (i18n.PREFERRED_CURRENCIES:
+    euros in German, French and Spanish, pounds in English) where it is offered, else the
+    campaign's own."""
+    for code in PREFERRED_CURRENCIES.get(current_language(), ()):
+        if code in currencies:
+            return code
+    return campaign_currency
+
+
 def panel_for(campaign: Campaign, values: dict | None = None) -> Panel:
     """The panel as first shown (values None) or as the reader left it (a form's values)."""
     values = values or {}
@@ -60,7 +71,7 @@ def panel_for(campaign: Campaign, values: dict | None = None) -> Panel:
     frequency = values.get("frequency") or campaign.default_frequency
     if frequency not in {f.value for f in Frequency}:
         frequency = Frequency.ONE_TIME.value
-    currency = values.get("currency") or campaign.currency
+    currency = values.get("currency") or first_offered_currency(campaign.currency, currencies)
     if currency not in currencies:
         currency = campaign.currency if campaign.currency in currencies else currencies[0]
     presets = ladders.ladder(campaign, frequency)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fundraiser.donations.forms import DonationRequest
 from fundraiser.extensions import db
+from fundraiser.i18n import current_language, language_prefix
 from fundraiser.models import Campaign, DonationIntent, IntentStatus, utcnow
 from fundraiser.money import fee_cover
 from fundraiser.payments import events, gateway, ledger
@@ -72,6 +73,7 @@ def _new_intent(
         show_amount=request.show_amount,
         submission_key=key,
         source=source,
+        language=current_language(),
     )
 
 
@@ -107,7 +109,9 @@ def start_checkout(
     intent = _claim_intent(request, campaign, submission_key(request, reader, now), source)
     if intent.status == IntentStatus.OPEN.value and intent.checkout_url:
         return intent
-    base = current_app.config["BASE_URL"]
+    # Back to the pages in the language the reader gave in (fixed by the intent, so a retry
+    # sends Stripe the same parameters).
+    base = current_app.config["BASE_URL"].rstrip("/") + language_prefix(intent.language)
     # The intent is committed before Stripe is called, so no database lock is held meanwhile
     # and a retry finds it; Stripe's idempotency key (the intent id) makes the retry safe.
     try:

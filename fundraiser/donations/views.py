@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 
+from fundraiser.accounts import language
 from fundraiser.campaigns import services as campaigns
+from fundraiser.campaigns import translations
 from fundraiser.donations import abuse, services
 from fundraiser.donations.forms import validate_donation
 from fundraiser.donations.panel import panel_for
 from fundraiser.extensions import csrf, db, limiter
+from fundraiser.i18n import current_language
 from fundraiser.money import major_units_text
 from fundraiser.security import same_origin_required
 
@@ -29,7 +42,7 @@ def _render_form(campaign, values: dict, errors: dict, status: int):
         (
             render_template(
                 "campaigns/landing.html",
-                campaign=campaign,
+                campaign=translations.localized(campaign, current_language()),
                 totals=totals,
                 panel=panel_for(campaign, values),
                 form_values=values,
@@ -114,6 +127,8 @@ def donate():
         return _render_form(campaign, result.values, {"form": message}, 503)
     except services.DonationRefused as exc:
         return _render_form(campaign, result.values, {"form": str(exc)}, 400)
+    if current_user.is_authenticated:  # a signed-in supporter gives: keep the page's language
+        language.remember(current_user, current_language())
     db.session.commit()
     return redirect(intent.checkout_url, code=303)
 
@@ -121,7 +136,7 @@ def donate():
 @bp.get("/donate")
 def donate_page():
     """The form lives on the campaign page."""
-    return redirect("/", code=302)
+    return redirect(url_for("campaigns.landing"), code=302)
 
 
 @bp.get("/donate/thanks")
@@ -146,7 +161,7 @@ def cancelled():
     public_id = request.args.get("intent", "")
     intent = services.intent_for_cancel(public_id) if PUBLIC_ID_RE.match(public_id) else None
     if intent is None:
-        return redirect("/", code=302)
+        return redirect(url_for("campaigns.landing"), code=302)
     values = {
         "amount": "other",
         "amount_other": major_units_text(intent.amount_minor, intent.currency),

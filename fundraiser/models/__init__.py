@@ -1,7 +1,7 @@
 """The data model: import every model here so metadata (and Alembic) sees them all."""
 
 from fundraiser.models.base import Base, IllegalStatusMove, utcnow
-from fundraiser.models.campaign import Campaign, OutboundClick
+from fundraiser.models.campaign import Campaign, CampaignTranslation, OutboundClick
 from fundraiser.models.donation import (
     DonationIntent,
     Frequency,
@@ -38,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Campaign",
+    "CampaignTranslation",
     "DonationIntent",
     "EntryKind",
     "ExchangeRate",

@@ -52,6 +52,30 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class CampaignTranslation(Base):
+    """The campaign's article in another language (`flask campaign import … --lang de`).
+
+    Pages in that language show it instead of the original; the figures, ladders and photo
+    stay the campaign's own.
+    """
+
+    __tablename__ = "campaign_translations"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "language", name="uq_campaign_translations_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    #: A shipped language code other than the original's ("de", "fr", "es", "ru").
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(300))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    appeal_markdown: Mapped[str] = mapped_column(Text, default="")
+    photo_caption: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class OutboundClick(Base):
     """Clicks on the site's other channels (PayPal, Patreon), counted per campaign per day."""
 

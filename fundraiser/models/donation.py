@@ -100,6 +100,9 @@ class DonationIntent(Base):
     subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(255))
     supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    #: The language of the page the reader gave on: Checkout opens in it, and their receipt
+    #: is in it unless their account says otherwise.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -52,6 +52,9 @@ class Supporter(UserMixin, Base):
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Staff sign-in is refused until then (set once failed_sign_ins reaches the threshold).
     sign_in_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The language of their mails, receipts and statements (a shipped code; None: English).
+    #: Set from the page they last gave or registered on; changeable in their settings.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

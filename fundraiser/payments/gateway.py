@@ -13,6 +13,7 @@ import requests
 import stripe
 from flask import current_app
 
+from fundraiser.i18n import STRIPE_LOCALES
 from fundraiser.models import DonationIntent, Frequency
 
 #: The API version every call is made with, and that the webhook endpoint must be created
@@ -147,6 +148,9 @@ def create_checkout_session(
     }
     if intent.email:
         params["customer_email"] = intent.email
+    if intent.language in STRIPE_LOCALES:
+        # Checkout in the reader's language (the page they gave on); older intents: Stripe's auto.
+        params["locale"] = STRIPE_LOCALES[intent.language]
     if frequency is Frequency.ONE_TIME:
         params["mode"] = "payment"
         params["submit_type"] = "donate"

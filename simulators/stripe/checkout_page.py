@@ -43,12 +43,100 @@ TEST_CARDS = (
 )
 
 
-def page(title: str, body: str, status: int = 200) -> Response:
+#: The checkout page's words in the languages it speaks (the session's `locale`); any other
+#: locale (and "auto") gets English, as a stand-in for Stripe's own translations.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Stripe test checkout (simulator)",
+        "banner": "Test mode: simulated Stripe. No real money moves.",
+        "email": "Email",
+        "card": "Card information",
+        "number": "Card number",
+        "expiry": "Expiry (MM / YY)",
+        "cvc": "CVC",
+        "name": "Name on card",
+        "donate": "Donate",
+        "pay": "Pay",
+        "book": "Book",
+        "subscribe": "Subscribe",
+        "back": "← Back",
+    },
+    "de": {
+        "title": "Stripe-Testkasse (Simulator)",
+        "banner": "Testmodus: simuliertes Stripe. Es fließt kein echtes Geld.",
+        "email": "E-Mail",
+        "card": "Karteninformationen",
+        "number": "Kartennummer",
+        "expiry": "Ablaufdatum (MM / JJ)",
+        "cvc": "Prüfziffer",
+        "name": "Name auf der Karte",
+        "donate": "Spenden",
+        "pay": "Zahlen",
+        "book": "Buchen",
+        "subscribe": "Abonnieren",
+        "back": "← Zurück",
+    },
+    "fr": {
+        "title": "Paiement de test Stripe (simulateur)",
+        "banner": "Mode test : Stripe simulé. Aucun argent réel n’est débité.",
+        "email": "E-mail",
+        "card": "Informations de la carte",
+        "number": "Numéro de carte",
+        "expiry": "Expiration (MM / AA)",
+        "cvc": "CVC",
+        "name": "Nom sur la carte",
+        "donate": "Faire un don de",
+        "pay": "Payer",
+        "book": "Réserver",
+        "subscribe": "S’abonner",
+        "back": "← Retour",
+    },
+    "es": {
+        "title": "Pago de prueba de Stripe (simulador)",
+        "banner": "Modo de prueba: Stripe simulado. No se mueve dinero real.",
+        "email": "Correo electrónico",
+        "card": "Datos de la tarjeta",
+        "number": "Número de tarjeta",
+        "expiry": "Caducidad (MM / AA)",
+        "cvc": "CVC",
+        "name": "Nombre en la tarjeta",
+        "donate": "Donar",
+        "pay": "Pagar",
+        "book": "Reservar",
+        "subscribe": "Suscribirse",
+        "back": "← Volver",
+    },
+    "ru": {
+        "title": "Тестовая оплата Stripe (симулятор)",
+        "banner": "Тестовый режим: симуляция Stripe. Настоящие деньги не списываются.",
+        "email": "Эл. почта",
+        "card": "Данные карты",
+        "number": "Номер карты",
+        "expiry": "Срок действия (ММ / ГГ)",
+        "cvc": "CVC",
+        "name": "Имя на карте",
+        "donate": "Пожертвовать",
+        "pay": "Оплатить",
+        "book": "Забронировать",
+        "subscribe": "Подписаться",
+        "back": "← Назад",
+    },
+}
+
+
+def language_of(session: JSON) -> str:
+    """The page's language for a session's `locale` ("de", "fr-CA" → "fr"; else "en")."""
+    code = (session.get("locale") or "").split("-", 1)[0]
+    return code if code in WORDS else "en"
+
+
+def page(title: str, body: str, status: int = 200, lang: str = "en") -> Response:
+    words = WORDS.get(lang, WORDS["en"])
     html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>"
-        '<p class="banner" role="note">Test mode: simulated Stripe. No real money moves.</p>'
+        f'<p class="banner" role="note">{escape(words["banner"])}</p>'
         f"{body}</main></body></html>"
     )
     return Response(html, status=status, content_type="text/html; charset=utf-8")
@@ -66,19 +154,20 @@ def _field(name: str, label: str, value: str = "", error: str | None = None, **a
     )
 
 
-def _card_fields(form: Any, error_field: str | None) -> str:
+def _card_fields(form: Any, error_field: str | None, lang: str = "en") -> str:
     def err(field: str) -> str | None:
         return "x" if error_field == field else None
 
+    words = WORDS[lang]
     return (
-        "<fieldset><legend>Card information</legend>"
-        + _field("card_number", "Card number", form.get("card_number", ""), err("number"),
+        f"<fieldset><legend>{escape(words['card'])}</legend>"
+        + _field("card_number", words["number"], form.get("card_number", ""), err("number"),
                  inputmode="numeric", autocomplete="cc-number", placeholder="1234 1234 1234 1234")
         + '<div class="row"><div>'
-        + _field("card_expiry", "Expiry (MM / YY)", form.get("card_expiry", ""), err("exp"),
+        + _field("card_expiry", words["expiry"], form.get("card_expiry", ""), err("exp"),
                  autocomplete="cc-exp", placeholder="MM / YY")
         + "</div><div>"
-        + _field("card_cvc", "CVC", form.get("card_cvc", ""), err("cvc"),
+        + _field("card_cvc", words["cvc"], form.get("card_cvc", ""), err("cvc"),
                  inputmode="numeric", autocomplete="cc-csc", placeholder="123")
         + "</div></div></fieldset>"
     )  # fmt: skip
@@ -174,9 +263,11 @@ def _summary(session: JSON, items: list[JSON]) -> str:
 def _button_label(session: JSON) -> str:
     if session["mode"] == "setup":
         return "Save card"
+    words = WORDS[language_of(session)]
     if session["mode"] == "subscription":
-        return "Subscribe"
-    verb = {"donate": "Donate", "book": "Book"}.get(session["submit_type"] or "", "Pay")
+        return words["subscribe"]
+    submit_type = session["submit_type"]
+    verb = words[submit_type] if submit_type in ("donate", "book") else words["pay"]
     return f"{verb} {format_amount(session['amount_total'], session['currency'])}"
 
 
@@ -188,9 +279,11 @@ def _checkout_form(
     error_field: str | None,
     status: int = 200,
 ) -> Response:
+    lang = language_of(session)
+    words = WORDS[lang]
     email = form.get("email") or session["customer_email"] or ""
     back = (
-        f'<p><a id="cancel" href="{escape(session["cancel_url"])}">← Back</a></p>'
+        f'<p><a id="cancel" href="{escape(session["cancel_url"])}">{escape(words["back"])}</a></p>'
         if session["cancel_url"]
         else ""
     )
@@ -198,14 +291,14 @@ def _checkout_form(
         _summary(session, items)
         + _error(error)
         + '<form method="post" novalidate>'
-        + _field("email", "Email", email, None, type="email", autocomplete="email")
-        + _card_fields(form, error_field)
-        + _field("name", "Name on card", form.get("name", ""), None, autocomplete="cc-name")
+        + _field("email", words["email"], email, None, type="email", autocomplete="email")
+        + _card_fields(form, error_field, lang)
+        + _field("name", words["name"], form.get("name", ""), None, autocomplete="cc-name")
         + f'<button id="submit" type="submit">{escape(_button_label(session))}</button></form>'
         + back
         + _test_cards()
     )
-    return page("Stripe test checkout (simulator)", body, status)
+    return page(words["title"], body, status, lang)
 
 
 # -- customer portal ------------------------------------------------------------------------

@@ -214,8 +214,17 @@ def _session_fields(sim: Simulator, params: JSON, mode: str) -> JSON:
         "metadata": p.metadata(params),
         "expires_at": expires_at,
         "currency": p.currency(params, "currency", required=False),
-        "locale": p.string(params, "locale"),
+        "locale": p.choice(params, "locale", CHECKOUT_LOCALES),
     }
+
+
+#: Stripe Checkout's `locale` values (a subset of Stripe's list: the ones the page speaks, plus
+#: others it accepts and shows in English).
+CHECKOUT_LOCALES = (
+    "auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil",
+    "fr", "fr-CA", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl",
+    "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+)  # fmt: skip
 
 
 def _check_expiry(expires_at: int, now: int) -> None:

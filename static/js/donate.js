@@ -16,8 +16,21 @@
   // fundraiser/money.py's parse_amount, check_donation_amount, stripe_fee and fee_cover,
   // step for step, so the page says and checks exactly what the server will.
   var AMOUNT_RE = /^(\d{1,12})(?:[.,](\d+))?$/;
+  // money.py's parse_reader_amount: the page language's decimal mark always is one; the
+  // other mark groups thousands when it groups by three, else it is a decimal mark.
+  function withPoint(cleaned) {
+    var mark = lang.split("-")[0] === "en" ? "." : ",", other = mark === "." ? "," : ".";
+    if (cleaned.indexOf(other) < 0) { return cleaned.split(mark).length === 2 ? cleaned.replace(mark, ".") : cleaned; }
+    var at = cleaned.indexOf(mark), integer = at < 0 ? cleaned : cleaned.slice(0, at);
+    var fraction = at < 0 ? "" : cleaned.slice(at + 1), groups = integer.split(other);
+    var head = groups[0].replace(/^[€£$]/, "");
+    var grouped = /^\d{1,3}$/.test(head) && groups.slice(1).every(function (g) { return /^\d{3}$/.test(g); });
+    if (grouped && fraction.indexOf(mark) < 0) { return groups.join("") + (at < 0 ? "" : "." + fraction); }
+    if (at < 0 && groups.length === 2) { return groups[0] + "." + groups[1]; }
+    return cleaned;
+  }
   function parseAmount(text, currency, rules, max) {
-    var cleaned = (text || "").trim().replace(/[\u00a0 ]/g, "").replace(/^[€£$]/, "");
+    var cleaned = withPoint((text || "").replace(/\s/g, "")).replace(/^[€£$]/, "");
     if (!cleaned) { return { error: "Please enter an amount." }; }
     if (cleaned.charAt(0) === "-") { return { error: "The amount must be more than zero." }; }
     var m = AMOUNT_RE.exec(cleaned);

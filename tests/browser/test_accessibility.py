@@ -28,6 +28,11 @@ BLOCKING = {"serious", "critical"}
 # One line per page: (name, who is signed in, path with {placeholders} from seeded data).
 PAGES = [
     ("landing", "anyone", "/"),
+    ("landing-de", "anyone", "/de/"),
+    ("landing-fr", "anyone", "/fr/"),
+    ("landing-es", "anyone", "/es/"),
+    ("landing-ru", "anyone", "/ru/"),
+    ("settings-de", "supporter", "/de/account/settings"),
     ("embed", "anyone", "/embed/{slug}"),
     ("campaign", "anyone", "/campaigns/{slug}"),
     ("not-found", "anyone", "/no-such-page"),
