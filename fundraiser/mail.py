@@ -32,14 +32,17 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def build_message(to: str, subject: str, template_name: str, **context) -> EmailMessage:
-    """Render templates/mail/<name>.txt and .html into one multipart/alternative message."""
+def build_message(to: str, subject, template_name: str, **context) -> EmailMessage:
+    """Render templates/mail/<name>.txt and .html into one multipart/alternative message.
+
+    `subject` may be a lazy gettext string: it is put in the language the templates are
+    rendered in (the one in force while the message is built)."""
     config = current_app.config
     context.setdefault("base_url", config["BASE_URL"])
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = str(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_FROM"]))
     message.set_content(render_template(f"mail/{template_name}.txt", **context))
@@ -54,7 +57,7 @@ def _sender_domain(sender: str) -> str:
     return address.rsplit("@", 1)[-1] or "localhost"
 
 
-def send_mail(to: str, subject: str, template_name: str, **context) -> None:
+def send_mail(to: str, subject, template_name: str, **context) -> None:
     """Render now; deliver in a background job when Redis is configured (at once when this is
     a job already, queued if that fails), inline otherwise. If the queue can't be reached it
     is delivered inline: it is never dropped."""

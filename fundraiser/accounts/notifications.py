@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fundraiser.extensions import db
@@ -31,10 +32,15 @@ def send_receipt(entry_id: int) -> None:
     if entry is None or not entry.donor_email:
         return
     welcome = entry.pledge_id is not None and _first_payment_of_pledge(entry)
-    subject = "Welcome, and thank you" if welcome else "Thank you"
+    if welcome:
+        subject = _l(
+            "Welcome, and thank you — your receipt for %(campaign)s", campaign=entry.campaign.title
+        )
+    else:
+        subject = _l("Thank you — your receipt for %(campaign)s", campaign=entry.campaign.title)
     send_mail(
         entry.donor_email,
-        f"{subject} — your receipt for {entry.campaign.title}",
+        subject,
         "receipt",
         entry=entry,
         recurring=entry.frequency != "one-time",
@@ -63,14 +69,14 @@ def send_refund_notice(entry_id: int) -> None:
         return
     send_mail(
         refund.donor_email,
-        f"Your refund from {refund.campaign.title}",
+        _l("Your refund from %(campaign)s", campaign=refund.campaign.title),
         "refund",
         refund=refund,
         amount_minor=-refund.amount_minor,
     )
 
 
-def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -> None:
+def _mail_about_pledge(pledge_id: int, subject, template: str, **context) -> None:
     """Mail the pledge's supporter (if we know where) with the pledge and its interval word."""
     pledge = db.session.get(Pledge, pledge_id)
     recipient = pledge and _pledge_recipient(pledge)
@@ -83,7 +89,7 @@ def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -
 def send_pledge_changed(pledge_id: int) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift has been changed",
+        _l("Your regular gift has been changed"),
         "pledge_changed",
         pledge_url=external_url("accounts.pledge", pledge_id=pledge_id),
     )
@@ -92,7 +98,7 @@ def send_pledge_changed(pledge_id: int) -> None:
 def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift could not be taken",
+        _l("Your regular gift could not be taken"),
         "payment_failed",
         card_url=external_url("accounts.pledge_card", pledge_id=pledge_id),
         invoice_url=invoice_url,
@@ -102,7 +108,7 @@ def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
 def send_pledge_cancelled(pledge_id: int, reason: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift has been cancelled",
+        _l("Your regular gift has been cancelled"),
         "pledge_cancelled",
         reason=reason or "",
         campaign_url=external_url("campaigns.landing"),

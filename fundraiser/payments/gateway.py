@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import stripe
 from flask import current_app
+from flask_babel import gettext as _
 
 from fundraiser.models import DonationIntent, Frequency
 
@@ -81,13 +82,13 @@ def _translated(request):
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         raise PaymentsUnavailable(str(exc.user_message or exc)) from exc
     except stripe.CardError as exc:
-        raise PaymentRefused(exc.user_message or "The card was declined.") from exc
+        raise PaymentRefused(exc.user_message or _("The card was declined.")) from exc
     except stripe.InvalidRequestError as exc:
-        raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
+        raise PaymentRefused(exc.user_message or _("Stripe refused the request.")) from exc
     except stripe.StripeError as exc:
         if exc.http_status is not None and exc.http_status < 500:
-            raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
-        raise PaymentsUnavailable("Stripe is not answering right now.") from exc
+            raise PaymentRefused(exc.user_message or _("Stripe refused the request.")) from exc
+        raise PaymentsUnavailable(_("Stripe is not answering right now.")) from exc
 
 
 # --- Checkout -------------------------------------------------------------------------
