@@ -156,10 +156,12 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from fundraiser.assets import init_assets
     from fundraiser.campaigns.content import render_markdown
+    from fundraiser.i18n import plural_labels
     from fundraiser.money import format_money, major_units_text
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["major_units"] = major_units_text
+    app.jinja_env.globals["plural_labels"] = plural_labels
     init_assets(app)
     logging.basicConfig(level=logging.INFO)

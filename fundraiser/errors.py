@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
@@ -70,6 +71,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         description = error.description if error.code != 500 else None
+        if isinstance(error, RateLimitExceeded):
+            description = None  # the limiter names its limit ("10 per 1 minute"): our words
         response = render_error(error.code or 500, description)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             body, code = response

@@ -90,7 +90,7 @@ def donate():
     if result.request is None:
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
-        return _render_form(campaign, result.values, {"form": services.CLOSED_MESSAGE}, 400)
+        return _render_form(campaign, result.values, {"form": str(services.CLOSED_MESSAGE)}, 400)
     verdict, difficulty = abuse.gate(
         request.remote_addr or "",
         result.request.amount_minor,
