@@ -38,7 +38,7 @@ translations/%.mo: translations/%.po | $(VENV)/.installed
 
 # After wrapping new strings: extract them and merge them into every catalogue.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 # axe-core for the accessibility tests, pinned by tests/a11y/package-lock.json.

@@ -159,6 +159,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from fundraiser.assets import init_assets
     from fundraiser.campaigns.content import render_markdown
+    from fundraiser.i18n import plural_labels
     from fundraiser.money import format_money, major_units_text
 
     app.jinja_env.filters["markdown"] = render_markdown
@@ -167,5 +168,6 @@ def register_template_helpers(app: Flask) -> None:
     from fundraiser.i18n import register_language_filters
 
     register_language_filters(app)  # long_date, medium_date, month_year: Babel, per language
+    app.jinja_env.globals["plural_labels"] = plural_labels
     init_assets(app)
     logging.basicConfig(level=logging.INFO)

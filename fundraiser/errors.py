@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
@@ -19,29 +22,29 @@ from fundraiser.extensions import db
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "That request didn’t make sense",
-    403: "You can’t do that here",
-    404: "We couldn’t find that page",
-    405: "That isn’t allowed here",
-    413: "That was too much to send",
-    429: "Slow down a little",
-    500: "Something went wrong on our side",
-    503: "We’re briefly unavailable",
+    400: _l("That request didn’t make sense"),
+    403: _l("You can’t do that here"),
+    404: _l("We couldn’t find that page"),
+    405: _l("That isn’t allowed here"),
+    413: _l("That was too much to send"),
+    429: _l("Slow down a little"),
+    500: _l("Something went wrong on our side"),
+    503: _l("We’re briefly unavailable"),
 }
 
 
 #: Our own words where a view gave no reason of its own (never the framework's defaults).
 DESCRIPTIONS = {
-    400: "Something in that request wasn’t as we expected. Please go back and try again.",
-    403: "This page isn’t open to you.",
-    404: "The address may be mistyped, or the page has moved. The appeal is still here.",
-    405: "That page can’t be used that way.",
-    413: "That was more than we accept in one go. Please send something smaller.",
-    429: "You’ve tried that a lot in a short time.",
-    500: "It’s our fault, not yours, and we’ve been told. Please try again in a minute.",
-    503: "We’re working on it. Please try again in a minute; nothing you sent was lost.",
+    400: _l("Something in that request wasn’t as we expected. Please go back and try again."),
+    403: _l("This page isn’t open to you."),
+    404: _l("The address may be mistyped, or the page has moved. The appeal is still here."),
+    405: _l("That page can’t be used that way."),
+    413: _l("That was more than we accept in one go. Please send something smaller."),
+    429: _l("You’ve tried that a lot in a short time."),
+    500: _l("It’s our fault, not yours, and we’ve been told. Please try again in a minute."),
+    503: _l("We’re working on it. Please try again in a minute; nothing you sent was lost."),
 }
-GENERIC = "Something went wrong. Please go back and try again."
+GENERIC = _l("Something went wrong. Please go back and try again.")
 
 
 def _framework_default(code: int, description: str | None) -> bool:
@@ -54,9 +57,9 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, description: str | None = None):
-    title = TITLES.get(code, "Something went wrong")
+    title = str(TITLES.get(code) or _("Something went wrong"))
     if _framework_default(code, description):
-        description = DESCRIPTIONS.get(code, GENERIC)
+        description = str(DESCRIPTIONS.get(code, GENERIC))
     if wants_json():
         return jsonify(error=title, reason=description or title, status=code), code
     return render_template(
@@ -68,6 +71,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         description = error.description if error.code != 500 else None
+        if isinstance(error, RateLimitExceeded):
+            description = None  # the limiter names its limit ("10 per 1 minute"): our words
         response = render_error(error.code or 500, description)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             body, code = response
@@ -90,7 +95,7 @@ def register_errorhandlers(app: Flask) -> None:
         # beyond its integer range) came from the request: refuse it, don't call it our fault.
         db.session.rollback()
         log.warning("refused a value the database cannot use: %s", type(error.orig).__name__)
-        return render_error(400, "Part of that request isn't something we can use.")
+        return render_error(400, _("Part of that request isn't something we can use."))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

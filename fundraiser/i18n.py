@@ -174,3 +174,18 @@ def register_language_filters(app: Flask) -> None:
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["medium_date"] = medium_date
     app.jinja_env.filters["month_year"] = month_year
+def plural_labels(singular: str, plural: str) -> dict[str, str]:
+    """A plural's words per CLDR plural category of this request's language ("one", "few",
+    "many", "other" …), for scripts that count in the browser (Intl.PluralRules picks the
+    category there). Each category's word is gettext's for the smallest number in it."""
+    from babel import Locale
+    from flask_babel import get_locale, ngettext
+
+    rule = (get_locale() or Locale.parse(DEFAULT_LANGUAGE)).plural_form
+    labels: dict[str, str] = {}
+    for number in (*range(0, 200), 1_000_000):
+        category = rule(number)
+        if category not in labels:
+            labels[category] = ngettext(singular, plural, number)
+    labels.setdefault("other", ngettext(singular, plural, 2))
+    return labels

@@ -63,7 +63,7 @@ class _Compat32(Compat32):
 _POLICY = _Compat32()
 
 
-def build_message(to: str, subject: str, template_name: str, **context) -> Message:
+def build_message(to: str, subject, template_name: str, **context) -> Message:
     """Render templates/mail/<name>.txt and .html into one multipart/alternative message.
 
     Built with the classic (compat32) classes: the same MIME on the wire, at a fraction of
@@ -111,7 +111,7 @@ def _sender_domain(sender: str) -> str:
     return address.rsplit("@", 1)[-1] or "localhost"
 
 
-def send_mail(to: str, subject: str, template_name: str, **context) -> None:
+def send_mail(to: str, subject, template_name: str, **context) -> None:
     """Render now (in the language of an enclosing accounts.language.writing_in; a subject
     made with lazy_gettext follows it too); deliver in a background job when Redis is
     configured (at once when this is a job already, queued if that fails), inline otherwise.

@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from fundraiser.i18n import rendering_language, rendering_locale
 
@@ -52,21 +54,29 @@ def parse_amount(text: str, currency: str) -> int:
     for symbol in ("€", "£", "$"):
         cleaned = cleaned.removeprefix(symbol)
     if not cleaned:
-        raise AmountError("Please enter an amount.")
+        raise AmountError(_("Please enter an amount."))
     if cleaned.startswith("-"):
-        raise AmountError("The amount must be more than zero.")
+        raise AmountError(_("The amount must be more than zero."))
     match = _AMOUNT_RE.match(cleaned)
     if not match:
-        raise AmountError("Please enter the amount as a number, like 25 or 12.50.")
+        raise AmountError(_("Please enter the amount as a number, like 25 or 12.50."))
     places = decimals(currency)
     frac = match.group("frac") or ""
     if len(frac) > places:
         if places == 0:
-            raise AmountError(f"{currency.upper()} amounts are whole numbers.")
-        raise AmountError(f"Please use at most {places} decimal places.")
+            raise AmountError(
+                _("%(currency)s amounts are whole numbers.", currency=currency.upper())
+            )
+        raise AmountError(
+            ngettext(
+                "Please use at most %(num)d decimal place.",
+                "Please use at most %(num)d decimal places.",
+                places,
+            )
+        )
     minor = int(match.group("whole")) * 10**places + int(frac.ljust(places, "0") or 0)
     if minor <= 0:
-        raise AmountError("The amount must be more than zero.")
+        raise AmountError(_("The amount must be more than zero."))
     return minor
 
 
@@ -110,13 +120,19 @@ def check_donation_amount(minor: int, currency: str, maximum_major: int) -> None
     rule = CURRENCY_RULES[currency.upper()]
     if minor < rule.minimum_minor:
         raise AmountError(
-            f"The smallest gift we can take is {format_money(rule.minimum_minor, currency)}."
+            _(
+                "The smallest gift we can take is %(minimum)s.",
+                minimum=format_money(rule.minimum_minor, currency),
+            )
         )
     maximum_minor = maximum_major * 10 ** decimals(currency)
     if minor > maximum_minor:
         raise AmountError(
-            f"The largest gift we take online is {format_money(maximum_minor, currency)}; "
-            "please contact us for larger gifts."
+            _(
+                "The largest gift we take online is %(maximum)s; please contact us for larger "
+                "gifts.",
+                maximum=format_money(maximum_minor, currency),
+            )
         )
 
 

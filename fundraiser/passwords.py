@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -23,14 +25,18 @@ COMMON_PASSWORDS = frozenset(
 def password_problem(password: str, email: str | None = None) -> str | None:
     """Why this password is not acceptable, or None if it is."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return ngettext(
+            "Use at least %(num)d character.",
+            "Use at least %(num)d characters.",
+            MIN_PASSWORD_LENGTH,
+        )
     if len(password) > 1024:
-        return "That password is too long."
+        return _("That password is too long.")
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
-        return "That password is too common; choose something harder to guess."
+        return _("That password is too common; choose something harder to guess.")
     if email and lowered == email.lower():
-        return "Your password can't be your email address."
+        return _("Your password can't be your email address.")
     return None
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 
 
 def _origin_of(url: str) -> str:
@@ -42,7 +43,7 @@ def same_origin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if request.method not in {"GET", "HEAD", "OPTIONS"} and not is_same_origin_request():
-            abort(403, description="This form can only be sent from our own site.")
+            abort(403, description=_("This form can only be sent from our own site."))
         return view(*args, **kwargs)
 
     return wrapper
@@ -120,7 +121,7 @@ def register_security_headers(app: Flask) -> None:
         try:
             request.query_string.decode()
         except UnicodeDecodeError:
-            abort(400, description="That address isn't valid UTF-8.")
+            abort(400, description=_("That address isn't valid UTF-8."))
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:

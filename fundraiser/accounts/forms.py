@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -35,48 +37,53 @@ def acceptable_password(form, field) -> None:
         raise ValidationError(problem)
 
 
-EMAIL = [DataRequired("Please enter your email address."), valid_email]
+#: The choices' labels in the reader's language (pledge_policy keeps the English ones for staff).
+INTERVAL_LABELS = {"month": _l("Monthly"), "year": _l("Yearly")}
+
+EMAIL = [DataRequired(_l("Please enter your email address.")), valid_email]
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=EMAIL)
+    email = EmailField(_l("Email"), validators=EMAIL)
     password = PasswordField(
-        "Password",
-        validators=[InputRequired("Please choose a password."), acceptable_password],
+        _l("Password"),
+        validators=[InputRequired(_l("Please choose a password.")), acceptable_password],
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=EMAIL)
-    password = PasswordField("Password", validators=[InputRequired("Please enter your password.")])
+    email = EmailField(_l("Email"), validators=EMAIL)
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(_l("Please enter your password."))]
+    )
     next = HiddenField()
 
 
 class EmailForm(FlaskForm):
     """Asking for a reset or sign-in link."""
 
-    email = EmailField("Email", validators=EMAIL)
+    email = EmailField(_l("Email"), validators=EMAIL)
     next = HiddenField()
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
-        validators=[InputRequired("Please choose a password."), acceptable_password],
+        _l("New password"),
+        validators=[InputRequired(_l("Please choose a password.")), acceptable_password],
     )
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password")
+    current_password = PasswordField(_l("Current password"))
     password = PasswordField(
-        "New password",
-        validators=[InputRequired("Please choose a password."), acceptable_password],
+        _l("New password"),
+        validators=[InputRequired(_l("Please choose a password.")), acceptable_password],
     )
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Your name", validators=[Length(max=200)])
-    show_publicly = BooleanField("Show my name publicly as a supporter")
+    name = StringField(_l("Your name"), validators=[Length(max=200)])
+    show_publicly = BooleanField(_l("Show my name publicly as a supporter"))
 
 
 class ConfirmForm(FlaskForm):
@@ -84,34 +91,39 @@ class ConfirmForm(FlaskForm):
 
 
 class AmountForm(FlaskForm):
-    amount = StringField("New amount", validators=[DataRequired("Please enter an amount.")])
+    amount = StringField(_l("New amount"), validators=[DataRequired(_l("Please enter an amount."))])
 
 
 class IntervalForm(FlaskForm):
     interval = RadioField(
-        "How often",
-        choices=[SelectChoice(value, label) for value, label in INTERVALS.items()],
-        validators=[InputRequired("Please choose monthly or yearly.")],
+        _l("How often"),
+        choices=[
+            SelectChoice(value, INTERVAL_LABELS.get(value, INTERVALS[value])) for value in INTERVALS
+        ],
+        validators=[InputRequired(_l("Please choose monthly or yearly."))],
     )
 
 
 class PauseForm(FlaskForm):
     months = RadioField(
-        "Pause for",
-        choices=[SelectChoice(str(n), f"{n} month{'s' if n > 1 else ''}") for n in PAUSE_MONTHS],
-        validators=[InputRequired("Please choose how long to pause.")],
+        _l("Pause for"),
+        choices=[
+            SelectChoice(str(n), lazy_ngettext("%(num)d month", "%(num)d months", n))
+            for n in PAUSE_MONTHS
+        ],
+        validators=[InputRequired(_l("Please choose how long to pause."))],
     )
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField("Why are you cancelling? (optional)", validators=[Length(max=1000)])
+    reason = TextAreaField(_l("Why are you cancelling? (optional)"), validators=[Length(max=1000)])
     #: "yes" once the supporter confirmed on the second step.
     confirmed = HiddenField()
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Your password")
+    password = PasswordField(_l("Your password"))
     confirm = BooleanField(
-        "I understand my account and personal data will be erased",
-        validators=[InputRequired("Please tick the box to confirm.")],
+        _l("I understand my account and personal data will be erased"),
+        validators=[InputRequired(_l("Please tick the box to confirm."))],
     )

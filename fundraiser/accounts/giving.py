@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import joinedload
 
@@ -136,7 +137,11 @@ def statement_year_problem(year: int) -> str | None:
     if year in STATEMENT_YEARS:
         return None
     first, last = STATEMENT_YEARS[0], STATEMENT_YEARS[-1]
-    return f"There are no statements for that year: choose a year between {first} and {last}."
+    return _(
+        "There are no statements for that year: choose a year between %(first)s and %(last)s.",
+        first=first,
+        last=last,
+    )
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:

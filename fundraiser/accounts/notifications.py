@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fundraiser.accounts.language import language_of, writing_in
@@ -41,10 +42,15 @@ def _entry_language(entry: LedgerEntry) -> str:
 
 def _send_receipt(entry: LedgerEntry) -> None:
     welcome = entry.pledge_id is not None and _first_payment_of_pledge(entry)
-    subject = "Welcome, and thank you" if welcome else "Thank you"
+    if welcome:
+        subject = _l(
+            "Welcome, and thank you — your receipt for %(campaign)s", campaign=entry.campaign.title
+        )
+    else:
+        subject = _l("Thank you — your receipt for %(campaign)s", campaign=entry.campaign.title)
     send_mail(
         entry.donor_email,
-        f"{subject} — your receipt for {entry.campaign.title}",
+        subject,
         "receipt",
         entry=entry,
         recurring=entry.frequency != "one-time",
@@ -78,14 +84,14 @@ def send_refund_notice(entry_id: int) -> None:
 def _send_refund_notice(refund: LedgerEntry) -> None:
     send_mail(
         refund.donor_email,
-        f"Your refund from {refund.campaign.title}",
+        _l("Your refund from %(campaign)s", campaign=refund.campaign.title),
         "refund",
         refund=refund,
         amount_minor=-refund.amount_minor,
     )
 
 
-def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -> None:
+def _mail_about_pledge(pledge_id: int, subject, template: str, **context) -> None:
     """Mail the pledge's supporter (if we know where) with the pledge and its interval word."""
     pledge = db.session.get(Pledge, pledge_id)
     recipient = pledge and _pledge_recipient(pledge)
@@ -103,7 +109,7 @@ def _mail_about_pledge(pledge_id: int, subject: str, template: str, **context) -
 def send_pledge_changed(pledge_id: int) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift has been changed",
+        _l("Your regular gift has been changed"),
         "pledge_changed",
         pledge_url=lambda: external_url("accounts.pledge", pledge_id=pledge_id),
     )
@@ -112,7 +118,7 @@ def send_pledge_changed(pledge_id: int) -> None:
 def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift could not be taken",
+        _l("Your regular gift could not be taken"),
         "payment_failed",
         card_url=lambda: external_url("accounts.pledge_card", pledge_id=pledge_id),
         invoice_url=invoice_url,
@@ -122,7 +128,7 @@ def send_payment_failed(pledge_id: int, invoice_url: str | None = None) -> None:
 def send_pledge_cancelled(pledge_id: int, reason: str | None = None) -> None:
     _mail_about_pledge(
         pledge_id,
-        "Your regular gift has been cancelled",
+        _l("Your regular gift has been cancelled"),
         "pledge_cancelled",
         reason=reason or "",
         campaign_url=lambda: external_url("campaigns.landing"),

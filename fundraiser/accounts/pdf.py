@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+from flask_babel import gettext as _
 from fpdf import FPDF
 
 from fundraiser.accounts.giving import Statement, local_date
@@ -53,9 +54,20 @@ class _StatementPDF(FPDF):
         )
 
 
+def _gift_status_word(status: str) -> str:
+    """A gift's status as the account pages name it, in the reader's language."""
+    words = {
+        "paid": _("Paid"),
+        "partially_refunded": _("Partially refunded"),
+        "refunded": _("Refunded"),
+        "disputed": _("Disputed"),
+    }
+    return words.get(status, status.capitalize())
+
+
 def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -> bytes:
     pdf = _StatementPDF()
-    pdf.set_title(f"Giving statement {statement.year}")
+    pdf.set_title(_("Giving statement %(year)s", year=statement.year))
     pdf.set_author(site_name)
     pdf.set_lang(rendering_language())
     pdf.add_page()
@@ -63,19 +75,23 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
     pdf.cell(
         0,
         10,
-        pdf.text_for(f"{site_name}: giving statement {statement.year}"),
+        pdf.text_for(
+            _("%(site_name)s: giving statement %(year)s", site_name=site_name, year=statement.year)
+        ),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font(pdf.family, "", 10)
-    pdf.cell(0, 6, pdf.text_for(f"For {name or email}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 6, pdf.text_for(_("For %(name)s", name=name or email)), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(4)
     columns = [
-        ("Date", 28, "L"),
-        ("Campaign", 82, "L"),
-        ("Type", 22, "L"),
-        ("Status", 28, "L"),
-        ("Amount", 30, "R"),
+        (_("Date"), 28, "L"),
+        (_("Campaign"), 82, "L"),
+        (_("Type"), 22, "L"),
+        (_("Status"), 28, "L"),
+        (_("Amount"), 30, "R"),
     ]
     for title, width, align in columns:
         pdf.write_cell(width, title, bold=True, align=align)
@@ -88,19 +104,25 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
         values = [
             medium_date(local_date(entry.occurred_at)),
             title,
-            "Recurring" if gift.recurring else "One-off",
-            gift.status.capitalize(),
+            _("Recurring") if gift.recurring else _("One-off"),
+            _gift_status_word(gift.status),
             format_money(entry.amount_minor, entry.currency),
         ]
-        for (_, width, align), value in zip(columns, values, strict=True):
+        for (_title, width, align), value in zip(columns, values, strict=True):
             pdf.write_cell(width, value, align=align)
         pdf.ln(7)
     pdf.ln(3)
     if not statement.gifts:
-        pdf.write_cell(0, "No gifts were recorded in this year.", new_line=True)
+        pdf.write_cell(0, _("No gifts were recorded in this year."), new_line=True)
     for currency, total in statement.totals.items():
         pdf.write_cell(
-            160, f"Total given in {statement.year} ({currency}), after refunds", bold=True
+            160,
+            _(
+                "Total given in %(year)s (%(currency)s), after refunds",
+                year=statement.year,
+                currency=currency,
+            ),
+            bold=True,
         )
         pdf.write_cell(30, format_money(total, currency), bold=True, align="R", new_line=True)
     pdf.ln(6)
@@ -109,8 +131,10 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
         0,
         5,
         pdf.text_for(
-            "This statement lists the payments recorded for your account. Card payments were "
-            "processed by Stripe. Keep it for your records."
+            _(
+                "This statement lists the payments recorded for your account. Card payments "
+                "were processed by Stripe. Keep it for your records."
+            )
         ),
     )
     return bytes(pdf.output())

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fundraiser.models import Pledge, Supporter
 from fundraiser.money import AmountError, check_donation_amount, parse_reader_amount
@@ -13,7 +15,7 @@ from fundraiser.payments import pledge_policy
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = "Payments are briefly unavailable, please try again in a few minutes."
+UNAVAILABLE = _l("Payments are briefly unavailable, please try again in a few minutes.")
 
 
 class PledgeActionError(Exception):
@@ -40,6 +42,18 @@ def refuse_if_kept_elsewhere(pledge: Pledge) -> None:
         raise PledgeActionError(keeper.message)
 
 
+def _status_word(pledge: Pledge) -> str:
+    """The pledge's status as a word in the reader's language (as the pledge page names it)."""
+    words = {
+        "active": _("active"),
+        "past_due": _("past due"),
+        "paused": _("paused"),
+        "cancelled": _("cancelled"),
+        "incomplete": _("incomplete"),
+    }
+    return words.get(pledge.status, pledge.status)
+
+
 def _actor(supporter: Supporter) -> str:
     return f"supporter:{supporter.id}"
 
@@ -51,14 +65,16 @@ def _call(pledge: Pledge, action: str, work: Callable[[], object]):
 
     refuse_if_kept_elsewhere(pledge)
     if not allowed(pledge, action):
-        raise PledgeActionError(f"That isn't possible while the pledge is {pledge.status}.")
+        raise PledgeActionError(
+            _("That isn't possible while the pledge is %(status)s.", status=_status_word(pledge))
+        )
     try:
         return work()
     except PaymentsUnavailable as exc:
         log.warning("pledge %s %s: payments unavailable (%s)", pledge.id, action, exc)
-        raise PledgeActionError(UNAVAILABLE) from exc
+        raise PledgeActionError(str(UNAVAILABLE)) from exc
     except (NotAllowed, PaymentRefused) as exc:
-        raise PledgeActionError(str(exc) or "Stripe refused that change.") from exc
+        raise PledgeActionError(str(exc) or _("Stripe refused that change.")) from exc
 
 
 def _payments():
@@ -76,7 +92,7 @@ def change_amount(supporter: Supporter, pledge: Pledge, amount_text: str) -> Ple
     except AmountError as exc:
         raise PledgeActionError(str(exc)) from exc
     if amount_minor == pledge.amount_minor:
-        raise PledgeActionError("That is already the amount of this pledge.")
+        raise PledgeActionError(_("That is already the amount of this pledge."))
     return _call(
         pledge,
         "amount",
@@ -86,9 +102,9 @@ def change_amount(supporter: Supporter, pledge: Pledge, amount_text: str) -> Ple
 
 def change_interval(supporter: Supporter, pledge: Pledge, interval: str) -> Pledge:
     if interval not in pledge_policy.INTERVALS:
-        raise PledgeActionError("Please choose monthly or yearly.")
+        raise PledgeActionError(_("Please choose monthly or yearly."))
     if interval == pledge.interval:
-        raise PledgeActionError("The pledge already has that interval.")
+        raise PledgeActionError(_("The pledge already has that interval."))
     return _call(
         pledge,
         "interval",
@@ -98,7 +114,7 @@ def change_interval(supporter: Supporter, pledge: Pledge, interval: str) -> Pled
 
 def pause(supporter: Supporter, pledge: Pledge, months: int) -> Pledge:
     if months not in pledge_policy.PAUSE_MONTHS:
-        raise PledgeActionError("You can pause for 1, 2 or 3 months.")
+        raise PledgeActionError(_("You can pause for 1, 2 or 3 months."))
     return _call(pledge, "pause", lambda: _payments().pause(pledge, months, _actor(supporter)))
 
 

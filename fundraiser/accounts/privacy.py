@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from fundraiser import audit
@@ -83,9 +84,9 @@ def check_deletion_allowed(supporter: Supporter, password: str, signed_in_by_lin
     if signed_in_by_link:
         return
     if not supporter.password_hash:
-        raise AccountError("Please confirm by email: we'll send you a sign-in link.")
+        raise AccountError(_("Please confirm by email: we'll send you a sign-in link."))
     if not verify_password(supporter.password_hash, password):
-        raise AccountError("That password is not right.")
+        raise AccountError(_("That password is not right."))
 
 
 def delete_account(supporter: Supporter) -> None:

@@ -7,6 +7,8 @@ import hmac
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fundraiser.accounts import giving, sessions
 from fundraiser.accounts.language import remember, writing_in
@@ -38,9 +40,10 @@ def is_staff_identity(supporter: Supporter) -> bool:
 
 
 def staff_identity_message() -> str:
-    return (
+    return _(
         "This is a staff account: its password and the account itself are managed in the "
-        f"staff dashboard, where your second factor is asked for: {staff_account_url()}"
+        "staff dashboard, where your second factor is asked for: %(url)s",
+        url=staff_account_url(),
     )
 
 
@@ -59,7 +62,7 @@ def normalize_email(text: str) -> str:
     try:
         result = validate_email((text or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError("Please enter a valid email address, like name@example.org.") from exc
+        raise AccountError(_("Please enter a valid email address, like name@example.org.")) from exc
     return result.normalized.lower()
 
 
@@ -85,7 +88,7 @@ def register(email: str, password: str) -> str:
         with writing_in(existing.language):
             send_mail(
                 email,
-                "Someone tried to create an account with your email",
+                _l("Someone tried to create an account with your email"),
                 "registered_again",
                 sign_in_url=external_url("accounts.login"),
                 reset_url=external_url("accounts.reset_request"),
@@ -131,7 +134,7 @@ def send_verification(supporter: Supporter) -> None:
 def _send_verification(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
-        "Confirm your email address",
+        _l("Confirm your email address"),
         "verify",
         verify_url=external_url("accounts.verify", token=token),
         hours=int(LIFETIMES["verify"].total_seconds() // 3600),
@@ -182,8 +185,10 @@ def authenticate(email: str, password: str) -> Supporter | None:
         return None
     if not supporter.is_verified:
         raise AccountError(
-            "Please confirm your email address first: open the link we emailed you, "
-            "or email yourself a sign-in link."
+            _(
+                "Please confirm your email address first: open the link we emailed you, "
+                "or email yourself a sign-in link."
+            )
         )
     if needs_rehash(supporter.password_hash):
         supporter.password_hash = hash_password(password)
@@ -211,7 +216,7 @@ def request_password_reset(email: str) -> None:
 def _send_reset(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
-        "Reset your password",
+        _l("Reset your password"),
         "reset",
         reset_url=external_url("accounts.reset_password", token=token),
         minutes=int(LIFETIMES["reset"].total_seconds() // 60),
@@ -254,7 +259,7 @@ def send_sign_in_link(supporter: Supporter, next_path: str | None = None) -> Non
 def _send_sign_in_link(supporter: Supporter, token: str) -> None:
     send_mail(
         supporter.email,
-        "Your sign-in link",
+        _l("Your sign-in link"),
         "magic",
         sign_in_url=external_url("accounts.magic_sign_in", token=token),
         minutes=int(LIFETIMES["magic"].total_seconds() // 60),
@@ -279,7 +284,7 @@ def change_password(supporter: Supporter, current: str, new: str) -> None:
     """Set a new password (the current one is required if there is one); other sessions end."""
     refuse_staff_identity(supporter)
     if supporter.password_hash and not verify_password(supporter.password_hash, current):
-        raise AccountError("Your current password is not right.")
+        raise AccountError(_("Your current password is not right."))
     problem = password_problem(new, supporter.email)
     if problem:
         raise AccountError(problem)

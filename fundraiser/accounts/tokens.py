@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from fundraiser.database import dialect_insert
@@ -74,16 +75,16 @@ def read_link_token(token: str, purpose: str) -> LinkClaims:
     try:
         payload = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise LinkError("This link has expired. Please ask for a new one.") from exc
+        raise LinkError(_("This link has expired. Please ask for a new one.")) from exc
     except BadSignature as exc:
-        raise LinkError("This link is not valid. Please ask for a new one.") from exc
+        raise LinkError(_("This link is not valid. Please ask for a new one.")) from exc
     supporter = _supporter_for(payload)
     expected = _fingerprint(supporter, purpose) if supporter else ""
     if supporter is None or not hmac.compare_digest(str(payload.get("f", "")), expected):
-        raise LinkError("This link has already been used or is no longer valid.")
+        raise LinkError(_("This link has already been used or is no longer valid."))
     token_id = str(payload.get("j", ""))
     if db.session.scalar(db.select(UsedToken.id).filter_by(token_hash=_hash(token_id))):
-        raise LinkError("This link has already been used or is no longer valid.")
+        raise LinkError(_("This link has already been used or is no longer valid."))
     return LinkClaims(supporter, token_id, payload.get("n"))
 
 
@@ -104,7 +105,7 @@ def spend_link_token(token: str, purpose: str) -> LinkClaims:
         .returning(UsedToken.id)
     )
     if db.session.execute(statement).scalar() is None:
-        raise LinkError("This link has already been used or is no longer valid.")
+        raise LinkError(_("This link has already been used or is no longer valid."))
     return claims
 
 

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from fundraiser.accounts import (
@@ -172,11 +173,13 @@ def verify(token: str):
     _start_session(supporter, "link")
     if supporter.password_hash is None:
         flash(
-            "Thank you, your email address is confirmed. Choose a password below, "
-            "or keep signing in with links we email you."
+            _(
+                "Thank you, your email address is confirmed. Choose a password below, "
+                "or keep signing in with links we email you."
+            )
         )
         return redirect(url_for(".settings"))
-    flash("Thank you, your email address is confirmed.")
+    flash(_("Thank you, your email address is confirmed."))
     return redirect(url_for(".overview"))
 
 
@@ -186,7 +189,7 @@ def verify(token: str):
 def resend_verification():
     services.resend_verification(current_user)
     db.session.commit()
-    flash("We've sent you a new confirmation link.")
+    flash(_("We've sent you a new confirmation link."))
     return redirect(url_for(".overview"))
 
 
@@ -209,7 +212,7 @@ def login():
             return redirect(_next_url(form.next.data))
         if supporter is None and error is None:
             limits.count_failed_password(form.email.data)
-        error = error or (
+        error = error or _(
             "That email and password don't match an account. "
             "Check them, or email yourself a sign-in link."
         )
@@ -224,7 +227,7 @@ def _password_sign_in_paused(form):
         form=form,
         paused_email=form.email.data,
         link_form=link_form,
-        error=(
+        error=_(
             "There have been too many wrong passwords for this account, so signing in with "
             "a password is paused for a few minutes. We can email you a sign-in link instead."
         ),
@@ -234,7 +237,7 @@ def _password_sign_in_paused(form):
 @bp.post("/logout")
 def logout():
     _end_session()
-    flash("You have signed out.")
+    flash(_("You have signed out."))
     return redirect(url_for(".login"))
 
 
@@ -244,7 +247,7 @@ def logout_everywhere():
     services.log_out_everywhere(current_user)
     db.session.commit()
     _end_session()
-    flash("You have been signed out on every device.")
+    flash(_("You have been signed out on every device."))
     return redirect(url_for(".login"))
 
 
@@ -278,7 +281,7 @@ def reset_password(token: str):
         else:
             db.session.commit()
             _start_session(supporter, "link")
-            flash("Your password has been changed, and you are signed in.")
+            flash(_("Your password has been changed, and you are signed in."))
             return redirect(url_for(".overview"))
     return render_template("accounts/reset_password.html", form=form), _status(form)
 
@@ -343,7 +346,7 @@ def _statement_or_404(year: int):
         abort(400, description=problem)
     statement = giving.yearly_statement(current_user, year)
     if not statement.gifts:
-        abort(404, description=f"You have no gifts recorded in {year}.")
+        abort(404, description=_("You have no gifts recorded in %(year)s.", year=year))
     return statement
 
 
@@ -435,7 +438,7 @@ def pledge_amount(pledge_id: int):
         form,
         "amount_form",
         lambda: pledge_actions.change_amount(current_user, pledge, form.amount.data),
-        "Your new amount will be used from your next payment.",
+        _("Your new amount will be used from your next payment."),
     )
 
 
@@ -448,7 +451,7 @@ def pledge_interval(pledge_id: int):
         form,
         "interval_form",
         lambda: pledge_actions.change_interval(current_user, pledge, form.interval.data),
-        "How often you give has been changed, from your next payment.",
+        _("How often you give has been changed, from your next payment."),
     )
 
 
@@ -461,7 +464,7 @@ def pledge_pause(pledge_id: int):
         form,
         "pause_form",
         lambda: pledge_actions.pause(current_user, pledge, int(form.months.data)),
-        "Your pledge is paused.",
+        _("Your pledge is paused."),
     )
 
 
@@ -474,7 +477,7 @@ def pledge_resume(pledge_id: int):
         ConfirmForm(),
         "confirm_form",
         lambda: pledge_actions.resume(current_user, pledge),
-        "Your pledge is running again. Thank you!",
+        _("Your pledge is running again. Thank you!"),
     )
 
 
@@ -493,7 +496,7 @@ def pledge_cancel(pledge_id: int):
         form,
         "cancel_form",
         lambda: pledge_actions.cancel(current_user, pledge, form.reason.data),
-        "Your pledge is cancelled. Thank you for all you have given.",
+        _("Your pledge is cancelled. Thank you for all you have given."),
     )
 
 
@@ -545,7 +548,7 @@ def update_profile():
         return _settings_page(422, profile_form=form)
     services.update_profile(current_user, form.name.data or "", form.show_publicly.data)
     db.session.commit()
-    flash("Your settings are saved.")
+    flash(_("Your settings are saved."))
     return redirect(url_for(".settings"))
 
 
@@ -584,7 +587,7 @@ def change_password():
             # Every other session has ended; this one carries on under the new version.
             supporter = current_user._get_current_object()
             _start_session(supporter, session.get("signed_in_via", "password"))
-            flash("Your password is changed. You have been signed out everywhere else.")
+            flash(_("Your password is changed. You have been signed out everywhere else."))
             return redirect(url_for(".settings"))
     return _settings_page(422, password_form=form)
 
@@ -619,12 +622,12 @@ def delete_account():
             form.password.errors.append(str(exc))
         except PledgeActionError as exc:
             db.session.rollback()
-            flash(f"Your account was not deleted: {exc}", "error")
+            flash(_("Your account was not deleted: %(reason)s", reason=exc), "error")
             return redirect(url_for(".delete_account"))
         else:
             db.session.commit()
             _end_session()
-            flash("Your account and personal data have been deleted.")
+            flash(_("Your account and personal data have been deleted."))
             return redirect(url_for("campaigns.landing"))
     return render_template(
         "accounts/delete.html", form=form, link_ok=link_ok, link_form=ConfirmForm()

@@ -14,6 +14,7 @@ from flask import (
     request,
     send_from_directory,
 )
+from flask_babel import gettext as _
 
 from fundraiser.cache import page_cache, snapshots
 from fundraiser.campaigns import photos, services, translations
@@ -117,7 +118,7 @@ def landing():
     """The default campaign: the article with its donation panel."""
     page = _snapshot(f"page:{current_language()}:", lambda: _page(services.default_campaign()))
     if page is None:
-        abort(404, description="No campaign has been published yet.")
+        abort(404, description=_("No campaign has been published yet."))
     return _page_response(page)
 
 
@@ -173,7 +174,7 @@ def campaign_totals(slug: str):
     """Live figures for the progress bar, as JSON."""
     body = _snapshot(f"totals:{slug}", lambda: _totals_body(slug))
     if body is None:
-        abort(404, description="No such campaign.")
+        abort(404, description=_("No such campaign."))
     return _public_cache(jsonify(body), current_app.config["TOTALS_MAX_AGE"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from fundraiser.models import Frequency
@@ -64,10 +65,11 @@ def _total_over_maximum(amount_minor: int, currency: str, maximum_major: int) ->
     total = amount_minor + fee_cover(amount_minor, currency)
     if total <= maximum_minor:
         return None
-    return (
-        f"Including the fees, this gift would be {format_money(total, currency)}, over the "
-        f"{format_money(maximum_minor, currency)} we take online. Please choose a smaller "
-        "amount, or leave the fees uncovered."
+    return _(
+        "Including the fees, this gift would be %(total)s, over the %(maximum)s we take "
+        "online. Please choose a smaller amount, or leave the fees uncovered.",
+        total=format_money(total, currency),
+        maximum=format_money(maximum_minor, currency),
     )
 
 
@@ -79,12 +81,12 @@ def validate_donation(
     errors: dict[str, str] = {}
     currency = (form.get("currency") or "").strip().upper()
     if currency not in currencies:
-        errors["currency"] = errors["amount"] = "Please choose one of the currencies offered."
+        errors["currency"] = errors["amount"] = _("Please choose one of the currencies offered.")
     try:
         frequency = Frequency((form.get("frequency") or "one-time").strip())
     except ValueError:
         frequency = Frequency.ONE_TIME
-        errors["frequency"] = "Please choose once, monthly or yearly."
+        errors["frequency"] = _("Please choose once, monthly or yearly.")
         errors.setdefault("amount", errors["frequency"])
     amount_minor = 0
     if "currency" not in errors:
@@ -102,12 +104,14 @@ def validate_donation(
         try:
             email = validate_email(raw_email, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
-            errors["email"] = "Please check your email address, or leave it empty."
+            errors["email"] = _("Please check your email address, or leave it empty.")
     message = form.get("message") or ""
     if len(message) > MAX_MESSAGE:
-        errors["message"] = f"Please keep your message under {MAX_MESSAGE} characters."
+        errors["message"] = _(
+            "Please keep your message under %(limit)s characters.", limit=MAX_MESSAGE
+        )
     if errors:
-        errors.setdefault("form", "Please check the highlighted fields.")
+        errors.setdefault("form", _("Please check the highlighted fields."))
         return DonationFormResult(None, errors, values)
     request = DonationRequest(
         campaign_slug=(form.get("campaign") or "").strip(),

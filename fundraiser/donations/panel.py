@@ -6,9 +6,12 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from fundraiser.campaigns import presets as ladders
 from fundraiser.i18n import PREFERRED_CURRENCIES, current_language
+from fundraiser.donations.forms import MAX_MESSAGE
 from fundraiser.models import Campaign, Frequency
 from fundraiser.money import (
     CURRENCY_RULES,
@@ -62,6 +65,38 @@ def first_offered_currency(campaign_currency: str, currencies: list[str]) -> str
         if code in currencies:
             return code
     return campaign_currency
+def script_messages(currencies: list[str]) -> dict:
+    """What donate.js says, in the request's language: the server's own words for the same
+    checks (money.py, donations/forms.py) and the form's. %(name)s marks a value the script
+    fills in; the words that depend on a currency's decimals are given per currency."""
+    return {
+        "enter": _("Please enter an amount."),
+        "positive": _("The amount must be more than zero."),
+        "number": _("Please enter the amount as a number, like 25 or 12.50."),
+        "whole_by_currency": {
+            code: _("%(currency)s amounts are whole numbers.", currency=code) for code in currencies
+        },
+        "places_by_currency": {
+            code: ngettext(
+                "Please use at most %(num)d decimal place.",
+                "Please use at most %(num)d decimal places.",
+                decimals(code),
+            )
+            for code in currencies
+            if decimals(code)
+        },
+        "minimum": _("The smallest gift we can take is %(minimum)s."),
+        "maximum": _(
+            "The largest gift we take online is %(maximum)s; please contact us for larger gifts."
+        ),
+        "fee": _("Add %(fee)s so we receive all %(amount)s"),
+        "fee_unknown": _("Add a little to cover the card fees, so all of your gift arrives"),
+        "email": _("Please check your email address, or leave it empty."),
+        "message": _("Please keep your message under %(limit)s characters.", limit=MAX_MESSAGE),
+        "summary": _("Please check the highlighted fields."),
+        "busy": _("Opening secure checkout…"),
+        "submit": _("Donate securely"),
+    }
 
 
 def panel_for(campaign: Campaign, values: dict | None = None) -> Panel:
@@ -85,6 +120,7 @@ def panel_for(campaign: Campaign, values: dict | None = None) -> Panel:
         "ladders": ladders.ladders(campaign),
         "rules": currency_rules(currencies),
         "max": current_app.config["DONATION_MAX_MAJOR"],
+        "messages": script_messages(currencies),
     }
     return Panel(
         frequency=frequency,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,7 @@ DUPLICATE_WINDOW_SECONDS = 10 * 60
 REUSABLE = {IntentStatus.CREATED.value, IntentStatus.OPEN.value}
 #: Who expires a checkout made while its campaign closed (intent status history, audit).
 CLOSING_ACTOR = "system:campaign-closed"
-CLOSED_MESSAGE = (
+CLOSED_MESSAGE = _l(
     "This appeal has closed, so it no longer takes donations. Thank you for wanting to help."
 )
 
@@ -182,7 +183,7 @@ def _refuse_if_closed_meanwhile(intent: DonationIntent) -> None:
         db.session.commit()
     else:
         _apply_session(session, CLOSING_ACTOR)  # commits the open intent, then expires it
-    raise DonationRefused(CLOSED_MESSAGE)
+    raise DonationRefused(str(CLOSED_MESSAGE))
 
 
 def confirm_checkout(session_id: str) -> DonationIntent | None:

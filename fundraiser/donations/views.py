@@ -15,6 +15,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
+from flask_babel import gettext as _
 
 from fundraiser.accounts import language
 from fundraiser.campaigns import services as campaigns
@@ -93,7 +95,7 @@ def donate():
     """Validate the donation form and send the reader to Stripe Checkout."""
     campaign = campaigns.campaign_by_slug((request.form.get("campaign") or "").strip())
     if campaign is None:
-        abort(400, description="That campaign doesn’t exist.")
+        abort(400, description=_("That campaign doesn’t exist."))
     result = validate_donation(
         request.form,
         current_app.config["DONATION_CURRENCIES"],
@@ -102,7 +104,7 @@ def donate():
     if result.request is None:
         return _render_form(campaign, result.values, result.errors, 400)
     if not campaign.is_open:
-        return _render_form(campaign, result.values, {"form": services.CLOSED_MESSAGE}, 400)
+        return _render_form(campaign, result.values, {"form": str(services.CLOSED_MESSAGE)}, 400)
     verdict, difficulty = abuse.gate(
         request.remote_addr or "",
         result.request.amount_minor,
@@ -112,7 +114,7 @@ def donate():
     )
     db.session.commit()
     if verdict == "bot":
-        return _render_form(campaign, result.values, {"form": "Please try again."}, 400)
+        return _render_form(campaign, result.values, {"form": _("Please try again.")}, 400)
     if verdict == "challenge":
         return _render_challenge(result.values, difficulty)
     try:
@@ -120,7 +122,7 @@ def donate():
             result.request, campaign, submission_nonce(), abuse.source_tag(request.remote_addr)
         )
     except services.DonationUnavailable:
-        message = (
+        message = _(
             "Card payments are unavailable right now. Please try again in a few minutes, "
             "or give through PayPal below."
         )
@@ -145,11 +147,11 @@ def thanks():
     """Thank the reader for a finished checkout, confirming with Stripe if we must."""
     session_id = request.args.get("session_id", "")
     if not SESSION_ID_RE.match(session_id):
-        abort(404, description="We couldn’t find that donation.")
+        abort(404, description=_("We couldn’t find that donation."))
 
     intent = services.confirm_checkout(session_id)
     if intent is None:
-        abort(404, description="We couldn’t find that donation.")
+        abort(404, description=_("We couldn’t find that donation."))
     response = current_app.make_response(render_template("donations/thanks.html", intent=intent))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -174,7 +176,7 @@ def cancelled():
         "anonymous": "1" if intent.anonymous else "",
         "show_amount": "1" if intent.show_amount else "",
     }
-    notice = (
+    notice = _(
         "You left the secure checkout before paying, so nothing was charged. "
         "Your choices are kept below."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from fundraiser.audit import record
@@ -37,7 +38,7 @@ def first_name(name: str) -> str:
 def _entry(intent: DonationIntent) -> WallEntry:
     shown_name = "" if intent.anonymous else first_name(intent.name)
     return WallEntry(
-        name=shown_name or "Anonymous",
+        name=shown_name or _("Anonymous"),
         amount=format_money(intent.amount_minor, intent.currency, whole=True)
         if intent.show_amount
         else "",

@@ -12,6 +12,7 @@ from urllib.request import getproxies
 import requests
 import stripe
 from flask import current_app
+from flask_babel import gettext as _
 
 from fundraiser.i18n import STRIPE_LOCALES
 from fundraiser.models import DonationIntent, Frequency
@@ -109,15 +110,15 @@ def _translated(request, object_ids: tuple[str, ...] = ()):
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
         raise PaymentsUnavailable(str(exc.user_message or exc)) from exc
     except stripe.CardError as exc:
-        raise PaymentRefused(exc.user_message or "The card was declined.") from exc
+        raise PaymentRefused(exc.user_message or _("The card was declined.")) from exc
     except stripe.InvalidRequestError as exc:
         if object_ids and exc.http_status == 404 and exc.code == "resource_missing":
             raise ObjectNotFound(exc.user_message or "No such object.", object_ids) from exc
-        raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
+        raise PaymentRefused(exc.user_message or _("Stripe refused the request.")) from exc
     except stripe.StripeError as exc:
         if exc.http_status is not None and exc.http_status < 500:
-            raise PaymentRefused(exc.user_message or "Stripe refused the request.") from exc
-        raise PaymentsUnavailable("Stripe is not answering right now.") from exc
+            raise PaymentRefused(exc.user_message or _("Stripe refused the request.")) from exc
+        raise PaymentsUnavailable(_("Stripe is not answering right now.")) from exc
 
 
 # --- Checkout -------------------------------------------------------------------------

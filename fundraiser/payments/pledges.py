@@ -6,6 +6,8 @@ import calendar
 import hashlib
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+
 from fundraiser.audit import record as audit_record
 from fundraiser.models import Pledge, PledgeStatus, utcnow
 from fundraiser.payments import gateway, ledger, lookups, pledge_mirror, pledge_policy
@@ -23,13 +25,15 @@ def _require_stripe(pledge: Pledge) -> None:
     """Only Stripe's pledges are changed from here; PayPal's and Patreon's are mirrors."""
     if (pledge.channel or "stripe") != "stripe":
         where = "PayPal" if pledge.channel == "paypal" else pledge.channel.capitalize()
-        raise NotAllowed(f"This pledge is kept at {where}; change or cancel it there.")
+        raise NotAllowed(
+            _("This pledge is kept at %(where)s; change or cancel it there.", where=where)
+        )
 
 
 def _require_changeable(pledge: Pledge) -> None:
     _require_stripe(pledge)
     if pledge.status == PledgeStatus.CANCELLED.value:
-        raise NotAllowed("This pledge has been cancelled; start a new one instead.")
+        raise NotAllowed(_("This pledge has been cancelled; start a new one instead."))
 
 
 def _apply(subscription: dict, actor: str, action: str, **detail) -> Pledge:
@@ -81,7 +85,7 @@ def change_interval(pledge: Pledge, interval: str, actor: str) -> Pledge:
     """Switch between monthly and yearly giving (Stripe starts the new cycle now)."""
     _require_changeable(pledge)
     if interval not in pledge_policy.INTERVALS:
-        raise NotAllowed("Choose monthly or yearly.")
+        raise NotAllowed(_("Choose monthly or yearly."))
     if interval == pledge.interval:
         return pledge
     params = _price_change(pledge, pledge.amount_minor, interval)
@@ -103,7 +107,7 @@ def pause(pledge: Pledge, months: int, actor: str) -> Pledge:
     _require_changeable(pledge)
     if months not in pledge_policy.PAUSE_MONTHS:
         longest = max(pledge_policy.PAUSE_MONTHS)
-        raise NotAllowed(f"A pause can last 1 to {longest} months.")
+        raise NotAllowed(_("A pause can last 1 to %(longest)s months.", longest=longest))
     resumes_at = add_months(utcnow(), months) + timedelta(minutes=1)
     subscription = gateway.modify_subscription(
         pledge.stripe_subscription_id,

@@ -35,7 +35,7 @@
 
   search(0).then(function (counter) {
     document.getElementById("pow_solution").value = String(counter);
-    status.textContent = "Done — taking you to the secure checkout…";
+    status.textContent = form.getAttribute("data-done") || "Done — taking you to the secure checkout…";
     document.getElementById("challenge-submit").disabled = false;
     form.submit();
   });

@@ -3,6 +3,32 @@
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
+  // What the panel says, in the page's language (data-panel's "messages", fundraiser/donations/
+  // panel.py); %(name)s stands for a value. The English here is only a fallback.
+  var messages = {};
+  var ENGLISH = {
+    enter: "Please enter an amount.",
+    positive: "The amount must be more than zero.",
+    number: "Please enter the amount as a number, like 25 or 12.50.",
+    whole: "%(currency)s amounts are whole numbers.",
+    places: "Please use at most %(num)s decimal places.",
+    minimum: "The smallest gift we can take is %(minimum)s.",
+    maximum: "The largest gift we take online is %(maximum)s; please contact us for larger gifts.",
+    fee: "Add %(fee)s so we receive all %(amount)s",
+    fee_unknown: "Add a little to cover the card fees, so all of your gift arrives",
+    email: "Please check your email address, or leave it empty.",
+    message: "Please keep your message under 500 characters.",
+    summary: "Please check the highlighted fields.",
+    busy: "Opening secure checkout…",
+    submit: "Donate securely"
+  };
+  function say(key, values, currency) {
+    var text = messages[key], own = currency && messages[key + "_by_currency"];
+    if (own && own[currency]) { text = own[currency]; }
+    text = text || ENGLISH[key];
+    Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
+    return text;
+  }
 
   function digitsOf(rules, currency) { return rules[currency] ? rules[currency].digits : 2; }
   function format(minor, currency, digits, whole) {
@@ -31,20 +57,20 @@
   }
   function parseAmount(text, currency, rules, max) {
     var cleaned = withPoint((text || "").replace(/\s/g, "")).replace(/^[€£$]/, "");
-    if (!cleaned) { return { error: "Please enter an amount." }; }
-    if (cleaned.charAt(0) === "-") { return { error: "The amount must be more than zero." }; }
+    if (!cleaned) { return { error: say("enter") }; }
+    if (cleaned.charAt(0) === "-") { return { error: say("positive") }; }
     var m = AMOUNT_RE.exec(cleaned);
-    if (!m) { return { error: "Please enter the amount as a number, like 25 or 12.50." }; }
+    if (!m) { return { error: say("number") }; }
     var places = digitsOf(rules, currency), frac = m[2] || "";
     if (frac.length > places) {
-      return { error: places === 0 ? currency + " amounts are whole numbers." : "Please use at most " + places + " decimal places." };
+      return { error: places === 0 ? say("whole", { currency: currency }, currency) : say("places", { num: places }, currency) };
     }
     var minor = parseInt(m[1], 10) * Math.pow(10, places) + parseInt((frac + "000000").slice(0, places) || "0", 10);
-    if (minor <= 0) { return { error: "The amount must be more than zero." }; }
+    if (minor <= 0) { return { error: say("positive") }; }
     var rule = rules[currency];
-    if (rule && minor < rule.min) { return { error: "The smallest gift we can take is " + format(rule.min, currency, places) + "." }; }
+    if (rule && minor < rule.min) { return { error: say("minimum", { minimum: format(rule.min, currency, places) }) }; }
     var maxMinor = max * Math.pow(10, places);
-    if (minor > maxMinor) { return { error: "The largest gift we take online is " + format(maxMinor, currency, places) + "; please contact us for larger gifts." }; }
+    if (minor > maxMinor) { return { error: say("maximum", { maximum: format(maxMinor, currency, places) }) }; }
     return { minor: minor };
   }
   function stripeFee(charged, rule) { return Math.floor((charged * rule.bps + 5000) / 10000) + rule.fixed; }
@@ -69,6 +95,7 @@
   if (form && form.getAttribute("data-panel")) { enhance(form, JSON.parse(form.getAttribute("data-panel"))); }
 
   function enhance(form, data) {
+    messages = data.messages || {};
     var grid = form.querySelector("[data-presets]");
     var other = form.querySelector("#amount_other");
     var otherRadio = form.querySelector("#amount-other");
@@ -115,9 +142,9 @@
       var parsed = parseAmount(amountText(), currency.value, data.rules, data.max);
       var digits = digitsOf(data.rules, currency.value);
       if (!feeLine) { /* the embed has no fee line */ } else if (rule && parsed.minor) {
-        feeLine.textContent = "Add " + format(feeCover(parsed.minor, rule), currency.value, digits) + " so we receive all " + format(parsed.minor, currency.value, digits, true);
+        feeLine.textContent = say("fee", { fee: format(feeCover(parsed.minor, rule), currency.value, digits), amount: format(parsed.minor, currency.value, digits, true) });
       } else {
-        feeLine.textContent = "Add a little to cover the card fees, so all of your gift arrives";
+        feeLine.textContent = say("fee_unknown");
       }
       var line = "";
       ladder().forEach(function (p) { if (String(p.amount) === chosen()) { line = p.impact || ""; } });
@@ -137,8 +164,8 @@
       var errors = [];
       var amount = parseAmount(amountText(), currency.value, data.rules, data.max).error;
       var email = value("#email").trim();
-      var emailError = email && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(email) ? "Please check your email address, or leave it empty." : "";
-      var messageError = value("#message").length > 500 ? "Please keep your message under 500 characters." : "";
+      var emailError = email && !/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(email) ? say("email") : "";
+      var messageError = value("#message").length > 500 ? say("message") : "";
       setError("amount_other", "amount-error", amount);
       setError("email", "email-error", emailError);
       setError("message", "message-error", messageError);
@@ -147,7 +174,7 @@
     }
     function showSummary(errors) {
       var list = summary.querySelector("[data-summary-list]");
-      summary.querySelector("[data-summary]").textContent = "Please check the highlighted fields.";
+      summary.querySelector("[data-summary]").textContent = say("summary");
       list.textContent = "";
       errors.forEach(function (e) {
         var li = document.createElement("li"), a = document.createElement("a");
@@ -179,12 +206,12 @@
       if (errors.length) { event.preventDefault(); showSummary(errors); return; }
       var button = form.querySelector("button[type=submit]");
       // A second click would only reuse the same checkout, but say that we're on it.
-      if (button) { button.setAttribute("aria-busy", "true"); button.textContent = "Opening secure checkout…"; }
+      if (button) { button.setAttribute("aria-busy", "true"); button.textContent = say("busy"); }
     });
     // Back from checkout the browser may restore the page: undo the busy button.
     window.addEventListener("pageshow", function () {
       var button = form.querySelector("button[aria-busy]");
-      if (button) { button.removeAttribute("aria-busy"); button.textContent = "Donate securely"; }
+      if (button) { button.removeAttribute("aria-busy"); button.textContent = say("submit"); }
     });
     relabel();
     update();
@@ -215,9 +242,16 @@
     block.querySelector("[data-field=raised]").textContent = format(t.raised_minor, t.currency, digits, true);
     block.querySelector("[data-field=goal]").textContent = format(t.goal_minor, t.currency, digits, true);
     block.querySelector("[data-field=supporters]").textContent = String(t.supporters);
-    block.querySelector("[data-field=supporters-label]").textContent = t.supporters === 1 ? "supporter" : "supporters";
+    block.querySelector("[data-field=supporters-label]").textContent = supportersLabel(block, t.supporters);
     var bar = block.querySelector("[data-field=bar]");
     bar.value = pct; bar.textContent = pct + "%";
+  }
+  // The words come from the page, in its language, one per plural category (fundraiser/i18n.py).
+  function supportersLabel(block, count) {
+    var labels = {};
+    try { labels = JSON.parse(block.getAttribute("data-supporters-labels") || "{}"); } catch (e) { /* English below */ }
+    var category = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang).select(count) : (count === 1 ? "one" : "other");
+    return labels[category] || labels.other || (count === 1 ? "supporter" : "supporters");
   }
   var last = "";
   function refresh() {
