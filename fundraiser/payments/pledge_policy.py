@@ -35,7 +35,11 @@ class KeptElsewhere:
 
     @property
     def message(self) -> str:
-        return f"This gift is managed at {self.name}: change, pause or cancel it there."
+        from flask_babel import gettext
+
+        return gettext(
+            "This gift is managed at %(name)s: change, pause or cancel it there.", name=self.name
+        )
 
 
 #: Channels whose pledges are mirrors: no action of ours applies to them (the table above is
