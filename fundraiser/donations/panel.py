@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from fundraiser.campaigns import presets as ladders
-from fundraiser.i18n import PREFERRED_CURRENCIES, current_language
 from fundraiser.donations.forms import MAX_MESSAGE
+from fundraiser.i18n import PREFERRED_CURRENCIES, current_language
 from fundraiser.models import Campaign, Frequency
 from fundraiser.money import (
     CURRENCY_RULES,

@@ -14,9 +14,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from fundraiser.accounts import language
 from fundraiser.campaigns import services as campaigns
