@@ -128,8 +128,8 @@ def test_german_form_takes_a_decimal_comma_and_still_refuses_out_of_range(client
     refused = _post(client, "/de/donate", campaign, "0,20")
     assert refused.status_code == 400
     markup = refused.get_data(as_text=True)
-    assert "smallest gift" in markup and f"0,50{NBSP}€" in markup
+    assert "kleinste Spende" in markup and f"0,50{NBSP}€" in markup
     huge = _post(client, "/de/donate", campaign, "1.000.000,00")
-    assert huge.status_code == 400 and "largest gift" in huge.get_data(as_text=True)
+    assert huge.status_code == 400 and "größte Spende" in huge.get_data(as_text=True)
     unreadable = _post(client, "/de/donate", campaign, "12,3,4")
-    assert unreadable.status_code == 400 and "as a number" in unreadable.get_data(as_text=True)
+    assert unreadable.status_code == 400 and "als Zahl" in unreadable.get_data(as_text=True)
