@@ -35,11 +35,7 @@ def form_of(markup: str) -> tuple[str, dict]:
 
 
 def require_language_addresses(client, language: str) -> None:
-    if client.get(f"/{language}/").status_code == 404:
-        pytest.skip(
-            f"/{language}/ is not served yet: the language address prefix comes with issue 16's "
-            "other half (i18n_web); remove this skip once it is merged"
-        )
+    assert client.get(f"/{language}/").status_code == 200, f"/{language}/ is not served"
 
 
 def public_pages(app, client, campaign, stripe_sim, language: str) -> dict[str, str]:
