@@ -51,5 +51,6 @@ def test_plural_words_follow_the_languages_categories(app):
     assert set(russian) == {"one", "few", "many", "other"}
     assert set(german) == {"one", "other"}
     # Each category's word is the catalogue's form for it (Russian: 1, 2, 5 supporters).
-    assert [russian[c] for c in ("one", "few", "many")] == ["сторонник", "сторонника", "сторонников"]
+    forms = [russian[category] for category in ("one", "few", "many")]
+    assert forms == ["сторонник", "сторонника", "сторонников"]
     assert german == {"one": "Unterstützer*in", "other": "Unterstützer*innen"}
