@@ -15,7 +15,7 @@ AT = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 
 
 def test_languages_migration_keeps_data_and_adds_translations(empty_database_url):  # noqa: F811
-    flask_db(empty_database_url, "upgrade", "0010_channels")
+    flask_db(empty_database_url, "upgrade", "0012_quarter_channels")
     engine = engine_for(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -77,7 +77,7 @@ def test_languages_migration_keeps_data_and_adds_translations(empty_database_url
     finally:
         engine.dispose()
 
-    flask_db(empty_database_url, "downgrade", "0010_channels")
+    flask_db(empty_database_url, "downgrade", "0012_quarter_channels")
     engine = engine_for(empty_database_url)
     try:
         with engine.connect() as connection:

@@ -4,15 +4,15 @@
   and its channel lines for any period read from here, not from the ledger; backfilled
   from the ledger (quarter = Unix seconds of occurred_at // 900, as rollups.quarter_of).
 
-Revision ID: 0011_quarter_channels
-Revises: 0010_channels
+Revision ID: 0012_quarter_channels
+Revises: 0011_channel_reconcile
 """
 from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0011_quarter_channels'
-down_revision = '0010_channels'
+revision = '0012_quarter_channels'
+down_revision = '0011_channel_reconcile'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Languages: a campaign's article in other languages, and the reader's language remembered
 
-Revision ID: 0011_campaign_translations
-Revises: 0010_channels
+Revision ID: 0013_campaign_translations
+Revises: 0012_quarter_channels
 Create Date: 2026-11-29 20:30:00
 
 - campaign_translations: one article (title, body, appeal, caption) per campaign and language.
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import fundraiser.models.base
 
 # revision identifiers, used by Alembic.
-revision = '0011_campaign_translations'
-down_revision = '0010_channels'
+revision = '0013_campaign_translations'
+down_revision = '0012_quarter_channels'
 branch_labels = None
 depends_on = None
 
