@@ -101,7 +101,7 @@ def _selected_currency(markup: str) -> str:
 
 @pytest.mark.parametrize(
     ("path", "currency"),
-    [("/", "GBP"), ("/de/", "EUR"), ("/fr/", "EUR"), ("/es/", "EUR"), ("/ru/", "EUR")],
+    [("/", "EUR"), ("/de/", "EUR"), ("/fr/", "EUR"), ("/es/", "EUR"), ("/ru/", "EUR")],
 )
 def test_first_offered_currency_follows_the_language(client, campaign, path, currency):
     # The seed campaign is in euros; GBP, EUR and USD are offered.
@@ -133,3 +133,15 @@ def test_german_form_takes_a_decimal_comma_and_still_refuses_out_of_range(client
     assert huge.status_code == 400 and "größte Spende" in huge.get_data(as_text=True)
     unreadable = _post(client, "/de/donate", campaign, "12,3,4")
     assert unreadable.status_code == 400 and "als Zahl" in unreadable.get_data(as_text=True)
+
+
+def test_a_sterling_campaign_opens_in_euros_for_german_readers(app, client, seed_path):
+    from fundraiser.campaigns.services import import_campaign
+    from fundraiser.extensions import db
+
+    with app.app_context():
+        import_campaign(seed_path, "sterling", "5000", "GBP", make_default=True)
+        db.session.commit()
+    pages = {path: _selected_currency(client.get(path).get_data(as_text=True))
+             for path in ("/", "/de/", "/fr/", "/es/", "/ru/")}  # fmt: skip
+    assert pages == {"/": "GBP", "/de/": "EUR", "/fr/": "EUR", "/es/": "EUR", "/ru/": "GBP"}
