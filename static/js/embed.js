@@ -1,5 +1,6 @@
 // The one-line embed: <script src="https://…/embed.js" data-campaign="slug" async></script>
 // inserts the donation panel's iframe where the script stands and keeps it as tall as its content.
+// The panel speaks data-lang="de" (or the host page's <html lang>) when we ship that language.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -7,7 +8,9 @@
   var origin = new URL(script.src).origin;
   var slug = script.getAttribute("data-campaign") || "";
   var frame = document.createElement("iframe");
-  frame.src = origin + "/embed/" + encodeURIComponent(slug);
+  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "").slice(0, 2).toLowerCase();
+  var prefix = ["de", "fr", "es", "ru"].indexOf(lang) >= 0 ? "/" + lang : "";
+  frame.src = origin + prefix + "/embed/" + encodeURIComponent(slug);
   frame.title = script.getAttribute("data-title") || "Donate to Socialist World";
   frame.loading = "lazy";
   frame.style.cssText = "display:block;width:100%;max-width:28rem;height:520px;border:0;";

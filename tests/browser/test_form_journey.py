@@ -268,12 +268,12 @@ def test_no_supporter_page_scrolls_sideways_on_a_phone(app, browser, live_server
 class _ArticleSite:
     """Another origin on loopback: an article page carrying the one-line embed snippet."""
 
-    def __init__(self, app_url: str, slug: str):
+    def __init__(self, app_url: str, slug: str, lang: str = "en"):
         import http.server
         import threading
 
         body = (
-            "<!doctype html><html lang=en><head><title>An article</title></head><body>"
+            f"<!doctype html><html lang={lang}><head><title>An article</title></head><body>"
             "<h1>An article</h1><p>Words.</p>"
             f'<script src="{app_url}/embed.js" data-campaign="{slug}" async></script>'
             "</body></html>"
@@ -334,3 +334,17 @@ def test_the_embed_works_in_an_allowed_sites_article_and_checkout_opens_on_top(
         other.wait_for_timeout(100)  # lets Playwright deliver the frame's events
     assert [f.url for f in other.frames][1:] == ["chrome-error://chromewebdata/"]
     assert other.frame_locator("iframe").locator(".panel-title").count() == 0
+
+
+def test_the_embed_speaks_the_host_pages_language(app, open_page, base, campaign, monkeypatch):
+    site = _ArticleSite(base, campaign, lang="de-AT")
+    try:
+        monkeypatch.setitem(app.config, "EMBED_ALLOWED_ORIGINS", [site.url])
+        page = open_page("laptop")
+        page.goto(site.url)
+        expect(page.locator("iframe")).to_have_attribute("src", f"{base}/de/embed/{campaign}")
+        panel = page.frame_locator("iframe")
+        expect(panel.locator("html")).to_have_attribute("lang", "de")
+        expect(panel.locator("button.donate-button")).not_to_have_text("Donate securely")
+    finally:
+        site.close()

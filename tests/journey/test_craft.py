@@ -30,10 +30,12 @@ def test_static_files_have_fingerprinted_names_and_are_cached_for_ever(client, c
     assert client.get("/static/css/site.css").status_code == 200  # plain names still work
 
 
-def test_the_landing_page_weighs_under_60_kb_of_html_css_and_js(client, campaign):
+def test_the_landing_page_weighs_under_68_kb_of_html_css_and_js(client, campaign):
+    # 60 KB until languages came: hreflang links, the switcher, the script's own words and
+    # the first-visit language offer added ~5 KB (uncompressed; nginx gzips all of it).
     page = client.get("/")
     total = len(page.data) + sum(len(client.get(url).data) for url in assets(page.text))
-    assert total < 60 * 1024, f"{total} bytes"
+    assert total < 68 * 1024, f"{total} bytes"
 
 
 def test_the_shipped_nginx_compresses_text_and_keeps_fingerprinted_files():
@@ -43,7 +45,7 @@ def test_the_shipped_nginx_compresses_text_and_keeps_fingerprinted_files():
     # text/html is always compressed once gzip is on.
     assert {"text/css", "application/javascript", "application/json"} <= set(types)
     assert 'add_header Cache-Control "public, max-age=31536000, immutable";' in config
-    assert re.search(r"location ~ \^/embed/", config)
+    assert re.search(r"location ~ \^\S*/embed/", config)
 
 
 @pytest.mark.parametrize(
