@@ -59,7 +59,7 @@ def currency_rules(currencies: list[str]) -> dict[str, dict]:
 
 def first_offered_currency(campaign_currency: str, currencies: list[str]) -> str:
     """The currency the form opens on: the reader's language's (i18n.PREFERRED_CURRENCIES:
-    euros in German, French and Spanish, pounds in English) where it is offered, else the
+    euros in German, French and Spanish) where it is offered, else the
     campaign's own."""
     for code in PREFERRED_CURRENCIES.get(current_language(), ()):
         if code in currencies:
