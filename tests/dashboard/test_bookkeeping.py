@@ -63,7 +63,8 @@ def _book(campaign, m: dict) -> None:
         email=None,
     )
     if m["refund_percent"]:
-        f.refund(paid, m["amount"] * m["refund_percent"] // 100, occurred_at=later, fee_minor=0)
+        refunded = max(1, m["amount"] * m["refund_percent"] // 100)  # a refund moves money
+        f.refund(paid, refunded, occurred_at=later, fee_minor=0)
     if m["dispute"]:
         f.movement(paid, EntryKind.DISPUTE_OPENED, -m["amount"], occurred_at=later, fee_minor=1500)
         if m["dispute"] == "won":
