@@ -142,6 +142,10 @@ def test_access_matrix(app, world, endpoint, method, actor):
     else:
         assert response.status_code != 403
         assert not location.startswith("/staff/login"), "an allowed role was sent to sign in"
+        if method == "GET" and response.status_code == 200 and response.mimetype == "text/html":
+            title = response.get_data(as_text=True).split("<title>", 1)[1].split("</title>")[0]
+            # A block pasted into page_title once put a whole section in <title>.
+            assert "<" not in title and len(title) < 120, (endpoint, title[:200])
 
 
 def test_a_staff_view_without_an_access_rule_is_refused_to_everyone(app_config):
