@@ -2,8 +2,9 @@
 
 `flask campaign import PATH --slug SLUG --lang de` parses the file with the same importer
 (and so the same Markdown escaping and sanitiser) as the original and keeps it beside the
-campaign; the figures, ladders and photo stay the campaign's own. A page in a language with
-no article of its own shows the original, with a note saying so.
+campaign; the figures, ladders and photo stay the campaign's own. The staff editor
+(/staff/campaigns/<slug>/translations/<lang>) saves and deletes through the same functions.
+A page in a language with no article of its own shows the original, with a note saying so.
 """
 
 from __future__ import annotations
