@@ -2,8 +2,9 @@
 
 `flask campaign import PATH --slug SLUG --lang de` parses the file with the same importer
 (and so the same Markdown escaping and sanitiser) as the original and keeps it beside the
-campaign; the figures, ladders and photo stay the campaign's own. A page in a language with
-no article of its own shows the original, with a note saying so.
+campaign; the figures, ladders and photo stay the campaign's own. The staff editor
+(/staff/campaigns/<slug>/translations/<lang>) saves and deletes through the same functions.
+A page in a language with no article of its own shows the original, with a note saying so.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class TranslationResult:
     changed: bool
 
 
-def import_translation(path: Path, slug: str, language: str) -> TranslationResult:
-    """Store (or update) the campaign's article in `language`, all or nothing."""
+def check_language(language: str) -> str:
+    """A shipped language other than the original's, or CampaignImportError saying why."""
     language = (language or "").strip().lower()
     if language == ORIGINAL_LANGUAGE:
         raise CampaignImportError(
@@ -43,6 +44,22 @@ def import_translation(path: Path, slug: str, language: str) -> TranslationResul
     if language not in PREFIXED_LANGUAGES:
         shipped = ", ".join(PREFIXED_LANGUAGES)
         raise CampaignImportError(f"Unknown language {language!r}; use one of {shipped}.")
+    return language
+
+
+def fields_from_article(raw: bytes, slug: str) -> dict[str, str]:
+    """The translated fields as the importer reads them from a plain-text article (the same
+    Markdown escaping as the original's); CampaignImportError when it is no article."""
+    try:
+        article = parse_article(raw, slug)
+    except ArticleFormatError as exc:
+        raise CampaignImportError(str(exc)) from exc
+    return {name: getattr(article, name) for name in TRANSLATED_FIELDS}
+
+
+def import_translation(path: Path, slug: str, language: str) -> TranslationResult:
+    """Store (or update) the campaign's article in `language`, all or nothing."""
+    language = check_language(language)
     slug = validate_slug(slug)
     campaign = campaign_by_slug(slug)
     if campaign is None:
@@ -53,16 +70,22 @@ def import_translation(path: Path, slug: str, language: str) -> TranslationResul
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise CampaignImportError(f"Cannot read {path}: {exc.strerror}") from exc
-    try:
-        article = parse_article(raw, slug)
-    except ArticleFormatError as exc:
-        raise CampaignImportError(str(exc)) from exc
+    return save_translation(campaign, language, fields_from_article(raw, slug))
+
+
+def save_translation(
+    campaign: Campaign, language: str, fields: dict[str, str]
+) -> TranslationResult:
+    """Create or update the campaign's article in `language` from checked `fields` (every
+    name in TRANSLATED_FIELDS), in the caller's transaction: the CLI's import and the staff
+    editor both save through here."""
+    language = check_language(language)
     translation = translation_for(campaign, language)
     created = translation is None
     if created:
         translation = CampaignTranslation(campaign_id=campaign.id, language=language)
         db.session.add(translation)
-    fields = {name: getattr(article, name) for name in TRANSLATED_FIELDS}
+    fields = {name: fields[name] for name in TRANSLATED_FIELDS}
     changed = created or any(getattr(translation, k) != v for k, v in fields.items())
     for key, value in fields.items():
         setattr(translation, key, value)
@@ -70,6 +93,17 @@ def import_translation(path: Path, slug: str, language: str) -> TranslationResul
         # The page's ETag and rendered copies follow content_version, as for the original.
         campaign.content_version = (campaign.content_version or 0) + 1
     return TranslationResult(campaign, translation, created, changed)
+
+
+def delete_translation(campaign: Campaign, language: str) -> CampaignTranslation | None:
+    """Remove the campaign's article in `language` (its pages show the original again, with
+    the note), in the caller's transaction; the removed row, or None when there was none."""
+    translation = translation_for(campaign, check_language(language))
+    if translation is None:
+        return None
+    db.session.delete(translation)
+    campaign.content_version = (campaign.content_version or 0) + 1
+    return translation
 
 
 def translation_for(campaign: Campaign, language: str) -> CampaignTranslation | None:

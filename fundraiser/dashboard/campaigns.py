@@ -17,7 +17,7 @@ from wtforms import DateField, Field, SelectChoice, SelectField, StringField, Te
 from wtforms.validators import Length, Optional
 
 from fundraiser.cache import snapshots
-from fundraiser.campaigns import photos, presets
+from fundraiser.campaigns import photos, presets, translations
 from fundraiser.campaigns.importer import ArticleFormatError, parse_article
 from fundraiser.campaigns.services import (
     CampaignImportError,
@@ -27,6 +27,7 @@ from fundraiser.campaigns.services import (
 )
 from fundraiser.dashboard import audit
 from fundraiser.extensions import db
+from fundraiser.i18n import NATIVE_NAMES, PREFIXED_LANGUAGES
 from fundraiser.models import Campaign, DonationIntent, Frequency, LedgerEntry
 from fundraiser.money import CURRENCY_RULES, AmountError, major_units_text, parse_amount
 
@@ -351,6 +352,98 @@ def save_photo(campaign: Campaign, data: bytes, actor: str) -> None:
     if campaign.photo_key != old:
         audit.record(actor, "campaign.photo", f"campaign:{campaign.slug}", old=old,
                      new=campaign.photo_key)  # fmt: skip
+
+
+# --- Translations ------------------------------------------------------------------------------
+
+#: The translated fields the editor shows, with the original's labels and checks.
+TRANSLATION_FIELDS = tuple(spec for spec in FIELDS if spec.name in translations.TRANSLATED_FIELDS)
+#: Longest Markdown (article or appeal) a translation takes: as much as an uploaded file.
+MAX_MARKDOWN_CHARS = MAX_ARTICLE_BYTES
+
+
+@dataclass(frozen=True)
+class LanguageState:
+    """One shipped language on the editor page: its translation, if there is one."""
+
+    code: str
+    name: str
+    translation: Any
+
+
+def translation_states(campaign: Campaign) -> list[LanguageState]:
+    return [
+        LanguageState(code, NATIVE_NAMES[code], translations.translation_for(campaign, code))
+        for code in PREFIXED_LANGUAGES
+    ]
+
+
+def translation_values(translation: Any) -> dict[str, Any]:
+    """What the translation form shows: the saved translation, or empty fields."""
+    if translation is None:
+        return {}
+    return {spec.name: getattr(translation, spec.name) for spec in TRANSLATION_FIELDS}
+
+
+def translation_from_article(raw: bytes, slug: str) -> dict[str, str]:
+    """The translated fields read from an uploaded file by the CLI's importer."""
+    try:
+        return translations.fields_from_article(raw, slug)
+    except CampaignImportError as exc:
+        raise CampaignEditError("article_file", str(exc)) from exc
+
+
+def clean_translation(values: dict[str, Any]) -> dict[str, Any]:
+    """The translated fields read and checked as the original's, or CampaignEditError."""
+    cleaned: dict[str, Any] = {}
+    for spec in TRANSLATION_FIELDS:
+        try:
+            cleaned[spec.name] = spec.clean(values.get(spec.name), cleaned)
+        except CampaignImportError as exc:
+            raise CampaignEditError(spec.name, str(exc)) from exc
+        if spec.name in LONG_FIELDS and len(cleaned[spec.name]) > MAX_MARKDOWN_CHARS:
+            limit = MAX_MARKDOWN_CHARS // 1024
+            raise CampaignEditError(spec.name, f"Keep this under {limit} KB of text.")
+    return cleaned
+
+
+def save_translation(
+    campaign: Campaign, language: str, values: dict[str, Any], actor: str
+) -> translations.TranslationResult:
+    """Create or update the campaign's article in `language` from the form, all or nothing
+    (checked before anything is touched; the caller commits, or rolls back on an error)."""
+    cleaned = clean_translation(values)
+    before = translation_values(translations.translation_for(campaign, language))
+    try:
+        result = translations.save_translation(campaign, language, cleaned)
+    except CampaignImportError as exc:
+        raise CampaignEditError("", str(exc)) from exc
+    db.session.flush()
+    changes = {
+        name: [_audit_value(name, before.get(name)), _audit_value(name, value)]
+        for name, value in cleaned.items()
+        if result.created or before.get(name) != value
+    }
+    if result.changed:
+        action = f"campaign.translation_{'created' if result.created else 'updated'}"
+        audit.record(actor, action, f"campaign:{campaign.slug}", language=language, changes=changes)
+    return result
+
+
+def delete_translation(campaign: Campaign, language: str, actor: str) -> bool:
+    """Remove the campaign's article in `language` (its pages show the original with the note);
+    False when there was none."""
+    removed = translations.delete_translation(campaign, language)
+    if removed is None:
+        return False
+    audit.record(
+        actor,
+        "campaign.translation_deleted",
+        f"campaign:{campaign.slug}",
+        language=language,
+        title=removed.title,
+    )
+    return True
 
 
 def public_pages_changed() -> None:

@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from fundraiser.campaigns import photos, presets
+from fundraiser.campaigns import photos, presets, translations
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.content import render_markdown
 from fundraiser.dashboard import audit, labels, supporter_page
@@ -26,10 +26,17 @@ from fundraiser.dashboard.access import staff_required
 from fundraiser.dashboard.bookkeeping import BOOKKEEPING_COLUMNS, bookkeeping_rows, monthly_books
 from fundraiser.dashboard.channels import channel_of
 from fundraiser.dashboard.export import csv_lines
-from fundraiser.dashboard.staff_forms import BookkeepingForm, CampaignForm, NoteForm
+from fundraiser.dashboard.staff_forms import (
+    BookkeepingForm,
+    CampaignForm,
+    DeleteTranslationForm,
+    NoteForm,
+    TranslationForm,
+)
 from fundraiser.dashboard.supporters import supporter_detail
 from fundraiser.dashboard.views import bp, csv_response
 from fundraiser.extensions import db
+from fundraiser.i18n import NATIVE_NAMES, PREFIXED_LANGUAGES
 from fundraiser.models import Campaign, Role
 
 # --- Campaign editor ---------------------------------------------------------------------------
@@ -67,6 +74,7 @@ def _editor_page(form, campaign: Campaign | None, status: int = 200, preview=Non
         form=form,
         campaign=campaign,
         preview=preview,
+        languages=editor.translation_states(campaign) if campaign else [],
         max_presets=presets.MAX_PRESETS,
         max_impact=presets.MAX_IMPACT,
     )
@@ -118,6 +126,93 @@ def _campaign_editor(campaign: Campaign | None):
     editor.public_pages_changed()
     flash(f"Saved: {saved.title}")
     return redirect(url_for("dashboard.campaign", slug=saved.slug))
+
+
+# --- Translations of a campaign's article -----------------------------------------------------
+
+
+def _translation_target(slug: str, language: str) -> Campaign:
+    found = campaigns.campaign_by_slug(slug) or abort(404, description="No such campaign.")
+    if language not in PREFIXED_LANGUAGES:
+        abort(404, description="No such language.")
+    return found
+
+
+def _translation_page(campaign, language, form, delete_form=None, status=200, preview=None):
+    translation = translations.translation_for(campaign, language)
+    page = render_template(
+        "dashboard/desk/translation_form.html",
+        campaign=campaign,
+        language=language,
+        language_name=NATIVE_NAMES[language],
+        translation=translation,
+        form=form,
+        delete_form=delete_form or DeleteTranslationForm(formdata=None),
+        preview=preview,
+    )
+    return page, status
+
+
+@bp.route("/campaigns/<slug>/translations/<language>", methods=["GET", "POST"])
+@staff_required(Role.STAFF)
+def edit_translation(slug: str, language: str):
+    """The campaign's article in another language: typed, previewed or uploaded."""
+    campaign = _translation_target(slug, language)
+    if request.method == "GET":
+        existing = translations.translation_for(campaign, language)
+        form = TranslationForm(formdata=None, data=editor.translation_values(existing))
+        return _translation_page(campaign, language, form)
+    form = TranslationForm()
+    if not form.validate_on_submit():
+        return _translation_page(campaign, language, form, status=400)
+    values = {spec.name: form[spec.name].data for spec in editor.TRANSLATION_FIELDS}
+    try:
+        upload = form.article_file.data
+        if upload:
+            values = editor.translation_from_article(upload.read(), campaign.slug)
+            for name, value in values.items():
+                form[name].data = value
+        if "preview" in request.form:
+            editor.clean_translation(values)
+            preview = (
+                render_markdown(values["body_markdown"]),
+                render_markdown(values["appeal_markdown"] or ""),
+            )
+            return _translation_page(campaign, language, form, preview=preview)
+        actor = audit.staff_actor(current_user)
+        result = editor.save_translation(campaign, language, values, actor)
+        db.session.commit()
+    except editor.CampaignEditError as exc:
+        db.session.rollback()
+        target = form._fields.get(exc.field, form.title)
+        target.errors = [*target.errors, str(exc)]
+        return _translation_page(campaign, language, form, status=400)
+    except IntegrityError:
+        db.session.rollback()  # another editor created this translation a moment before us
+        form.title.errors = [*form.title.errors, "Someone saved this translation meanwhile."]
+        return _translation_page(campaign, language, form, status=409)
+    editor.public_pages_changed()
+    verb = "Saved" if result.changed else "Unchanged"
+    flash(f"{verb}: the {NATIVE_NAMES[language]} article of {campaign.title}")
+    return redirect(url_for("dashboard.edit_campaign", slug=campaign.slug) + "#translations")
+
+
+@bp.post("/campaigns/<slug>/translations/<language>/delete")
+@staff_required(Role.STAFF)
+def delete_translation(slug: str, language: str):
+    """Delete a translation: that language's pages show the original again, with the note."""
+    campaign = _translation_target(slug, language)
+    delete_form = DeleteTranslationForm()
+    if not delete_form.validate_on_submit():
+        existing = translations.translation_for(campaign, language)
+        form = TranslationForm(formdata=None, data=editor.translation_values(existing))
+        return _translation_page(campaign, language, form, delete_form, status=400)
+    if not editor.delete_translation(campaign, language, audit.staff_actor(current_user)):
+        abort(404, description="There is no translation in that language.")
+    db.session.commit()
+    editor.public_pages_changed()
+    flash(f"Deleted: the {NATIVE_NAMES[language]} article of {campaign.title}")
+    return redirect(url_for("dashboard.edit_campaign", slug=campaign.slug) + "#translations")
 
 
 # --- Labels people read -------------------------------------------------------------------------

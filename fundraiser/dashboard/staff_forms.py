@@ -7,7 +7,12 @@ from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.dashboard.campaigns import FORM_FIELDS, article_file_field, photo_file_field
+from fundraiser.dashboard.campaigns import (
+    FORM_FIELDS,
+    TRANSLATION_FIELDS,
+    article_file_field,
+    photo_file_field,
+)
 from fundraiser.dashboard.channels import channel_label
 from fundraiser.dashboard.donations import (
     FREQUENCIES,
@@ -52,6 +57,23 @@ def _campaign_form_class() -> type[FlaskForm]:
 
 
 CampaignForm = _campaign_form_class()
+
+
+def _translation_form_class() -> type[FlaskForm]:
+    """A translation's form: the original's translated fields (same labels and checks)."""
+    fields = {spec.name: spec.make() for spec in TRANSLATION_FIELDS}
+    fields["article_file"] = article_file_field()
+    return type("TranslationForm", (FlaskForm,), fields)
+
+
+TranslationForm = _translation_form_class()
+
+
+class DeleteTranslationForm(FlaskForm):
+    confirm = BooleanField(
+        "Yes, delete this translation (the page shows the original with its note)",
+        validators=[DataRequired("Tick the box to confirm the deletion.")],
+    )
 
 
 class NoteForm(FlaskForm):

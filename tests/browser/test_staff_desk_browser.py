@@ -127,3 +127,55 @@ def test_staff_set_a_ladder_on_a_phone_and_the_form_offers_it(
         _fits(page)
     finally:
         context.close()
+
+
+def test_staff_translate_an_article_on_a_phone_and_german_readers_see_it(
+    app, browser, live_server, staff_cookie, artifacts, axe_source
+):
+    from playwright.sync_api import expect
+
+    from tests.browser.test_accessibility import blocking_violations
+
+    slug = "pound-appeal"
+    context = browser.new_context(**VIEWPORTS["phone"], bypass_csp=True)
+    context.add_cookies([{"name": "session", "value": staff_cookie, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/staff/campaigns/{slug}/edit", wait_until="load")
+        row = page.locator('#translations tr[data-language="de"]')
+        expect(row).to_contain_text("None: shows the original with a note")
+        _fits(page)
+        page.get_by_role("link", name="Translate the Deutsch article").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Deutsch article (new)")
+        _fits(page)
+        assert blocking_violations(page, axe_source) == []
+        # Refused without a title: the message sits by its field, the page passes axe.
+        page.get_by_label("Article (Markdown)").fill("Tausende *streikten*.")
+        page.get_by_role("button", name="Save Deutsch article").click()
+        expect(page.locator("#title-error")).to_contain_text("Please enter the title")
+        expect(page.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+        _fits(page)
+        assert blocking_violations(page, axe_source) == []
+        page.get_by_label("Title").fill("Streikwelle")
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator(".editor-preview em")).to_have_text("streikten")
+        _fits(page)
+        assert blocking_violations(page, axe_source) == []
+        page.screenshot(path=str(artifacts / "phone-translation-preview.png"), full_page=True)
+        page.get_by_role("button", name="Save Deutsch article").click()
+        expect(page.get_by_text("Saved: the Deutsch article")).to_be_visible()
+        expect(row).to_contain_text("Translated, updated")
+        page.goto(f"{live_server.url}/de/campaigns/{slug}", wait_until="load")
+        expect(page.locator("h1.article-title")).to_have_text("Streikwelle")
+        expect(page.locator(".article-language-note")).to_have_count(0)
+        # Deleting, with the box ticked: the German page shows the original with its note.
+        page.goto(f"{live_server.url}/staff/campaigns/{slug}/translations/de", wait_until="load")
+        page.get_by_label("Yes, delete this translation").check()
+        page.get_by_role("button", name="Delete Deutsch article").click()
+        expect(page.get_by_text("Deleted: the Deutsch article")).to_be_visible()
+        page.goto(f"{live_server.url}/de/campaigns/{slug}", wait_until="load")
+        page.reload(wait_until="load")  # this browser kept the public page (max-age): ask again
+        expect(page.locator(".article-language-note")).to_have_count(1)
+        expect(page.locator("h1.article-title")).not_to_have_text("Streikwelle")
+    finally:
+        context.close()

@@ -63,6 +63,7 @@ def seeded(app, campaign) -> Seeded:
             "member_id": staff.id,
             "filename": "css/site.css",
             "state": "approved",
+            "language": "de",
         }
         db.session.expunge_all()
     return Seeded(values, supporter, staff)
