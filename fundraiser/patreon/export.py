@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal, InvalidOperation
 
+from fundraiser.csv_files import records_with_columns
 from fundraiser.patreon.services import BadMember, Member, _when
 
 REQUIRED = ("Email", "Patron Status", "Pledge Amount", "Last Charge Date", "Last Charge Status",
@@ -21,16 +20,7 @@ class ExportFileError(ValueError):
 def read(data: bytes) -> tuple[list[tuple[int, Member]], list[tuple[int, str]]]:
     """(line, member) for each readable row, and (line, why) for each refused one."""
     text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        missing = [name for name in REQUIRED if name not in header]
-        if missing:
-            raise ExportFileError(f"Not a Patreon members export: no column {', '.join(missing)}.")
-        records = list(reader)
-    except csv.Error as error:  # a field beyond the csv module's limit, say
-        raise ExportFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
+    records = records_with_columns(text, REQUIRED, "Not a Patreon members export", ExportFileError)
     members, refused = [], []
     for line, record in enumerate(records, start=2):
         try:

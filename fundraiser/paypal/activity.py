@@ -4,8 +4,6 @@ are skipped; a row we cannot read is refused with its line number."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from fundraiser.csv_files import records_with_columns
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, Frequency, LedgerEntry, Pledge, ledger_key
 from fundraiser.payments import channel_books
@@ -72,16 +71,9 @@ def read(data: bytes, day_first: bool = True) -> ActivityReport:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    reader = csv.DictReader(io.StringIO(text, newline=""), skipinitialspace=True)
-    try:
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        missing = [name for name in REQUIRED if name not in header]
-        if missing:
-            raise ActivityFileError(f"Not a PayPal activity CSV: no column {', '.join(missing)}.")
-        records = list(reader)
-    except csv.Error as error:  # a field beyond the csv module's limit, say
-        raise ActivityFileError(f"Not a readable CSV: line {reader.line_num}: {error}.") from None
+    records = records_with_columns(
+        text, REQUIRED, "Not a PayPal activity CSV", ActivityFileError, skipinitialspace=True
+    )
     comma_style = _comma_decimals(record.get("Gross") or "" for record in records)
     report = ActivityReport()
     for number, record in enumerate(records, start=2):  # line 1 is the header
