@@ -83,6 +83,28 @@ def test_without_a_mail_server_mail_lands_in_the_outbox_as_text_and_html(make_ap
     assert not list(path.parent.glob(".*.tmp"))  # written atomically: no half files left
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Thank you: your receipt for €10.00",
+        "Спасибо! Ваша квитанция на 10,00 € — «Что стоит за беспорядками в Казахстане?»",
+        "Ihr Spendenbeleg über 5.000 € für „Kasachstan“ " * 4,
+    ],
+)
+def test_a_subject_beyond_ascii_arrives_whole_in_short_encoded_words(make_app, subject):
+    app = make_app()
+    with app.app_context():
+        send_mail("reader@example.org", subject, "magic", sign_in_url="http://x/y", minutes=15)
+    [path] = _outbox(app)
+    raw = path.read_bytes()
+    assert parse_message(raw)["Subject"] == subject
+    header = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    line = next(line for line in header.splitlines() if line.startswith(b"Subject: "))
+    words = line.removeprefix(b"Subject: ").split(b" ")
+    assert all(word.startswith(b"=?utf-8?b?") and len(word) <= 75 for word in words)
+    assert len(line) < 998 and line.isascii()
+
+
 def test_with_a_mail_server_mail_goes_out_by_smtp(make_app, smtp_server):
     port = smtp_server.server_address[1]
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
