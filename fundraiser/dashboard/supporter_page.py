@@ -10,6 +10,7 @@ from sqlalchemy import select
 from fundraiser.dashboard import audit
 from fundraiser.dashboard.supporters import SupporterDetail
 from fundraiser.extensions import db
+from fundraiser.i18n import DEFAULT_LANGUAGE
 from fundraiser.models import DonationIntent, StaffNote, Supporter
 
 #: Longest note staff may keep about a supporter.
@@ -32,6 +33,14 @@ class SupporterExtras:
     @property
     def messages(self) -> list[DonationIntent]:
         return [i for i in self.intents.values() if i.message.strip()]
+
+    def language(self, account: Supporter | None) -> str:
+        """The language we write to them in: their account's, else the page of their latest
+        checkout's (a guest's receipt follows it), else English."""
+        if account is not None and account.language:
+            return account.language
+        latest = max(self.intents.values(), key=lambda intent: intent.id, default=None)
+        return (latest.language if latest is not None else None) or DEFAULT_LANGUAGE
 
 
 def supporter_extras(detail: SupporterDetail) -> SupporterExtras:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from fundraiser.extensions import db
-from fundraiser.models import AuditEntry, DonationIntent, StaffNote
+from fundraiser.models import AuditEntry, DonationIntent, StaffNote, Supporter
 from tests.dashboard import factories as f
 from tests.dashboard.conftest import post_form
 from tests.dashboard.pages import figure_text
@@ -96,3 +96,18 @@ def test_supporters_are_found_by_email_or_name(app, staff_client):
         assert f'href="/staff/supporters/{EMAIL}"' in page, query
     page = client.get("/staff/supporters", query_string={"q": "nobody"}).get_data(as_text=True)
     assert EMAIL not in page
+
+
+def test_the_supporter_page_says_which_language_we_write_to_them_in(app, staff_client):
+    with app.app_context():
+        campaign = f.make_campaign("kazakhstan")
+        gift_with_checkout(campaign, 2500, language="en")
+        gift_with_checkout(campaign, 1500, language="de")  # their latest checkout
+    viewer = staff_client("viewer")
+    page = viewer.get(f"/staff/supporters/{EMAIL}").get_data(as_text=True)
+    assert figure_text(page, "language") == "Deutsch (de)"
+    with app.app_context():
+        db.session.add(Supporter(email=EMAIL, language="fr"))
+        db.session.commit()
+    page = viewer.get(f"/staff/supporters/{EMAIL}").get_data(as_text=True)
+    assert figure_text(page, "language") == "Français (fr)"  # their account's choice wins
