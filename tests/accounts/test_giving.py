@@ -166,3 +166,31 @@ def test_pages_with_personal_data_are_never_cached(client, app, mailbox):
 
 def _at(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, 12, tzinfo=UTC)
+
+
+def test_paypal_patreon_and_offline_gifts_join_the_history_and_statement_once_verified(
+    client, app, campaign, mailbox
+):
+    from fundraiser.campaigns.services import campaign_by_slug
+    from fundraiser.models import EntryKind
+    from fundraiser.payments import channel_books, ledger
+
+    def book(channel: str, external_id: str, amount: int, when: datetime) -> None:
+        fact = channel_books.ChannelFact(
+            channel=channel, external_id=external_id, kind=EntryKind.PAYMENT,
+            campaign_id=campaign_by_slug(campaign).id, amount_minor=amount, currency="EUR",
+            occurred_at=when, fee_minor=0, email="fay@example.org",
+        )  # fmt: skip
+        ledger.change("test", lambda tx: channel_books.record(fact, tx))
+
+    with app.app_context():
+        book("paypal", "8MC585209K746392H", 1700, _at(2024, 2, 1))
+        book("patreon", "member-1:2024-03-01", 500, _at(2024, 3, 1))
+        book("offline", "cash-2024-04", 2000, _at(2024, 4, 1))
+    register_and_verify(client, mailbox, "fay@example.org")
+    assert login(client, "fay@example.org").status_code == 302
+    history = client.get("/account").get_data(as_text=True)
+    assert all(amount in history for amount in ("€17.00", "€5.00", "€20.00"))
+    statement = client.get("/account/statements/2024").get_data(as_text=True)
+    assert "€42.00" in statement  # 17 + 5 + 20, each once
+    assert "€42.00" in pdf_text(client.get("/account/statements/2024.pdf").data)
