@@ -273,12 +273,20 @@ def values_from_article(raw: bytes, slug: str, values: dict[str, Any]) -> dict[s
 
 def clean(values: dict[str, Any]) -> dict[str, Any]:
     """Every field read and checked, or CampaignEditError for the first one that is wrong."""
+    return _clean_fields(FIELDS, values)
+
+
+def _clean_fields(fields, values: dict[str, Any], then=None) -> dict[str, Any]:
+    """`fields` read and checked in order (each may look at those before it); `then(name,
+    value)` may refuse a field once it is clean. CampaignEditError for the first wrong one."""
     cleaned: dict[str, Any] = {}
-    for spec in FIELDS:
+    for spec in fields:
         try:
             cleaned[spec.name] = spec.clean(values.get(spec.name), cleaned)
         except CampaignImportError as exc:
             raise CampaignEditError(spec.name, str(exc)) from exc
+        if then is not None:
+            then(spec.name, cleaned[spec.name])
     return cleaned
 
 
@@ -395,16 +403,13 @@ def translation_from_article(raw: bytes, slug: str) -> dict[str, str]:
 
 def clean_translation(values: dict[str, Any]) -> dict[str, Any]:
     """The translated fields read and checked as the original's, or CampaignEditError."""
-    cleaned: dict[str, Any] = {}
-    for spec in TRANSLATION_FIELDS:
-        try:
-            cleaned[spec.name] = spec.clean(values.get(spec.name), cleaned)
-        except CampaignImportError as exc:
-            raise CampaignEditError(spec.name, str(exc)) from exc
-        if spec.name in LONG_FIELDS and len(cleaned[spec.name]) > MAX_MARKDOWN_CHARS:
-            limit = MAX_MARKDOWN_CHARS // 1024
-            raise CampaignEditError(spec.name, f"Keep this under {limit} KB of text.")
-    return cleaned
+    return _clean_fields(TRANSLATION_FIELDS, values, _within_markdown_limit)
+
+
+def _within_markdown_limit(name: str, value: Any) -> None:
+    if name in LONG_FIELDS and len(value) > MAX_MARKDOWN_CHARS:
+        limit = MAX_MARKDOWN_CHARS // 1024
+        raise CampaignEditError(name, f"Keep this under {limit} KB of text.")
 
 
 def save_translation(

@@ -85,22 +85,16 @@ def channels():
 def paypal_import():
     """Import (or check) a PayPal activity download."""
     form = PayPalImportForm()
-    if not form.validate_on_submit():
-        return _page(import_form=form, status=400)
-    try:
-        summary = import_activity(
-            form.file.data.read(),
-            actor=f"staff:{current_user.id}",
-            dry_run=form.dry_run.data,
-            skip_bad_rows=form.skip_bad_rows.data,
-            day_first=not form.month_first.data,
-        )
-    except ActivityFileError as error:
-        form.file.errors = [str(error)]
-        return _page(import_form=form, status=400)
-    record_upload(current_user, "paypal", form.file.data.filename, summary, form.dry_run.data)
-    db.session.commit()
-    return _page(summary=summary, status=200 if summary.booked or form.dry_run.data else 400)
+    return _uploaded(
+        form,
+        "import_form",
+        "paypal",
+        "PayPal",
+        ActivityFileError,
+        lambda data, **options: import_activity(
+            data, day_first=not form.month_first.data, **options
+        ),
+    )
 
 
 @bp.post("/channels/patreon-import")
@@ -108,22 +102,28 @@ def paypal_import():
 def patreon_import():
     """Import (or check) a Patreon members export."""
     form = PatreonImportForm(prefix=PATREON_PREFIX)
+    return _uploaded(form, "patreon_form", "patreon", "Patreon", ExportFileError, import_export)
+
+
+def _uploaded(form, form_name: str, channel: str, label: str, file_error, run_import):
+    """One upload through its channel's importer (the CLI's): the page with its summary, or
+    with the form's error; audited either way the importer got to read it."""
     if not form.validate_on_submit():
-        return _page(patreon_form=form, status=400)
+        return _page(**{form_name: form}, status=400)
     try:
-        summary = import_export(
+        summary = run_import(
             form.file.data.read(),
             actor=f"staff:{current_user.id}",
             dry_run=form.dry_run.data,
             skip_bad_rows=form.skip_bad_rows.data,
         )
-    except ExportFileError as error:
+    except file_error as error:
         form.file.errors = [str(error)]
-        return _page(patreon_form=form, status=400)
-    record_upload(current_user, "patreon", form.file.data.filename, summary, form.dry_run.data)
+        return _page(**{form_name: form}, status=400)
+    record_upload(current_user, channel, form.file.data.filename, summary, form.dry_run.data)
     db.session.commit()
     status = 200 if summary.booked or form.dry_run.data else 400
-    return _page(summary=summary, summary_of="Patreon", status=status)
+    return _page(summary=summary, summary_of=label, status=status)
 
 
 @bp.post("/channels/offline")
