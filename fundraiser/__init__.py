@@ -169,5 +169,9 @@ def register_template_helpers(app: Flask) -> None:
 
     register_language_filters(app)  # long_date, medium_date, month_year: Babel, per language
     app.jinja_env.globals["plural_labels"] = plural_labels
+    from fundraiser.accounts.status_words import gift_status_word, pledge_status_word
+
+    app.jinja_env.globals["gift_status_word"] = gift_status_word
+    app.jinja_env.globals["pledge_status_word"] = pledge_status_word
     init_assets(app)
     logging.basicConfig(level=logging.INFO)

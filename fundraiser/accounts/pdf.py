@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 
 from fundraiser.accounts.giving import Statement, local_date
+from fundraiser.accounts.status_words import gift_status_word
 from fundraiser.i18n import medium_date, rendering_language
 from fundraiser.money import format_money
 
@@ -54,17 +55,6 @@ class _StatementPDF(FPDF):
         )
 
 
-def _gift_status_word(status: str) -> str:
-    """A gift's status as the account pages name it, in the reader's language."""
-    words = {
-        "paid": _("Paid"),
-        "partially_refunded": _("Partially refunded"),
-        "refunded": _("Refunded"),
-        "disputed": _("Disputed"),
-    }
-    return words.get(status, status.capitalize())
-
-
 def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -> bytes:
     pdf = _StatementPDF()
     pdf.set_title(_("Giving statement %(year)s", year=statement.year))
@@ -105,7 +95,7 @@ def statement_pdf(statement: Statement, name: str, email: str, site_name: str) -
             medium_date(local_date(entry.occurred_at)),
             title,
             _("Recurring") if gift.recurring else _("One-off"),
-            _gift_status_word(gift.status),
+            gift_status_word(gift.status),
             format_money(entry.amount_minor, entry.currency),
         ]
         for (_title, width, align), value in zip(columns, values, strict=True):

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from fundraiser.accounts.status_words import pledge_status_word
 from fundraiser.models import Pledge, Supporter
 from fundraiser.money import AmountError, check_donation_amount, parse_reader_amount
 from fundraiser.payments import pledge_policy
@@ -42,18 +43,6 @@ def refuse_if_kept_elsewhere(pledge: Pledge) -> None:
         raise PledgeActionError(keeper.message)
 
 
-def _status_word(pledge: Pledge) -> str:
-    """The pledge's status as a word in the reader's language (as the pledge page names it)."""
-    words = {
-        "active": _("active"),
-        "past_due": _("past due"),
-        "paused": _("paused"),
-        "cancelled": _("cancelled"),
-        "incomplete": _("incomplete"),
-    }
-    return words.get(pledge.status, pledge.status)
-
-
 def _actor(supporter: Supporter) -> str:
     return f"supporter:{supporter.id}"
 
@@ -66,7 +55,10 @@ def _call(pledge: Pledge, action: str, work: Callable[[], object]):
     refuse_if_kept_elsewhere(pledge)
     if not allowed(pledge, action):
         raise PledgeActionError(
-            _("That isn't possible while the pledge is %(status)s.", status=_status_word(pledge))
+            _(
+                "That isn't possible while the pledge is %(status)s.",
+                status=pledge_status_word(pledge.status),
+            )
         )
     try:
         return work()
