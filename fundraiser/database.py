@@ -18,25 +18,24 @@ def dialect_insert(model, dialect: str | None = None):
     return module.insert(model)
 
 
-def insert_if_absent(model, values: dict, conflict_columns: list[str]) -> bool:
+def insert_if_absent(model, values: dict, conflict_columns: list[str], connection=None) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; returns True when this call inserted the row."""
-    return insert_new(model, values, conflict_columns, conflict_columns[0]) is not None
+    returning = conflict_columns[0]
+    return insert_new(model, values, conflict_columns, returning, connection) is not None
 
 
-def insert_new(model, values: dict, conflict_columns: list[str], returning: str):
+def insert_new(model, values: dict, conflict_columns: list[str], returning: str, connection=None):
     """INSERT … ON CONFLICT DO NOTHING RETURNING `returning`: its value (say, the new id)
-    when this call inserted the row, None when the row was there already."""
+    when this call inserted the row, None when the row was there already. On the session's
+    connection unless given another."""
+    # Through a connection: a statement with parameters given to Session.execute takes the
+    # ORM's bulk insert path, several times slower for one row.
+    connection = connection or db.session.connection()
     statement = _insert_new_statement(
-        model,
-        db.session.get_bind().dialect.name,
-        tuple(values),
-        tuple(conflict_columns),
-        returning,
+        model, connection.dialect.name, tuple(values), tuple(conflict_columns), returning
     )
-    # RETURNING, not rowcount: psycopg reports -1 for these statements. Through the session's
-    # connection: a statement with parameters given to Session.execute takes the ORM's bulk
-    # insert path, several times slower for one row.
-    return db.session.connection().execute(statement, values).scalar()
+    # RETURNING, not rowcount: psycopg reports -1 for these statements.
+    return connection.execute(statement, values).scalar()
 
 
 @functools.cache

@@ -175,6 +175,8 @@ def register_language_filters(app: Flask) -> None:
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["medium_date"] = medium_date
     app.jinja_env.filters["month_year"] = month_year
+
+
 def plural_labels(singular: str, plural: str) -> dict[str, str]:
     """A plural's words per CLDR plural category of this request's language ("one", "few",
     "many", "other" …), for scripts that count in the browser (Intl.PluralRules picks the

@@ -65,6 +65,8 @@ def first_offered_currency(campaign_currency: str, currencies: list[str]) -> str
         if code in currencies:
             return code
     return campaign_currency
+
+
 def script_messages(currencies: list[str]) -> dict:
     """What donate.js says, in the request's language: the server's own words for the same
     checks (money.py, donations/forms.py) and the form's. %(name)s marks a value the script

@@ -339,6 +339,16 @@ def receive_event(event: dict) -> bool:
     return _record(event, "webhook", applied=False)
 
 
+def record_alone(event: dict, applied: bool) -> bool:
+    """Record the event in one autocommitted statement, outside any unit of work (True the
+    first time): applied for a type we don't handle, waiting (with its payload) for a worker
+    otherwise. Money and pledges are not touched, so there is no transaction to own: one
+    round trip to the database instead of a session's BEGIN, INSERT and COMMIT."""
+    values = _event_row(event, "webhook", applied)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return insert_if_absent(StripeEvent, values, ["id"], connection)
+
+
 def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:
     """Apply a received event once: its row is locked, and a second caller finds it applied
     (or, with skip_locked, passes it by while another holds it). In the caller's unit of
@@ -354,8 +364,12 @@ def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = Fal
 
 
 def _record(event: dict, source: str, applied: bool) -> bool:
+    return insert_if_absent(StripeEvent, _event_row(event, source, applied), ["id"])
+
+
+def _event_row(event: dict, source: str, applied: bool) -> dict:
     now = utcnow()
-    values = {
+    return {
         "id": event["id"],
         "type": event["type"],
         "stripe_created": int(event.get("created") or 0),
@@ -364,7 +378,6 @@ def _record(event: dict, source: str, applied: bool) -> bool:
         "applied_at": now if applied else None,
         "payload": None if applied else event,
     }
-    return insert_if_absent(StripeEvent, values, ["id"])
 
 
 def _apply(event: dict, tx: Transaction) -> bool:

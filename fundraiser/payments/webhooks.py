@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from fundraiser.database import is_outage, retrying
+from fundraiser.database import is_outage
 from fundraiser.extensions import csrf, db, limiter
 from fundraiser.observability import record_webhook, webhook_outcome
 from fundraiser.payments import event_payloads, event_queue, events, gateway, ledger
@@ -85,17 +85,14 @@ def _apply_inline(event: dict) -> events.Outcome:
 
 
 def _record_for_worker(event: dict) -> events.Outcome:
-    """Commit the event, then wake the workers; if Redis can't be reached, apply it now."""
-    if event["type"] not in events.HANDLERS:
-        return _apply_inline(event)  # nothing to do but record it
-
-    def record_and_commit():
-        first_time = events.receive_event(event)
-        db.session.commit()
-        return first_time
-
-    if not retrying(record_and_commit):
+    """Record the event (committed), then wake the workers; if Redis can't be reached, apply
+    it now. Most of a month-start storm is types we don't handle: those are recorded as
+    applied, and nobody is woken."""
+    handled = event["type"] in events.HANDLERS
+    if not events.record_alone(event, applied=not handled):
         return events.Outcome(duplicate=True, handled=False)
+    if not handled:
+        return events.Outcome(duplicate=False, handled=False)
     if event_queue.wake_appliers():
         return events.Outcome(duplicate=False, handled=False, queued=True)
     return event_queue.apply_now(event["id"])

@@ -154,11 +154,26 @@ def deliveries(sim: Simulator, data: JSON) -> Response:
 
 
 def webhooks(sim: Simulator, data: JSON) -> Response:
+    """The webhook endpoint: its url, secret and enabled_events (a list of event types, or
+    ["*"], the default, for all)."""
+    if "enabled_events" in data:
+        enabled = data["enabled_events"]
+        if isinstance(enabled, str):
+            enabled = [part for part in enabled.split(",") if part]
+        if not enabled or not all(isinstance(t, str) and t for t in enabled):
+            return error_reply("enabled_events must be a list of event types, or ['*'].", 400)
+        sim.enabled_events = frozenset(enabled)
     if "url" in data:
         sim.webhook_url = data["url"] or None
     if data.get("secret"):
         sim.webhook_secret = data["secret"]
-    return reply({"url": sim.webhook_url, "secret": sim.webhook_secret})
+    return reply(
+        {
+            "url": sim.webhook_url,
+            "secret": sim.webhook_secret,
+            "enabled_events": sorted(sim.enabled_events),
+        }
+    )
 
 
 def flush(sim: Simulator, data: JSON) -> Response:

@@ -104,6 +104,9 @@ class Simulator:
         self.settlement_currency = settlement_currency.lower() if settlement_currency else None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
+        #: The endpoint's event types, as a Stripe webhook endpoint's `enabled_events`: only
+        #: these are delivered ("*" for all); every event is still stored and listed.
+        self.enabled_events: frozenset[str] = frozenset({"*"})
         self.api_key_prefix = api_key_prefix
         # Where hosted pages live, as the browser sees it; set by the server once bound.
         self.base_url = base_url
@@ -156,7 +159,11 @@ class Simulator:
                         batch, self._batch, self._request = self._batch, None, None
         finally:
             if outer and batch and self.webhook_url:
-                self.delivery.submit(batch)
+                self.delivery.submit([r for r in batch if self.delivers(r.type)])
+
+    def delivers(self, event_type: str) -> bool:
+        """Whether the webhook endpoint is subscribed to this event type."""
+        return "*" in self.enabled_events or event_type in self.enabled_events
 
     def emit(
         self, type_: str, obj: dict[str, Any], previous_attributes: dict[str, Any] | None = None
@@ -172,7 +179,7 @@ class Simulator:
                 API_VERSION,
                 previous_attributes,
                 dict(request),
-                1 if self.webhook_url else 0,
+                1 if self.webhook_url and self.delivers(type_) else 0,
             )
             record = self.store.add_event(event)
             assert self._batch is not None

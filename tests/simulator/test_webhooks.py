@@ -113,3 +113,26 @@ def test_controls_are_json(simulator) -> None:
     status, body = control(simulator, "/_sim/clock", method="GET")
     assert status == 200 and body["now"] > 0
     assert json.dumps(body)
+
+
+def test_only_the_endpoints_enabled_events_are_delivered(simulator, stripe_client, receiver):
+    status, endpoint = control(simulator, "/_sim/webhooks", method="GET")
+    assert endpoint["enabled_events"] == ["*"]
+    status, endpoint = control(
+        simulator, "/_sim/webhooks", enabled_events=["checkout.session.expired"]
+    )
+    assert status == 200 and endpoint["enabled_events"] == ["checkout.session.expired"]
+    try:
+        stripe_client.v1.customers.create(params={"email": "a@example.com"})
+        session = stripe_client.v1.checkout.sessions.expire(payment_session(stripe_client).id)
+        assert simulator.flush()
+        assert receiver.types() == ["checkout.session.expired"]
+        assert receiver.events[0]["data"]["object"]["id"] == session.id
+        stored = {e["type"]: e for e in simulator.sim.events()}
+        assert "customer.created" in stored  # stored and listed all the same
+        assert stored["customer.created"]["pending_webhooks"] == 0
+        assert stored["checkout.session.expired"]["pending_webhooks"] == 1
+        status, _ = control(simulator, "/_sim/webhooks", enabled_events=[])
+        assert status == 400
+    finally:
+        control(simulator, "/_sim/webhooks", enabled_events=["*"])
