@@ -4,13 +4,14 @@ The simulator renews every subscription in one advance and then delivers the eve
 webhook endpoint is subscribed to, with 16 concurrent deliveries and Stripe-like retries. A
 renewal makes 7 events (invoice.created/finalized/paid/payment_succeeded, charge.succeeded,
 payment_intent.succeeded, customer.subscription.updated); the endpoint is created as the
-README says, with the handler table's types, so 3 of them are sent
-(BENCH_STORM_EVENTS=all subscribes it to every type instead, as an endpoint set to "*"), to the production app (2 gthread workers per core, as gunicorn.conf.py
-sizes it) which records them for RQ_WORKERS `flask worker` processes to apply, all on this
-box. Reported: time from the advance to the last renewal in the ledger (every delivery
-answered and every event applied), and whether every renewal landed exactly once. The drain
-is cut off after BENCH_STORM_DRAIN_SECONDS (1,500 s by default) so a run stays bounded; the
-table then says how far it got and what the measured rate means for the full drain.
+README says, with the handler table's types, so 3 of them are sent (BENCH_STORM_EVENTS=all
+subscribes it to every type instead, as an endpoint set to "*"). They go to the production
+app (2 gthread workers per core, as gunicorn.conf.py sizes it), which records them for
+RQ_WORKERS `flask worker` processes to apply, all on this box. Reported: time from the
+advance to the last renewal in the ledger (every delivery answered and every event applied),
+and whether every renewal landed exactly once. The drain is cut off after
+BENCH_STORM_DRAIN_SECONDS (1,500 s by default) so a run stays bounded; the table then says
+how far it got and what the measured rate means for the full drain.
 """
 
 from __future__ import annotations
