@@ -199,10 +199,15 @@ def on_subscription_event(event: dict, tx: Transaction) -> None:
 # --- One-off payments seen directly ----------------------------------------------------
 
 
+def _donation_intent_named(event: dict) -> str | None:
+    """Our donation intent's public id in the payment intent's metadata: set on the ones our
+    checkout made, absent on a subscription invoice's (booked from the invoice instead)."""
+    return (event["data"]["object"].get("metadata") or {}).get("donation_intent")
+
+
 def on_payment_intent_succeeded(event: dict, tx: Transaction) -> None:
     """A one-off gift even if its checkout.session.completed never arrives."""
-    metadata = event["data"]["object"].get("metadata") or {}
-    intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    intent = lookups.intent_by_public_id(_donation_intent_named(event), lock=True)
     if intent is None or intent.frequency != Frequency.ONE_TIME.value:
         return  # recurring payments are booked from their invoice
     payment_intent = gateway.retrieve_payment_intent(event["data"]["object"]["id"])
@@ -322,6 +327,20 @@ HANDLERS: dict[str, Handler] = {
     "charge.dispute.created": on_dispute_event,
     "charge.dispute.closed": on_dispute_event,
 }
+
+
+#: Events whose payload alone shows that applying them changes nothing (their handler would
+#: return at once): recorded as applied when they arrive, no worker woken for them.
+NOTHING_TO_APPLY: dict[str, Callable[[dict], bool]] = {
+    "payment_intent.succeeded": lambda event: not _donation_intent_named(event),
+}
+
+
+def needs_applying(event: dict) -> bool:
+    """Whether applying the event could change anything: a type we handle, whose payload
+    doesn't show it to be a no-op (a month-start renewal's payment_intent.succeeded)."""
+    nothing = NOTHING_TO_APPLY.get(event["type"])
+    return event["type"] in HANDLERS and not (nothing and nothing(event))
 
 
 def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outcome:

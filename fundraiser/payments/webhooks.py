@@ -86,13 +86,15 @@ def _apply_inline(event: dict) -> events.Outcome:
 
 def _record_for_worker(event: dict) -> events.Outcome:
     """Record the event (committed), then wake the workers; if Redis can't be reached, apply
-    it now. Most of a month-start storm is types we don't handle: those are recorded as
-    applied, and nobody is woken."""
+    it now. An event with nothing to apply (a type we don't handle, or a payload that shows
+    its handler would do nothing: events.NOTHING_TO_APPLY) is recorded as applied, and
+    nobody is woken."""
     handled = event["type"] in events.HANDLERS
-    if not events.record_alone(event, applied=not handled):
+    waits = events.needs_applying(event)
+    if not events.record_alone(event, applied=not waits):
         return events.Outcome(duplicate=True, handled=False)
-    if not handled:
-        return events.Outcome(duplicate=False, handled=False)
+    if not waits:  # its handler, if any, would do nothing
+        return events.Outcome(duplicate=False, handled=handled)
     if event_queue.wake_appliers():
         return events.Outcome(duplicate=False, handled=False, queued=True)
     return event_queue.apply_now(event["id"])

@@ -154,13 +154,39 @@ def test_one_drain_applies_a_burst_and_ignored_types_need_no_worker(
     webhook = queued_app.test_client()
     answers = {event["type"]: post_event(webhook, event).get_json() for event in renewal}
     assert answers["invoice.paid"]["queued"] is True
+    assert answers["payment_intent.succeeded"]["queued"] is False  # nothing of ours to apply
     ignored = [t for t in answers if t not in events.HANDLERS]
     assert ignored and all(answers[t]["queued"] is False for t in ignored)
     assert len(queue_of(queued_app).get_job_ids()) == 1  # one drain for the whole burst
     with queued_app.app_context():
         waiting = drift_report().pending_events
-        assert waiting == sum(1 for t in answers if t in events.HANDLERS)
+        assert waiting == sum(1 for e in renewal if events.needs_applying(e)) == 2
     work(queued_app)
     with queued_app.app_context():
         assert drift_report().pending_events == 0
         assert renewals_of(renewal_event["data"]["object"]["id"]) == 1
+
+
+def test_events_with_nothing_to_apply_are_recorded_applied_and_wake_nobody(
+    queued_app, renewal_event, stripe_sim
+):
+    """A renewal's payment_intent.succeeded (no donation intent of ours in its metadata) and a
+    type we don't handle are kept as applied at once; a checkout's payment intent still waits."""
+    renewal_payment = stripe_sim.sim.events("payment_intent.succeeded")[-1]
+    assert not renewal_payment["data"]["object"]["metadata"].get("donation_intent")
+    unhandled = stripe_sim.sim.events("invoice.finalized")[-1]
+    ours = {**renewal_payment, "id": "evt_ours_1"}
+    ours["data"] = {"object": {**renewal_payment["data"]["object"],
+                               "metadata": {"donation_intent": "di_unknown"}}}  # fmt: skip
+    webhook = queued_app.test_client()
+    answers = [post_event(webhook, e).get_json() for e in (renewal_payment, unhandled, ours)]
+    assert answers[0] == {"received": True, "duplicate": False, "handled": True, "queued": False}
+    assert answers[1] == {"received": True, "duplicate": False, "handled": False, "queued": False}
+    assert answers[2]["queued"] is True
+    assert len(queue_of(queued_app).get_job_ids()) == 1  # woken by the third alone
+    with queued_app.app_context():
+        for event in (renewal_payment, unhandled):
+            row = stored(event["id"])
+            assert row.applied_at is not None and row.payload is None
+        assert stored("evt_ours_1").applied_at is None
+    assert post_event(webhook, renewal_payment).get_json()["duplicate"] is True
