@@ -10,7 +10,7 @@ PATREON_SIM_PORT ?= 12113
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run serve test install install-test browser-deps migrate seed simulator lint audit bench lighthouse clean messages translations
+.PHONY: run serve test install install-test browser-deps bench-deps migrate seed simulator lint audit bench lighthouse clean messages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,8 +100,14 @@ audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 # Every case, ~25 min (the renewal storm is most of it), 127.0.0.1 only; BENCH_ARGS="landing --quick" for one case, briefly.
-bench: install
+bench: install bench-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Debian's wrk and nginx for the landing, nginx and webhooks cases (bench/README.md).
+bench-deps:
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk nginx-light >/dev/null; }
 
 # Lighthouse on a phone for the landing page, the embed and the thank-you page (a fresh demo on
 # 127.0.0.1; npm's lighthouse pinned in tools/lighthouse, Debian's Chromium); prints the table.
