@@ -87,7 +87,7 @@ class _HttpClient(stripe.HTTPClient):
     def __init__(self, timeout: float):
         super().__init__()
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
-        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._pools: dict[tuple[str, str], urllib3.HTTPConnectionPool] = {}
         self._pools_lock = threading.Lock()
 
     def request(self, method, url, headers, post_data=None):
@@ -98,7 +98,7 @@ class _HttpClient(stripe.HTTPClient):
 
     def _request_internal(self, method, url, headers, post_data, is_streaming):
         scheme, netloc, path, query, _ = urlsplit(url)
-        pool = self._pools.get(netloc) or self._pool(scheme, netloc)
+        pool = self._pools.get((scheme, netloc)) or self._pool(scheme, netloc)
         target = f"{path}?{query}" if query else path
         try:
             try:
@@ -127,12 +127,12 @@ class _HttpClient(stripe.HTTPClient):
 
     def _pool(self, scheme: str, netloc: str) -> urllib3.HTTPConnectionPool:
         with self._pools_lock:
-            if netloc not in self._pools:
+            if (scheme, netloc) not in self._pools:
                 tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": stripe.ca_bundle_path}
-                self._pools[netloc] = urllib3.connection_from_url(
+                self._pools[scheme, netloc] = urllib3.connection_from_url(
                     f"{scheme}://{netloc}", maxsize=_POOL_SIZE, **(tls if scheme == "https" else {})
                 )
-            return self._pools[netloc]
+            return self._pools[scheme, netloc]
 
     def close(self):
         with self._pools_lock:
