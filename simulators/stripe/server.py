@@ -60,6 +60,11 @@ class _Handler(WSGIRequestHandler):
             return
         self._send(status, headers, body)
 
+    def handle_expect_100(self) -> bool:
+        super().handle_expect_100()
+        self.wfile.flush()  # the client sends the body only once it has this
+        return True
+
     def _call_app(self, environ: dict, app=None) -> tuple[str, list[tuple[str, str]], bytes]:
         started: list = []
 

@@ -65,6 +65,19 @@ def test_http_1_0_and_connection_close_are_honoured(simulator) -> None:
         assert b"Connection: close" in head and b"Stripe simulator" in body
 
 
+def test_expect_100_continue_is_answered_before_the_body(simulator) -> None:
+    head = (
+        "POST /v1/customers HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer sk_test_x\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    )
+    with socket.create_connection((simulator.host, simulator.port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"email=a%40b.org")
+        assert sock.recv(100).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
 def test_stop_is_quick_and_ends_idle_connections() -> None:
     handle = start_simulator()
     connection = http.client.HTTPConnection(handle.host, handle.port, timeout=5)
