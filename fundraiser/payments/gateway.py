@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import quote
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit
 from urllib.request import getproxies
 
-import requests
 import stripe
+import urllib3
 from flask import current_app
 from flask_babel import gettext as _
+from urllib3.exceptions import ProtocolError
 
 from fundraiser.i18n import STRIPE_LOCALES
 from fundraiser.models import DonationIntent, Frequency
@@ -29,6 +30,9 @@ CHECKOUT_LIFETIME_SECONDS = 35 * 60
 WEBHOOK_TOLERANCE_SECONDS = 300
 _clients: dict[tuple, stripe.StripeClient] = {}
 _clients_lock = threading.Lock()
+#: Kept-alive connections per Stripe origin: one per thread that calls at the same time
+#: (gunicorn's threads, a worker's one); beyond it a connection is made and dropped after.
+_POOL_SIZE = 8
 
 
 class PaymentsUnavailable(RuntimeError):
@@ -67,22 +71,100 @@ def _client() -> stripe.StripeClient:
                 stripe_version=API_VERSION,
                 base_addresses=base,
                 max_network_retries=config["STRIPE_MAX_RETRIES"],
-                http_client=_HttpClient(timeout=config["STRIPE_TIMEOUT_SECONDS"]),
+                http_client=_http_client(config["STRIPE_TIMEOUT_SECONDS"]),
             )
         return _clients[key]
 
 
-class _HttpClient(stripe.RequestsClient):
-    """Stripe's requests client, one session per thread as before, but with no proxy in the
-    environment the session doesn't read the environment and ~/.netrc on every call (about
-    a third of a call's CPU): there is nothing to find. With a proxy set, nothing changes."""
+class _HttpClient(stripe.HTTPClient):
+    """Stripe's HTTP client on urllib3 alone, with one keep-alive connection pool per origin
+    (thread-safe, for gunicorn's threads): requests' per-call preparing and merging of
+    settings was most of a call's CPU. Stripe's retries (request_with_retries) stay as they
+    are; only a connection the server closed while idle is retried here, at once."""
 
-    def _request_internal(self, *args, **kwargs):
-        local = self._thread_local
-        if getattr(local, "session", None) is None:
-            local.session = requests.Session()
-            local.session.trust_env = bool(getproxies())
-        return super()._request_internal(*args, **kwargs)
+    name = "urllib3"
+
+    def __init__(self, timeout: float):
+        super().__init__()
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._pools: dict[tuple[str, str], urllib3.HTTPConnectionPool] = {}
+        self._pools_lock = threading.Lock()
+
+    def request(self, method, url, headers, post_data=None):
+        return self._request_internal(method, url, headers, post_data, is_streaming=False)
+
+    def request_stream(self, method, url, headers, post_data=None):
+        return self._request_internal(method, url, headers, post_data, is_streaming=True)
+
+    def _request_internal(self, method, url, headers, post_data, is_streaming):
+        scheme, netloc, path, query, _ = urlsplit(url)
+        pool = self._pools.get((scheme, netloc)) or self._pool(scheme, netloc)
+        target = f"{path}?{query}" if query else path
+        try:
+            try:
+                response = self._send(pool, method, target, headers, post_data, is_streaming)
+            except ProtocolError:
+                # The server closed a kept-alive connection as we sent on it (or dropped us
+                # mid-answer): once more on a new one. A GET is idempotent and each POST
+                # carries the Idempotency-Key stripe made for it, so Stripe answers once.
+                response = self._send(pool, method, target, headers, post_data, is_streaming)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes Stripe's own error
+            _raise_connection_error(exc)
+        content = response if is_streaming else response.data
+        return content, response.status, response.headers
+
+    def _send(self, pool, method, target, headers, post_data, is_streaming):
+        return pool.urlopen(
+            method.upper(),
+            target,
+            body=post_data,
+            headers=headers,
+            retries=False,
+            redirect=False,
+            timeout=self._timeout,
+            preload_content=not is_streaming,
+        )
+
+    def _pool(self, scheme: str, netloc: str) -> urllib3.HTTPConnectionPool:
+        with self._pools_lock:
+            if (scheme, netloc) not in self._pools:
+                tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": stripe.ca_bundle_path}
+                self._pools[scheme, netloc] = urllib3.connection_from_url(
+                    f"{scheme}://{netloc}", maxsize=_POOL_SIZE, **(tls if scheme == "https" else {})
+                )
+            return self._pools[scheme, netloc]
+
+    def close(self):
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+
+def _raise_connection_error(exc: Exception) -> NoReturn:
+    """Stripe's APIConnectionError for a failed request, retryable as with stripe's own
+    clients: timeouts and lost connections are, a certificate or setup problem is not."""
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        message = "Could not verify Stripe's SSL certificate."
+        should_retry = False
+    elif isinstance(
+        exc, (urllib3.exceptions.TimeoutError, ProtocolError, urllib3.exceptions.ProxyError)
+    ):
+        message = "Unexpected error communicating with Stripe."
+        should_retry = True
+    else:
+        message = "Unexpected error communicating with Stripe (a local configuration issue?)."
+        should_retry = False
+    message += f"\n\n(Network error: {type(exc).__name__}: {exc})"
+    raise stripe.APIConnectionError(message, should_retry=should_retry) from exc
+
+
+def _http_client(timeout: float) -> stripe.HTTPClient:
+    """Ours, or with a proxy in the environment stripe's requests client, which honours it
+    (and NO_PROXY) as requests does."""
+    if getproxies():
+        return stripe.RequestsClient(timeout=timeout)
+    return _HttpClient(timeout)
 
 
 def _call(method, *args, idempotency_key: str | None = None, **params) -> dict[str, Any]:

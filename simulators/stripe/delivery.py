@@ -9,6 +9,8 @@ import http.client
 import itertools
 import queue
 import random
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +31,16 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     signed = f"{timestamp}.".encode() + payload
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """An idle connection with something to read has been closed by the other end (an
+    HTTP server sends nothing unasked)."""
+    if hasattr(select, "poll"):  # any descriptor number, unlike select()
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 @dataclass(order=True)
@@ -52,6 +64,7 @@ class Delivery:
         self._cond = threading.Condition()
         self._outstanding = 0
         self._stopped = False
+        self._local = threading.local()  # each worker's kept-alive connection
         self._threads = [
             threading.Thread(target=self._work, name=f"sim-webhook-{n}", daemon=True)
             for n in range(max(1, workers))
@@ -122,6 +135,13 @@ class Delivery:
             self._cond.notify_all()
 
     def _work(self) -> None:
+        try:
+            self._work_until_stopped()
+        finally:
+            if connection := getattr(self._local, "connection", None):
+                connection.close()
+
+    def _work_until_stopped(self) -> None:
         while (job := self._queue.get()) is not None:
             try:
                 retry = self._attempt(job)
@@ -176,9 +196,6 @@ class Delivery:
 
     def _post(self, url: str, payload: bytes) -> tuple[int | None, str | None]:
         parts = urlsplit(url)
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -189,16 +206,52 @@ class Delivery:
             "Cache-Control": "no-cache",
             "Stripe-Signature": sign(payload, self.sim.webhook_secret),
         }
-        connection = connection_class(parts.netloc, timeout=TIMEOUT_SECONDS)
+        connection = self._connection(parts.scheme, parts.netloc)
+        reused = connection.sock is not None
         try:
-            connection.request("POST", path, body=payload, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status, None
+            try:
+                return self._exchange(connection, path, payload, headers)
+            except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected is one too
+                if not reused:
+                    raise
+                # The endpoint closed the kept-alive connection as we sent: it has read
+                # nothing of this one, so it goes again on a new connection.
+                connection.close()
+                return self._exchange(connection, path, payload, headers)
         except OSError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        finally:
             connection.close()
+            return None, f"{type(exc).__name__}: {exc}"
+        except BaseException:
+            connection.close()
+            raise
+
+    @staticmethod
+    def _exchange(
+        connection: http.client.HTTPConnection, path: str, payload: bytes, headers: dict
+    ) -> tuple[int, None]:
+        connection.request("POST", path, body=payload, headers=headers)
+        response = connection.getresponse()
+        response.read()  # all of it, so the connection can carry the next delivery
+        return response.status, None
+
+    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+        """This worker's kept-alive connection to the endpoint (http.client reconnects when
+        the endpoint answered `Connection: close`); a new one for a new endpoint, and in
+        place of one the endpoint closed while it was idle."""
+        local = self._local
+        connection = getattr(local, "connection", None)
+        if connection is not None and local.endpoint != (scheme, netloc):
+            connection.close()
+            connection = None
+        if connection is None:
+            connection_class = (
+                http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            )
+            connection = connection_class(netloc, timeout=TIMEOUT_SECONDS)
+            local.connection, local.endpoint = connection, (scheme, netloc)
+        elif connection.sock is not None and _closed_by_peer(connection.sock):
+            connection.close()
+        return connection
 
     def _record(self, job: _Job, status: int | None, error: str | None, outcome: str) -> None:
         entry = {
