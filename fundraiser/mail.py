@@ -41,11 +41,20 @@ def external_url(endpoint: str, **values) -> str:
     language = values.pop("lang", None) or rendering_language()
     if is_localized(endpoint) and language in PREFIXED_LANGUAGES:
         values["lang"] = language  # a mail in German links to the German pages
-    base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
+    return _url_adapter().build(endpoint, values, force_external=True)
+
+
+def _url_adapter():
+    """The app's URL map bound to BASE_URL: made once per app (and BASE_URL), not per link."""
+    base_url = current_app.config["BASE_URL"]
+    bound = current_app.extensions.get(__name__)
+    if bound is None or bound[0] != base_url:
+        base = urlsplit(base_url)
+        adapter = current_app.url_map.bind(
+            base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+        )
+        bound = current_app.extensions[__name__] = (base_url, adapter)
+    return bound[1]
 
 
 class _Compat32(Compat32):

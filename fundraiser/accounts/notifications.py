@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from fundraiser.accounts.language import chosen_language, language_of, writing_in
@@ -28,9 +28,49 @@ def _pledge_recipient(pledge: Pledge) -> str | None:
     return None
 
 
+_EARLIER = aliased(LedgerEntry)
+
+#: Everything a receipt shows or decides on, in one query: the entry's own columns (not the
+#: whole row), its campaign's title, the reader's language and whether the pledge (if any)
+#: had a payment before this one (if not, the receipt is also the welcome). One statement
+#: object for the process, so SQLAlchemy works out its cache key once.
+_RECEIPT = (
+    select(
+        LedgerEntry.id,
+        LedgerEntry.donor_email,
+        LedgerEntry.donor_name,
+        LedgerEntry.supporter_id,
+        LedgerEntry.intent_id,
+        LedgerEntry.pledge_id,
+        LedgerEntry.occurred_at,
+        LedgerEntry.amount_minor,
+        LedgerEntry.currency,
+        LedgerEntry.frequency,
+        LedgerEntry.payment_ref,
+        Campaign.title.label("campaign_title"),
+        chosen_language(
+            LedgerEntry.supporter_id,
+            func.lower(LedgerEntry.donor_email),
+            LedgerEntry.intent_id,
+            LedgerEntry.pledge_id,
+        ).label("language"),
+        select(_EARLIER.id)
+        .where(
+            _EARLIER.pledge_id == LedgerEntry.pledge_id,
+            _EARLIER.kind == EntryKind.PAYMENT.value,
+            _EARLIER.id < LedgerEntry.id,
+        )
+        .exists()
+        .label("paid_before"),
+    )
+    .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
+    .where(LedgerEntry.id == bindparam("entry_id"))
+)
+
+
 def send_receipt(entry_id: int) -> None:
     """The receipt; for a regular gift's first payment it is also the welcome."""
-    entry = db.session.execute(_RECEIPT.where(LedgerEntry.id == entry_id)).first()
+    entry = db.session.execute(_RECEIPT, {"entry_id": entry_id}).first()
     if entry is None or not entry.donor_email:
         return
     language = entry.language
@@ -41,41 +81,6 @@ def send_receipt(entry_id: int) -> None:
         )
     with writing_in(language):
         _send_receipt(entry)
-
-
-_EARLIER = aliased(LedgerEntry)
-
-#: Everything a receipt shows or decides on, in one query: the entry's own columns (not the
-#: whole row), its campaign's title, the reader's language and whether the pledge (if any)
-#: had a payment before this one (if not, the receipt is also the welcome).
-_RECEIPT = select(
-    LedgerEntry.id,
-    LedgerEntry.donor_email,
-    LedgerEntry.donor_name,
-    LedgerEntry.supporter_id,
-    LedgerEntry.intent_id,
-    LedgerEntry.pledge_id,
-    LedgerEntry.occurred_at,
-    LedgerEntry.amount_minor,
-    LedgerEntry.currency,
-    LedgerEntry.frequency,
-    LedgerEntry.payment_ref,
-    Campaign.title.label("campaign_title"),
-    chosen_language(
-        LedgerEntry.supporter_id,
-        func.lower(LedgerEntry.donor_email),
-        LedgerEntry.intent_id,
-        LedgerEntry.pledge_id,
-    ).label("language"),
-    select(_EARLIER.id)
-    .where(
-        _EARLIER.pledge_id == LedgerEntry.pledge_id,
-        _EARLIER.kind == EntryKind.PAYMENT.value,
-        _EARLIER.id < LedgerEntry.id,
-    )
-    .exists()
-    .label("paid_before"),
-).join(Campaign, Campaign.id == LedgerEntry.campaign_id)
 
 
 def _send_receipt(entry) -> None:
