@@ -11,6 +11,9 @@ API, webhooks and /out links have no prefix.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from functools import lru_cache
+
 from flask import Flask, g, has_app_context, request
 
 DEFAULT_LANGUAGE = "en"
@@ -145,23 +148,34 @@ def localize_routes(app: Flask) -> None:
 
 
 def _date_of(value):
-    from datetime import datetime
-
     return value.date() if isinstance(value, datetime) else value
 
 
 def long_date(value) -> str:
     """ "5 February 2022" / "5. Februar 2022" / "5 февраля 2022 г.", in the language rendered."""
-    from babel.dates import format_date
-
-    return format_date(_date_of(value), format="long", locale=rendering_locale())
+    return _format_date(_date_of(value), "long", rendering_locale())
 
 
 def medium_date(value) -> str:
     """ "5 Feb 2022" / "05.02.2022": a table's dates, in the language rendered."""
+    return _format_date(_date_of(value), "medium", rendering_locale())
+
+
+def _format_date(day, format: str, locale: str) -> str:
     from babel.dates import format_date
 
-    return format_date(_date_of(value), format="medium", locale=rendering_locale())
+    if type(day) is date:
+        return _format_day(day, format, locale)
+    return format_date(day, format=format, locale=locale)  # None is today: not for keeping
+
+
+@lru_cache(maxsize=512)
+def _format_day(day: date, format: str, locale: str) -> str:
+    """Babel's words for a day, kept: a receipt shows its date twice (text and HTML), and a
+    storm of renewals a handful of days."""
+    from babel.dates import format_date
+
+    return format_date(day, format=format, locale=locale)
 
 
 def month_year(value) -> str:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from flask_babel import force_locale, lazy_gettext
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -45,21 +45,37 @@ def language_of(
     pledge_id: int | None = None,
 ) -> str:
     """The language to write to someone in: their account's, else the page they gave on."""
-    supporter = db.session.get(Supporter, supporter_id) if supporter_id else None
-    if supporter is None and email:
-        found = select(Supporter).where(
-            Supporter.email == email.lower(), Supporter.deleted_at.is_(None)
+    code = db.session.scalar(
+        select(
+            chosen_language(
+                literal(supporter_id, Integer),
+                literal(email.lower() if email else None, String),
+                literal(intent_id, Integer),
+                literal(pledge_id, Integer),
+            )
         )
-        supporter = db.session.scalar(found)
-    if supporter is not None and supporter.language:
-        return normalize_language(supporter.language)
-    if intent_id is None and pledge_id is not None:
-        pledge = db.session.get(Pledge, pledge_id)
-        intent_id = pledge.intent_id if pledge else None
-    intent = db.session.get(DonationIntent, intent_id) if intent_id else None
-    if intent is not None and intent.language:
-        return normalize_language(intent.language)
-    return DEFAULT_LANGUAGE
+    )
+    return normalize_language(code)
+
+
+def chosen_language(supporter_id, email, intent_id, pledge_id) -> ColumnElement:
+    """SQL for the language code `language_of` picks (None: English), from SQL values, so a
+    query can read it beside other columns: the account with `supporter_id` (if there is
+    one; else the live account with the lower-case `email`) when it chose a language, else
+    the language of the donation intent (`intent_id`, else the pledge's)."""
+    by_id = select(Supporter.language).where(Supporter.id == supporter_id)
+    by_email = (
+        select(Supporter.language)
+        .where(Supporter.email == email, Supporter.deleted_at.is_(None))
+        .limit(1)
+    )
+    account = case((by_id.exists(), by_id.scalar_subquery()), else_=by_email.scalar_subquery())
+    # Nested two deep: say which side is the outer query's (SQLAlchemy correlates one level).
+    pledge_intent = select(Pledge.intent_id).where(Pledge.id == pledge_id).correlate_except(Pledge)
+    intent = select(DonationIntent.language).where(
+        DonationIntent.id == func.coalesce(intent_id, pledge_intent.scalar_subquery())
+    )
+    return func.coalesce(func.nullif(account, ""), intent.scalar_subquery())
 
 
 @contextmanager

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
-from fundraiser.accounts.language import language_of, writing_in
+from fundraiser.accounts.language import chosen_language, language_of, writing_in
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
-from fundraiser.models import EntryKind, LedgerEntry, Pledge, Supporter
+from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, Supporter
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,70 @@ def _pledge_recipient(pledge: Pledge) -> str | None:
     return None
 
 
+_EARLIER = aliased(LedgerEntry)
+
+#: Everything a receipt shows or decides on, in one query: the entry's own columns (not the
+#: whole row), its campaign's title, the reader's language and whether the pledge (if any)
+#: had a payment before this one (if not, the receipt is also the welcome). One statement
+#: object for the process, so SQLAlchemy works out its cache key once.
+_RECEIPT = (
+    select(
+        LedgerEntry.id,
+        LedgerEntry.donor_email,
+        LedgerEntry.donor_name,
+        LedgerEntry.supporter_id,
+        LedgerEntry.intent_id,
+        LedgerEntry.pledge_id,
+        LedgerEntry.occurred_at,
+        LedgerEntry.amount_minor,
+        LedgerEntry.currency,
+        LedgerEntry.frequency,
+        LedgerEntry.payment_ref,
+        Campaign.title.label("campaign_title"),
+        chosen_language(
+            LedgerEntry.supporter_id,
+            func.lower(LedgerEntry.donor_email),
+            LedgerEntry.intent_id,
+            LedgerEntry.pledge_id,
+        ).label("language"),
+        select(_EARLIER.id)
+        .where(
+            _EARLIER.pledge_id == LedgerEntry.pledge_id,
+            _EARLIER.kind == EntryKind.PAYMENT.value,
+            _EARLIER.id < LedgerEntry.id,
+        )
+        .exists()
+        .label("paid_before"),
+    )
+    .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
+    .where(LedgerEntry.id == bindparam("entry_id"))
+)
+
+
 def send_receipt(entry_id: int) -> None:
     """The receipt; for a regular gift's first payment it is also the welcome."""
-    entry = db.session.get(LedgerEntry, entry_id)
+    entry = db.session.execute(_RECEIPT, {"entry_id": entry_id}).first()
     if entry is None or not entry.donor_email:
         return
-    with writing_in(_entry_language(entry)):
+    language = entry.language
+    if not entry.donor_email.isascii():
+        # SQL's lower() may fold letters beyond ASCII differently from Python's.
+        language = language_of(
+            entry.supporter_id, entry.donor_email, entry.intent_id, entry.pledge_id
+        )
+    with writing_in(language):
         _send_receipt(entry)
 
 
-def _entry_language(entry: LedgerEntry) -> str:
-    return language_of(entry.supporter_id, entry.donor_email, entry.intent_id, entry.pledge_id)
-
-
-def _send_receipt(entry: LedgerEntry) -> None:
-    welcome = entry.pledge_id is not None and _first_payment_of_pledge(entry)
+def _send_receipt(entry) -> None:
+    welcome = entry.pledge_id is not None and not entry.paid_before
     if welcome:
         subject = _l(
-            "Welcome, and thank you — your receipt for %(campaign)s", campaign=entry.campaign.title
+            "Welcome, and thank you — your receipt for %(campaign)s",
+            campaign=entry.campaign_title,
         )
     else:
-        subject = _l("Thank you — your receipt for %(campaign)s", campaign=entry.campaign.title)
+        subject = _l("Thank you — your receipt for %(campaign)s", campaign=entry.campaign_title)
     send_mail(
         entry.donor_email,
         subject,
@@ -59,17 +103,8 @@ def _send_receipt(entry: LedgerEntry) -> None:
     )
 
 
-def _first_payment_of_pledge(entry: LedgerEntry) -> bool:
-    earlier = db.session.scalar(
-        select(LedgerEntry.id)
-        .where(
-            LedgerEntry.pledge_id == entry.pledge_id,
-            LedgerEntry.kind == EntryKind.PAYMENT.value,
-            LedgerEntry.id < entry.id,
-        )
-        .limit(1)
-    )
-    return earlier is None
+def _entry_language(entry: LedgerEntry) -> str:
+    return language_of(entry.supporter_id, entry.donor_email, entry.intent_id, entry.pledge_id)
 
 
 def send_refund_notice(entry_id: int) -> None:
