@@ -9,7 +9,7 @@ from sqlalchemy import Row, bindparam, select
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import insert_if_absent
+from fundraiser.database import insert_if_absent, run
 from fundraiser.extensions import db
 from fundraiser.models import Campaign, Frequency, Pledge, PledgeStatus
 from fundraiser.payments.ledger import Transaction
@@ -66,7 +66,7 @@ _PAYING_PLEDGE = (
 def paying_pledge(subscription_id: str) -> Row | None:
     """The pledge's row as a payment needs it (id, email, intent_id, interval, campaign_id,
     campaign_slug), locked like pledge_for_subscription's."""
-    return db.session.execute(_PAYING_PLEDGE, {"subscription_id": subscription_id}).first()
+    return run(_PAYING_PLEDGE, {"subscription_id": subscription_id}).first()
 
 
 def pledge_status(subscription: dict) -> PledgeStatus:
