@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select, update
 
+from fundraiser.audit import entry as audit_entry
 from fundraiser.audit import write as audit
 from fundraiser.extensions import db
 from fundraiser.models import (
@@ -27,7 +28,7 @@ from fundraiser.models import (
 from fundraiser.money import decimals
 from fundraiser.payments import rollups
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.lookups import email_of, from_unix, id_of, verified_supporter_id
+from fundraiser.payments.lookups import email_of, from_unix, id_of
 
 
 class CampaignKey(NamedTuple):
@@ -186,7 +187,6 @@ def record_payment(
         **(facts.settlement.columns(facts.currency) if facts.settlement else UNSETTLED),
         "donor_email": email,
         "donor_name": name,
-        "supporter_id": verified_supporter_id(email),
         "occurred_at": facts.occurred_at or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
@@ -194,10 +194,7 @@ def record_payment(
     # intent's own story disagrees (say, it failed first; it then keeps that status).
     if intent and intent.can_move_to(IntentStatus.PAID):
         intent.move_to(IntentStatus.PAID, tx.actor)
-    entry_id = rollups.insert_entry(values)
-    if entry_id is None:
-        return None
-    audit(
+    recorded = audit_entry(
         tx.actor,
         "payment.recorded",
         facts.payment_intent_id,
@@ -205,6 +202,10 @@ def record_payment(
         currency=facts.currency,
         campaign=context.campaign.slug,
     )
+    # The supporter_id: the verified supporter with this email, if any.
+    entry_id = rollups.insert_entry(values, audit=recorded, find_supporter=True)
+    if entry_id is None:
+        return None
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=context.campaign.id)
     tx.announce("payment_recorded", entry_id=entry_id)

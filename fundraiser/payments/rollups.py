@@ -27,8 +27,10 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import postgresql
 
-from fundraiser.database import dialect_insert, insert_if_absent, insert_new
+from fundraiser.audit import write_entry as write_audit_entry
+from fundraiser.database import dialect_insert, insert_if_absent, insert_new, run
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -45,6 +47,7 @@ from fundraiser.models import (
     utcnow,
 )
 from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
+from fundraiser.payments.lookups import verified_supporter_id
 
 if TYPE_CHECKING:
     from fundraiser.payments.ledger import Transaction
@@ -61,20 +64,27 @@ ROLLUPS = (
 SUMS = ("entries", "amount_minor", "fee_minor")
 
 
-def insert_entry(values: Mapping) -> int | None:
+def insert_entry(
+    values: Mapping, audit: Mapping | None = None, find_supporter: bool = False
+) -> int | None:
     """Insert a ledger row (the column values) unless its stripe_ref is booked, and count it
-    in every roll-up: its new id, or None when the row was there already.
+    in every roll-up: its new id, or None when the row was there already. With it, if it is
+    new: the `audit` entry (audit.entry's columns), and with `find_supporter` the row's
+    supporter_id is the verified supporter with its donor_email (lookups.verified_supporter_id).
 
-    On PostgreSQL it is one statement: the INSERT and the roll-up upserts as data-modifying
-    CTEs, each fed by the one before it, so the rows are locked in the order add_entry takes
-    (no deadlock with a writer going through it), and nothing is counted if nothing was
-    inserted. Elsewhere (SQLite) the INSERT and then add_entry.
+    On PostgreSQL all this is one statement: the INSERT and the other writes as data-modifying
+    CTEs, each fed by the one before it, so the roll-up rows are locked in the order add_entry
+    takes (no deadlock with a writer going through it), and nothing else is written if the
+    row was there. Elsewhere (SQLite) one statement each, add_entry's.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect != "postgresql":
+    if db.session.get_bind().dialect.name != "postgresql":
+        if find_supporter:
+            values = {**values, "supporter_id": verified_supporter_id(values.get("donor_email"))}
         entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
         if entry_id is not None:
             add_entry(values)
+            if audit is not None:
+                write_audit_entry(audit)
         return entry_id
     counts = _counts(values)
     params = _with_defaults(values)
@@ -82,9 +92,12 @@ def insert_entry(values: Mapping) -> int | None:
     for _model, key, sums in counts:
         # A column's value is the same in every roll-up that has it (see _counts).
         params.update({f"n_{name}": value for name, value in {**key, **sums}.items()})
+    params.update({f"a_{name}": value for name, value in (audit or {}).items()})
     shapes = tuple((model, tuple(key), tuple(sums)) for model, key, sums in counts)
-    statement = _counted_insert(columns, shapes, _new_donor_possible(values))
-    return db.session.connection().execute(statement, params).scalar()
+    statement = _counted_insert(
+        columns, shapes, _new_donor_possible(values), audit is not None, find_supporter
+    )
+    return run(statement, params).scalar()  # pending audit entries flushed first: lower ids
 
 
 def _with_defaults(values: Mapping) -> dict:
@@ -179,17 +192,29 @@ def _new_donor(values: Mapping, kept: int) -> bool:
     return values["kind"] == EntryKind.PAYMENT.value and kept == values["amount_minor"]
 
 
+_POSTGRESQL = postgresql.psycopg.dialect()
+
+
 @functools.cache
-def _counted_insert(columns: tuple, shapes: tuple, donor_keys: bool):
+def _counted_insert(
+    columns: tuple, shapes: tuple, donor_keys: bool, audited: bool, find_supporter: bool
+):
     """insert_entry's statement for one shape, built once: the INSERT … RETURNING id, then
     one upsert per roll-up row selecting its values FROM the CTE before it (so it writes
     only once that one has), then the donor keys when the donor's kept amount after the
-    upsert is this payment's amount (as in add_entry).
+    upsert is this payment's amount (as in add_entry), and the audit entry.
 
     Written out rather than built with SQLAlchemy's constructs, which name and cast every
     value: psycopg parses a statement over 4096 characters (or 50 parameters) anew on every
     call and never prepares it. Only our tables' and columns' names are written into it."""
-    insert = f"INSERT INTO ledger_entries ({','.join(columns)}) VALUES ({_params(columns)})"  # noqa: S608
+    names, row = list(columns), [f":{name}" for name in columns]
+    if find_supporter:
+        names.append("supporter_id")
+        row.append(
+            "(SELECT id FROM supporters WHERE email=CAST(:donor_email AS VARCHAR)"
+            " AND email_verified_at IS NOT NULL)"
+        )
+    insert = f"INSERT INTO ledger_entries ({','.join(names)}) VALUES ({','.join(row)})"  # noqa: S608
     ctes = [f"e AS ({insert} ON CONFLICT (stripe_ref) DO NOTHING RETURNING id)"]
     previous, donors = "e", None
     for number, (model, key, sums) in enumerate(shapes):
@@ -198,14 +223,26 @@ def _counted_insert(columns: tuple, shapes: tuple, donor_keys: bool):
         previous, donors = cte, cte if model is LedgerDonor else donors
     if donor_keys:
         ctes.append(
-            "k AS (INSERT INTO ledger_donor_keys (currency, donor_key)"  # noqa: S608 - see above
-            f" SELECT v.c, :n_donor_key FROM {previous}, {donors},"
-            f" (VALUES (:n_currency), ('{ANY_CURRENCY}')) AS v (c)"
-            f" WHERE {donors}.n = :n_kept_minor ON CONFLICT DO NOTHING)"
+            "k AS (INSERT INTO ledger_donor_keys (currency,donor_key)"  # noqa: S608 - see above
+            f" SELECT v.c,:n_donor_key FROM {previous},{donors},"
+            f"(VALUES (:n_currency),('{ANY_CURRENCY}')) AS v (c)"
+            f" WHERE {donors}.n=:n_kept_minor ON CONFLICT DO NOTHING)"
+        )
+    if audited:
+        audit = ("actor", "action", "target", "detail", "created_at")
+        ctes.append(
+            f"a AS (INSERT INTO audit_log ({','.join(audit)})"  # noqa: S608 - see above
+            f" SELECT {_params(audit, 'a_')} FROM {previous})"
         )
     statement = text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
-    entry = LedgerEntry.__table__
-    return statement.bindparams(*(bindparam(name, type_=entry.c[name].type) for name in columns))
+    # Types only where SQLAlchemy converts a value (timestamps): a typed value is cast in
+    # the SQL, longer; PostgreSQL takes the others' types from the columns they go to.
+    typed = [
+        bindparam(name, type_=column.type)
+        for name, column in LedgerEntry.__table__.c.items()
+        if name in columns and column.type.bind_processor(_POSTGRESQL) is not None
+    ]
+    return statement.bindparams(*typed)
 
 
 def _add_to(model, key: tuple, sums: tuple, previous: str) -> str:

@@ -11,10 +11,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 
+from fundraiser import audit
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_new
 from fundraiser.extensions import db
-from fundraiser.models import LedgerDonor, LedgerDonorKey, LedgerEntry, LedgerGiftAmount, utcnow
+from fundraiser.models import (
+    AuditEntry,
+    LedgerDonor,
+    LedgerDonorKey,
+    LedgerEntry,
+    LedgerGiftAmount,
+    Supporter,
+    utcnow,
+)
 from fundraiser.payments import ledger, ledger_writes, rollups
 from tests.dashboard.test_rollups import assert_rollups_match_the_ledger
 
@@ -59,9 +68,11 @@ def test_the_statement_stays_within_what_psycopg_caches(kind, amount):
     counts = rollups._counts(values)
     shapes = tuple((model, tuple(key), tuple(sums)) for model, key, sums in counts)
     params = rollups._with_defaults(values)
-    statement = rollups._counted_insert(tuple(params), shapes, kind == "payment")
+    payment = kind == "payment"
+    statement = rollups._counted_insert(tuple(params), shapes, payment, True, payment)
     compiled = statement.compile(dialect=postgresql.psycopg.dialect())
     names = set(params) | {f"n_{n}" for _m, key, sums in counts for n in (*key, *sums)}
+    names |= {f"a_{name}" for name in audit.entry("stripe:evt_1", "payment.recorded")}
     assert set(compiled.params) <= names
     assert len(str(compiled)) <= PSYCOPG_CACHED_LENGTH
     assert len(names) <= PSYCOPG_CACHED_PARAMS
@@ -72,11 +83,22 @@ def test_every_python_side_default_of_a_ledger_row_is_filled_in():
     assert defaulted <= set(rollups._with_defaults({"stripe_ref": "pi_1"}))
 
 
-def test_a_row_booked_twice_is_counted_once(ctx, campaign):
+def test_a_row_booked_twice_is_counted_and_audited_once(ctx, campaign):
     values = _full_row() | {"campaign_id": campaign_by_slug(campaign).id}
-    first = ledger.change("test:once", lambda tx: rollups.insert_entry(values))
-    again = ledger.change("test:twice", lambda tx: rollups.insert_entry(values))
+    values.pop("supporter_id")
+    supporter = Supporter(email="donor@example.org", email_verified_at=utcnow())
+    db.session.add(supporter)
+    db.session.commit()
+
+    def book(tx):
+        return rollups.insert_entry(values, audit.entry(tx.actor, "payment.recorded"), True)
+
+    first = ledger.change("test:once", book)
+    again = ledger.change("test:twice", book)
     assert first is not None and again is None
+    assert db.session.get(LedgerEntry, first).supporter_id == supporter.id
+    audited = db.session.scalars(select(AuditEntry.actor)).all()
+    assert audited == ["test:once"]
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     assert db.session.scalar(select(LedgerGiftAmount.payments)) == 1
     assert db.session.scalar(select(LedgerDonor.kept_minor)) == 1000
