@@ -50,6 +50,15 @@ def _insert_new_statement(model, dialect: str, columns: tuple, conflict: tuple, 
     )
 
 
+def run(statement, params: dict | None = None):
+    """Session.execute for a Core statement built once with bound parameters, without the
+    ORM's work per call (it flushes pending changes first, as autoflush would)."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def database_state() -> tuple[bool, str]:
     """Whether the database answers a trivial query, with a short reason if not."""
     try:

@@ -6,12 +6,13 @@ intents, subscriptions, refunds) from Stripe, so a late or repeated event can't 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, null, select, update
 
 from fundraiser import jobs
 from fundraiser.audit import record as audit_record
@@ -21,7 +22,7 @@ from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
 from fundraiser.payments import gateway, ledger_writes, lookups, pledge_mirror
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.ledger_writes import PaymentContext
+from fundraiser.payments.ledger_writes import CampaignKey, PayingPledge, PaymentContext
 
 log = logging.getLogger(__name__)
 #: Declines older than this (seen again by reconcile) say nothing about an attack now.
@@ -146,18 +147,24 @@ def record_invoice_payment(invoice: dict, tx: Transaction) -> None:
         return
     # Lock order everywhere: intent, then pledge, then ledger rows (no deadlocks).
     locked_intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
-    pledge = pledge_mirror.pledge_for_subscription(subscription_id)
+    pledge = pledge_mirror.paying_pledge(subscription_id)
     if pledge is None:
-        pledge = pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
-        if pledge is None:
+        if pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx) is None:
             return
-    pledge_mirror.set_pledge_email(pledge, invoice.get("customer_email"))
+        pledge = pledge_mirror.paying_pledge(subscription_id)
+    email = pledge_mirror.fill_in_email(pledge, invoice.get("customer_email"))
     facts = _invoice_charge_facts(invoice)
     if facts is None:
         return
     frequency = pledge_mirror.INTERVAL_FREQUENCY.get(pledge.interval, Frequency.MONTHLY.value)
     intent = locked_intent or pledge_intent(pledge)
-    context = PaymentContext(pledge.campaign, frequency, intent, pledge, invoice["id"])
+    context = PaymentContext(
+        CampaignKey(pledge.campaign_id, pledge.campaign_slug),
+        frequency,
+        intent,
+        PayingPledge(pledge.id, email),
+        invoice["id"],
+    )
     ledger_writes.record_payment(facts, context, tx)
 
 
@@ -372,14 +379,49 @@ def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = Fal
     """Apply a received event once: its row is locked, and a second caller finds it applied
     (or, with skip_locked, passes it by while another holds it). In the caller's unit of
     work (ledger.change, as `stripe:<event id>`)."""
-    query = select(StripeEvent).where(StripeEvent.id == event_id)
-    row = db.session.scalar(lookups.locked(query, skip_locked))
-    if row is None or row.applied_at is not None or row.payload is None:
+    event = _take_payload(event_id, skip_locked)
+    if event is None:
         return Outcome(duplicate=True, handled=False)
-    event = row.payload
-    row.applied_at = utcnow()
-    row.payload = None
     return Outcome(duplicate=False, handled=_apply(event, tx))
+
+
+def _take_payload(event_id: str, skip_locked: bool) -> dict | None:
+    """Mark a received event applied, its payload dropped, and return that payload; None if
+    it was applied already (or, with skip_locked, another transaction holds it)."""
+    params = {"event_id": event_id, "now": utcnow()}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_take_statement(skip_locked), params).scalar()
+    payload = connection.execute(_WAITING_PAYLOAD, params).scalar()
+    if payload is None or not connection.execute(_MARK_APPLIED, params).rowcount:
+        return None
+    return payload
+
+
+_WAITING_PAYLOAD = select(StripeEvent.payload).where(
+    StripeEvent.id == bindparam("event_id"),
+    StripeEvent.applied_at.is_(None),
+    StripeEvent.payload.is_not(None),
+)
+_MARK_APPLIED = (
+    update(StripeEvent)
+    .where(StripeEvent.id == bindparam("event_id"), StripeEvent.applied_at.is_(None))
+    .values(applied_at=bindparam("now"), payload=null())
+)
+
+
+@functools.cache
+def _take_statement(skip_locked: bool):
+    """PostgreSQL's one statement: lock the waiting row, mark it applied, return its payload
+    as it was."""
+    waiting = _WAITING_PAYLOAD.add_columns(StripeEvent.id).with_for_update(skip_locked=skip_locked)
+    waiting = waiting.cte("waiting")
+    return (
+        update(StripeEvent)
+        .where(StripeEvent.id == waiting.c.id)
+        .values(applied_at=bindparam("now"), payload=null())
+        .returning(waiting.c.payload)
+    )
 
 
 def _record(event: dict, source: str, applied: bool) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select, update
 
-from fundraiser.audit import record as audit
-from fundraiser.database import insert_if_absent, insert_new
+from fundraiser.audit import entry as audit_entry
+from fundraiser.audit import write as audit
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -28,17 +28,31 @@ from fundraiser.models import (
 from fundraiser.money import decimals
 from fundraiser.payments import rollups
 from fundraiser.payments.ledger import Transaction
-from fundraiser.payments.lookups import email_of, from_unix, id_of, verified_supporter_id
+from fundraiser.payments.lookups import email_of, from_unix, id_of
+
+
+class CampaignKey(NamedTuple):
+    """What the books need of a campaign (a Campaign serves too)."""
+
+    id: int
+    slug: str
+
+
+class PayingPledge(NamedTuple):
+    """What the books need of a pledge (a Pledge serves too)."""
+
+    id: int
+    email: str | None
 
 
 @dataclass(frozen=True)
 class PaymentContext:
     """Who and what a payment was for, gathered from our intent, pledge or Stripe metadata."""
 
-    campaign: Campaign
+    campaign: Campaign | CampaignKey
     frequency: str
     intent: DonationIntent | None = None
-    pledge: Pledge | None = None
+    pledge: Pledge | PayingPledge | None = None
     invoice_id: str | None = None
 
 
@@ -173,7 +187,6 @@ def record_payment(
         **(facts.settlement.columns(facts.currency) if facts.settlement else UNSETTLED),
         "donor_email": email,
         "donor_name": name,
-        "supporter_id": verified_supporter_id(email),
         "occurred_at": facts.occurred_at or datetime.now(UTC),
         "created_at": datetime.now(UTC),
     }
@@ -181,11 +194,7 @@ def record_payment(
     # intent's own story disagrees (say, it failed first; it then keeps that status).
     if intent and intent.can_move_to(IntentStatus.PAID):
         intent.move_to(IntentStatus.PAID, tx.actor)
-    entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
-    if entry_id is None:
-        return None
-    rollups.add_entry(values)
-    audit(
+    recorded = audit_entry(
         tx.actor,
         "payment.recorded",
         facts.payment_intent_id,
@@ -193,6 +202,10 @@ def record_payment(
         currency=facts.currency,
         campaign=context.campaign.slug,
     )
+    # The supporter_id: the verified supporter with this email, if any.
+    entry_id = rollups.insert_entry(values, audit=recorded, find_supporter=True)
+    if entry_id is None:
+        return None
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=context.campaign.id)
     tx.announce("payment_recorded", entry_id=entry_id)
@@ -204,10 +217,9 @@ def record_payment(
 def book_entry(values: dict, tx: Transaction) -> int:
     """Insert a ledger row given in full (column values) and count it: the rows a channel
     without its own adapter books (offline gifts, imports, test builders). Returns its id."""
-    entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
+    entry_id = rollups.insert_entry(values)
     if entry_id is None:
         raise ValueError(f"ledger row {values['stripe_ref']} exists already")
-    rollups.add_entry(values)
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=values["campaign_id"])
     return entry_id
@@ -293,18 +305,15 @@ def record_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -> bool:
         return False
     values = _movement(payment, refund["id"], EntryKind.REFUND, -int(refund["amount"]))
     values["occurred_at"] = from_unix(refund.get("created")) or datetime.now(UTC)
-    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+    entry_id = rollups.insert_entry(values)
+    if entry_id is None:
         return False
-    rollups.add_entry(values)
     audit(
         tx.actor,
         "refund.recorded",
         refund["id"],
         payment=payment.stripe_ref,
         amount_minor=refund["amount"],
-    )
-    entry_id = db.session.scalar(
-        select(LedgerEntry.id).where(LedgerEntry.stripe_ref == refund["id"])
     )
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=payment.campaign_id)
@@ -322,9 +331,8 @@ def reverse_failed_refund(refund: dict, payment: LedgerEntry, tx: Transaction) -
         return False
     values = _movement(payment, f"{refund['id']}:failed", EntryKind.REFUND, -booked)
     values["occurred_at"] = datetime.now(UTC)
-    if not insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
+    if rollups.insert_entry(values) is None:
         return False
-    rollups.add_entry(values)
     audit(tx.actor, "refund.failed", refund["id"], payment=payment.stripe_ref, amount_minor=-booked)
     tx.wrote = True
     tx.announce("ledger_changed", campaign_id=payment.campaign_id)
@@ -360,8 +368,7 @@ def record_dispute_step(dispute: dict, payment: LedgerEntry, tx: Transaction) ->
         ref = f"{dispute['id']}:{step_kind.value.removeprefix('dispute_')}"
         values = _movement(payment, ref, step_kind, step_amount)
         values["occurred_at"] = from_unix(dispute.get("created")) or datetime.now(UTC)
-        if insert_if_absent(LedgerEntry, values, ["stripe_ref"]):
-            rollups.add_entry(values)
+        if rollups.insert_entry(values) is not None:
             audit(tx.actor, f"dispute.{step_kind.value}", dispute["id"], amount_minor=step_amount)
             changed = True
     if changed:

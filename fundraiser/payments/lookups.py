@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from fundraiser.database import run
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Supporter
 
@@ -29,14 +30,15 @@ def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIn
     return db.session.scalar(locked(query) if lock else query)
 
 
+_VERIFIED_SUPPORTER = select(Supporter.id).where(
+    Supporter.email == bindparam("email"), Supporter.email_verified_at.is_not(None)
+)
+
+
 def verified_supporter_id(email: str | None) -> int | None:
     if not email:
         return None
-    return db.session.scalar(
-        select(Supporter.id).where(
-            Supporter.email == email, Supporter.email_verified_at.is_not(None)
-        )
-    )
+    return run(_VERIFIED_SUPPORTER, {"email": email}).scalar()
 
 
 def email_of(*candidates: str | None) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 
 from fundraiser.audit import record as audit
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import insert_if_absent
+from fundraiser.database import insert_if_absent, run
 from fundraiser.extensions import db
-from fundraiser.models import Frequency, Pledge, PledgeStatus
+from fundraiser.models import Campaign, Frequency, Pledge, PledgeStatus
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import (
     email_of,
@@ -45,6 +45,28 @@ def _subscription_amount(subscription: dict) -> tuple[int, str, str, dict]:
 def pledge_for_subscription(subscription_id: str, lock: bool = True) -> Pledge | None:
     query = select(Pledge).where(Pledge.stripe_subscription_id == subscription_id)
     return db.session.scalar(locked(query) if lock else query)
+
+
+#: paying_pledge's query: a payment needs these columns, not the pledge and its campaign.
+_PAYING_PLEDGE = (
+    select(
+        Pledge.id,
+        Pledge.email,
+        Pledge.intent_id,
+        Pledge.interval,
+        Pledge.campaign_id,
+        Campaign.slug.label("campaign_slug"),
+    )
+    .join(Campaign, Campaign.id == Pledge.campaign_id)
+    .where(Pledge.stripe_subscription_id == bindparam("subscription_id"))
+    .with_for_update(of=Pledge)
+)
+
+
+def paying_pledge(subscription_id: str) -> Row | None:
+    """The pledge's row as a payment needs it (id, email, intent_id, interval, campaign_id,
+    campaign_slug), locked like pledge_for_subscription's."""
+    return run(_PAYING_PLEDGE, {"subscription_id": subscription_id}).first()
 
 
 def pledge_status(subscription: dict) -> PledgeStatus:
@@ -145,6 +167,15 @@ def _create_pledge(subscription: dict, metadata: dict) -> Pledge | None:
     values["supporter_id"] = verified_supporter_id(values["email"])
     insert_if_absent(Pledge, values, ["stripe_subscription_id"])
     return pledge_for_subscription(subscription["id"])
+
+
+def fill_in_email(paying: Row, email: str | None) -> str | None:
+    """set_pledge_email for a paying_pledge row; the pledge's email after it."""
+    if paying.email or not email_of(email):
+        return paying.email
+    pledge = db.session.get(Pledge, paying.id)  # locked already
+    set_pledge_email(pledge, email)
+    return pledge.email
 
 
 def set_pledge_email(pledge: Pledge, email: str | None) -> None:

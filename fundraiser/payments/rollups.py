@@ -27,8 +27,10 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import postgresql
 
-from fundraiser.database import dialect_insert, insert_if_absent
+from fundraiser.audit import write_entry as write_audit_entry
+from fundraiser.database import dialect_insert, insert_if_absent, insert_new, run
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -42,8 +44,10 @@ from fundraiser.models import (
     LedgerQuarterChannel,
     LedgerQuarterHour,
     LedgerTotal,
+    utcnow,
 )
 from fundraiser.models.rollup import ANY_CURRENCY, QUARTER_SECONDS, quarter_of
+from fundraiser.payments.lookups import verified_supporter_id
 
 if TYPE_CHECKING:
     from fundraiser.payments.ledger import Transaction
@@ -60,8 +64,71 @@ ROLLUPS = (
 SUMS = ("entries", "amount_minor", "fee_minor")
 
 
+def insert_entry(
+    values: Mapping, audit: Mapping | None = None, find_supporter: bool = False
+) -> int | None:
+    """Insert a ledger row (the column values) unless its stripe_ref is booked, and count it
+    in every roll-up: its new id, or None when the row was there already. With it, if it is
+    new: the `audit` entry (audit.entry's columns), and with `find_supporter` the row's
+    supporter_id is the verified supporter with its donor_email (lookups.verified_supporter_id).
+
+    On PostgreSQL all this is one statement: the INSERT and the other writes as data-modifying
+    CTEs, each fed by the one before it, so the roll-up rows are locked in the order add_entry
+    takes (no deadlock with a writer going through it), and nothing else is written if the
+    row was there. Elsewhere (SQLite) one statement each, add_entry's.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        if find_supporter:
+            values = {**values, "supporter_id": verified_supporter_id(values.get("donor_email"))}
+        entry_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
+        if entry_id is not None:
+            add_entry(values)
+            if audit is not None:
+                write_audit_entry(audit)
+        return entry_id
+    counts = _counts(values)
+    params = _with_defaults(values)
+    columns = tuple(params)
+    for _model, key, sums in counts:
+        # A column's value is the same in every roll-up that has it (see _counts).
+        params.update({f"n_{name}": value for name, value in {**key, **sums}.items()})
+    params.update({f"a_{name}": value for name, value in (audit or {}).items()})
+    shapes = tuple((model, tuple(key), tuple(sums)) for model, key, sums in counts)
+    statement = _counted_insert(
+        columns, shapes, _new_donor_possible(values), audit is not None, find_supporter
+    )
+    return run(statement, params).scalar()  # pending audit entries flushed first: lower ids
+
+
+def _with_defaults(values: Mapping) -> dict:
+    """The row with LedgerEntry's Python-side defaults filled in: SQLAlchemy applies them
+    to a plain INSERT, not to one inside a CTE."""
+    return {
+        "channel": Channel.STRIPE.value,
+        "external_id": values["stripe_ref"],
+        "donor_name": "",
+        "created_at": utcnow(),
+        **values,
+    }
+
+
 def add_entry(values: Mapping) -> None:
     """Count one just-inserted ledger row (the values given to its INSERT) in every roll-up."""
+    kept = None
+    for model, key, sums in _counts(values):
+        total = _increment(model, key, sums, returning=model is LedgerDonor)
+        kept = total if model is LedgerDonor else kept
+    if kept is not None and _new_donor(values, kept):
+        # New to this campaign and currency (or every earlier gift was refunded); perhaps
+        # new to the currency, or to us altogether.
+        for currency in (values["currency"], ANY_CURRENCY):
+            row = {"currency": currency, "donor_key": _donor_key(values)}
+            insert_if_absent(LedgerDonorKey, row, _key_of(LedgerDonorKey))
+
+
+def _counts(values: Mapping) -> list[tuple[type, dict, dict]]:
+    """The roll-up rows a ledger row adds to, as (model, key, sums to add), in lock order;
+    then the donor keys, if _new_donor says so."""
     group = {
         "campaign_id": values["campaign_id"],
         "currency": values["currency"],
@@ -75,43 +142,124 @@ def add_entry(values: Mapping) -> None:
     }
     settled = values.get("settled_amount_minor")
     settlement = {"settled_minor": settled or 0, "unsettled": int(settled is None)}
-    _increment(LedgerTotal, group, {**sums, **settlement})
-    _increment(LedgerQuarterHour, {**group, "quarter": quarter_of(values["occurred_at"])}, sums)
-    by_channel = {
-        "campaign_id": values["campaign_id"],
-        "channel": values.get("channel") or Channel.STRIPE.value,
-        "currency": values["currency"],
-    }
-    _increment(
-        LedgerChannelTotal, by_channel, {"entries": 1, "amount_minor": values["amount_minor"]}
-    )
-    per_quarter = {
-        "quarter": quarter_of(values["occurred_at"]),
-        "channel": by_channel["channel"],
-        "currency": values["currency"],
-        "kind": values["kind"],
-    }
-    _increment(
-        LedgerQuarterChannel,
-        per_quarter,
-        {"entries": 1, "amount_minor": values["amount_minor"], **settlement},
-    )
+    quarter = quarter_of(values["occurred_at"])
+    channel = values.get("channel") or Channel.STRIPE.value
+    counts = [
+        (LedgerTotal, group, {**sums, **settlement}),
+        (LedgerQuarterHour, {**group, "quarter": quarter}, sums),
+        (
+            LedgerChannelTotal,
+            {
+                "campaign_id": values["campaign_id"],
+                "channel": channel,
+                "currency": values["currency"],
+            },
+            {"entries": 1, "amount_minor": values["amount_minor"]},
+        ),
+        (
+            LedgerQuarterChannel,
+            {
+                "quarter": quarter,
+                "channel": channel,
+                "currency": values["currency"],
+                "kind": values["kind"],
+            },
+            {"entries": 1, "amount_minor": values["amount_minor"], **settlement},
+        ),
+    ]
     kind = values["kind"]
     if kind not in KEPT_KINDS:
-        return
+        return counts
     per_currency = {"campaign_id": values["campaign_id"], "currency": values["currency"]}
-    donor = values.get("donor_email") or values["payment_ref"]
-    kept = _add_kept(LedgerDonor, {**per_currency, "donor_key": donor}, values["amount_minor"])
-    if kind != EntryKind.PAYMENT.value:
-        return
-    if kept == values["amount_minor"]:
-        # New to this campaign and currency (or every earlier gift was refunded); perhaps
-        # new to the currency, or to us altogether.
-        for currency in (values["currency"], ANY_CURRENCY):
-            row = {"currency": currency, "donor_key": donor}
-            insert_if_absent(LedgerDonorKey, row, _key_of(LedgerDonorKey))
-    amount = {**per_currency, "amount_minor": values["amount_minor"]}
-    _increment(LedgerGiftAmount, amount, {"payments": 1})
+    donor = {**per_currency, "donor_key": _donor_key(values)}
+    counts.append((LedgerDonor, donor, {"kept_minor": values["amount_minor"]}))
+    if kind == EntryKind.PAYMENT.value:
+        amount = {**per_currency, "amount_minor": values["amount_minor"]}
+        counts.append((LedgerGiftAmount, amount, {"payments": 1}))
+    return counts
+
+
+def _donor_key(values: Mapping) -> str:
+    return values.get("donor_email") or values["payment_ref"]
+
+
+def _new_donor_possible(values: Mapping) -> bool:
+    return values["kind"] == EntryKind.PAYMENT.value
+
+
+def _new_donor(values: Mapping, kept: int) -> bool:
+    """A payment after which the donor's kept amount is this payment alone."""
+    return values["kind"] == EntryKind.PAYMENT.value and kept == values["amount_minor"]
+
+
+_POSTGRESQL = postgresql.psycopg.dialect()
+
+
+@functools.cache
+def _counted_insert(
+    columns: tuple, shapes: tuple, donor_keys: bool, audited: bool, find_supporter: bool
+):
+    """insert_entry's statement for one shape, built once: the INSERT … RETURNING id, then
+    one upsert per roll-up row selecting its values FROM the CTE before it (so it writes
+    only once that one has), then the donor keys when the donor's kept amount after the
+    upsert is this payment's amount (as in add_entry), and the audit entry.
+
+    Written out rather than built with SQLAlchemy's constructs, which name and cast every
+    value: psycopg parses a statement over 4096 characters (or 50 parameters) anew on every
+    call and never prepares it. Only our tables' and columns' names are written into it."""
+    names, row = list(columns), [f":{name}" for name in columns]
+    if find_supporter:
+        names.append("supporter_id")
+        row.append(
+            "(SELECT id FROM supporters WHERE email=CAST(:donor_email AS VARCHAR)"
+            " AND email_verified_at IS NOT NULL)"
+        )
+    insert = f"INSERT INTO ledger_entries ({','.join(names)}) VALUES ({','.join(row)})"  # noqa: S608
+    ctes = [f"e AS ({insert} ON CONFLICT (stripe_ref) DO NOTHING RETURNING id)"]
+    previous, donors = "e", None
+    for number, (model, key, sums) in enumerate(shapes):
+        cte = f"c{number}"
+        ctes.append(f"{cte} AS ({_add_to(model, key, sums, previous)})")
+        previous, donors = cte, cte if model is LedgerDonor else donors
+    if donor_keys:
+        ctes.append(
+            "k AS (INSERT INTO ledger_donor_keys (currency,donor_key)"  # noqa: S608 - see above
+            f" SELECT v.c,:n_donor_key FROM {previous},{donors},"
+            f"(VALUES (:n_currency),('{ANY_CURRENCY}')) AS v (c)"
+            f" WHERE {donors}.n=:n_kept_minor ON CONFLICT DO NOTHING)"
+        )
+    if audited:
+        audit = ("actor", "action", "target", "detail", "created_at")
+        ctes.append(
+            f"a AS (INSERT INTO audit_log ({','.join(audit)})"  # noqa: S608 - see above
+            f" SELECT {_params(audit, 'a_')} FROM {previous})"
+        )
+    statement = text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
+    # Types only where SQLAlchemy converts a value (timestamps): a typed value is cast in
+    # the SQL, longer; PostgreSQL takes the others' types from the columns they go to.
+    typed = [
+        bindparam(name, type_=column.type)
+        for name, column in LedgerEntry.__table__.c.items()
+        if name in columns and column.type.bind_processor(_POSTGRESQL) is not None
+    ]
+    return statement.bindparams(*typed)
+
+
+def _add_to(model, key: tuple, sums: tuple, previous: str) -> str:
+    """An upsert adding the `n_…` values of `sums` to the row `key` names, once per row of
+    the CTE `previous`; it returns the first sum's new value as `n`."""
+    names = (*key, *sums)
+    added = ",".join(f"{name}=t.{name}+excluded.{name}" for name in sums)
+    return (
+        f"INSERT INTO {model.__tablename__} AS t ({','.join(names)})"  # noqa: S608 - see above
+        f" SELECT {_params(names, 'n_')} FROM {previous}"
+        f" ON CONFLICT ({','.join(_key_of(model))}) DO UPDATE SET {added}"
+        f" RETURNING t.{sums[0]} AS n"
+    )
+
+
+def _params(names: tuple, prefix: str = "") -> str:
+    return ",".join(f":{prefix}{name}" for name in names)
 
 
 def add_fee(values: Mapping, fee_minor: int, settled_minor: int | None = None) -> None:
@@ -136,45 +284,31 @@ def add_fee(values: Mapping, fee_minor: int, settled_minor: int | None = None) -
 KEPT_KINDS = (EntryKind.PAYMENT.value, EntryKind.REFUND.value)
 
 
-def _add_kept(model, key: dict, amount_minor: int) -> int:
-    """Add to a donor row's kept amount (creating the row); returns the new kept amount."""
-    dialect = db.session.get_bind().dialect.name
-    statement = _kept_statement(model, dialect, tuple(key))
-    return db.session.connection().execute(statement, {**key, "kept_minor": amount_minor}).scalar()
-
-
-@functools.cache
-def _kept_statement(model, dialect: str, key: tuple):
-    statement = dialect_insert(model, dialect).values(
-        {column: bindparam(column) for column in (*key, "kept_minor")}
-    )
-    return statement.on_conflict_do_update(
-        index_elements=_key_of(model),
-        set_={"kept_minor": model.kept_minor + statement.excluded.kept_minor},
-    ).returning(model.kept_minor)
-
-
 def _key_of(model) -> list[str]:
     return [column.name for column in model.__table__.primary_key.columns]
 
 
-def _increment(model, key: dict, increments: dict) -> None:
+def _increment(model, key: dict, increments: dict, returning: bool = False) -> int | None:
+    """Add `increments` to a roll-up row (creating it); with `returning`, the first sum's new
+    value."""
     dialect = db.session.get_bind().dialect.name
-    statement = _increment_statement(model, dialect, tuple(key), tuple(increments))
-    db.session.connection().execute(statement, {**key, **increments})  # see insert_if_absent
+    statement = _increment_statement(model, dialect, tuple(key), tuple(increments), returning)
+    result = db.session.connection().execute(statement, {**key, **increments})  # see insert_new
+    return result.scalar() if returning else None
 
 
 @functools.cache
-def _increment_statement(model, dialect: str, key: tuple, increments: tuple):
+def _increment_statement(model, dialect: str, key: tuple, increments: tuple, returning: bool):
     """Built once per shape with bound parameters: SQLAlchemy then finds it compiled at once
     (a new statement per call cost more Python time than the database spent on it)."""
     statement = dialect_insert(model, dialect).values(
         {column: bindparam(column) for column in (*key, *increments)}
     )
-    return statement.on_conflict_do_update(
+    statement = statement.on_conflict_do_update(
         index_elements=_key_of(model),
         set_={name: getattr(model, name) + statement.excluded[name] for name in increments},
     )
+    return statement.returning(getattr(model, increments[0])) if returning else statement
 
 
 # --- Erasure ---------------------------------------------------------------------------------
