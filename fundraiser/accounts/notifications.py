@@ -71,7 +71,9 @@ _RECEIPT = (
 
 def send_receipt(entry_id: int) -> None:
     """The receipt; for a regular gift's first payment it is also the welcome."""
-    entry = db.session.execute(_RECEIPT, {"entry_id": entry_id}).first()
+    # Through the session's connection: for one row the ORM's result handling costs more
+    # than the query (the statement reads columns, no model to load).
+    entry = db.session.connection().execute(_RECEIPT, {"entry_id": entry_id}).first()
     if entry is None or not entry.donor_email:
         return
     with writing_in(entry.language):
