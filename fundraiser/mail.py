@@ -173,14 +173,14 @@ def _header(value: str) -> str:
     Readers join adjacent encoded words, ignoring the spaces between them."""
     if value.isascii():
         return value
-    words, chunk = [], b""
-    for character in value:
-        encoded = character.encode("utf-8")
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
+    data = value.encode("utf-8")
+    words, start = [], 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # inside a character: step back
+            end -= 1
+        words.append(data[start:end])
+        start = end
     return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
 
 

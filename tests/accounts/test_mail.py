@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import email
 import socketserver
 import threading
 import uuid
+from datetime import UTC, datetime
+from email.policy import compat32
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from flask import render_template
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
 from fundraiser import create_app
+from fundraiser.accounts.language import writing_in
 from fundraiser.mail import parse_message, send_mail
 
 REDIS = "redis://127.0.0.1:6379/15"
@@ -103,6 +109,60 @@ def test_a_subject_beyond_ascii_arrives_whole_in_short_encoded_words(make_app, s
     words = line.removeprefix(b"Subject: ").split(b" ")
     assert all(word.startswith(b"=?utf-8?b?") and len(word) <= 75 for word in words)
     assert len(line) < 998 and line.isascii()
+
+
+def _large_gift(donation_url: str) -> dict:
+    entry = SimpleNamespace(
+        amount_minor=125_000,
+        currency="USD",
+        frequency="one-time",
+        campaign=SimpleNamespace(title="Plain words"),
+        donor_name="Ann Example",
+        donor_email="ann@example.org",
+        occurred_at=datetime(2026, 2, 5, 10, 30, tzinfo=UTC),
+    )
+    return {"entry": entry, "channel": "stripe", "threshold": 100_000, "donation_url": donation_url}
+
+
+@pytest.mark.parametrize(
+    ("template", "language", "context", "encodings"),
+    [
+        # ASCII text in short lines; the HTML's button says "doesn’t"
+        ("staff_large_gift", "en", _large_gift("http://x/d"), ["7bit", "base64"]),
+        # ASCII, but a line longer than SMTP's 998
+        ("staff_large_gift", "en", _large_gift("http://x/" + "d" * 1200), ["base64", "base64"]),
+        ("magic", "de", {"sign_in_url": "http://x/y", "minutes": 15}, ["base64", "base64"]),
+    ],
+)
+def test_mail_is_mime_as_the_email_package_writes_it(
+    make_app, template, language, context, encodings
+):
+    """build_message writes the MIME itself: read and written again by the email package it
+    is the same bytes, and each part holds the rendered text, us-ascii in 7bit when that is
+    ASCII in lines of at most 998 characters, else utf-8 in base64."""
+    app = make_app()
+    with app.app_context(), writing_in(language):
+        send_mail("Zoë <reader@example.org>", "Größe — grandeur", template, **context)
+        rendered = [
+            render_template(f"mail/{template}.{extension}", **context, mail_language=language)
+            for extension in ("txt", "html")
+        ]
+    [path] = _outbox(app)
+    raw = path.read_bytes()
+    assert raw.isascii() and max(map(len, raw.splitlines())) <= 998
+    again = email.message_from_bytes(raw).as_bytes(policy=compat32.clone(max_line_length=None))
+    assert again == raw
+    message = parse_message(raw)
+    assert message["To"] == "Zoë <reader@example.org>"
+    assert message["Subject"] == "Größe — grandeur"
+    assert message["Content-Language"] == language
+    assert message["MIME-Version"] == "1.0" and message["Date"] and message["Message-ID"]
+    parts = list(message.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+    assert [part["Content-Transfer-Encoding"] for part in parts] == encodings
+    charsets = ["us-ascii" if encoding == "7bit" else "utf-8" for encoding in encodings]
+    assert [part.get_content_charset() for part in parts] == charsets
+    assert [part.get_content() for part in parts] == [text + "\n" for text in rendered]
 
 
 def test_with_a_mail_server_mail_goes_out_by_smtp(make_app, smtp_server):
