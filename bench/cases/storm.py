@@ -42,6 +42,8 @@ from bench.infra import (
 from bench.report import Row
 
 MONTH_AND_A_BIT = 32 * 24 * 3600
+#: Issue 13: 20,000 renewals drain within 8 minutes on the 2-core box.
+DRAIN_TARGET_SECONDS = 8 * 60
 RQ_WORKERS = 2
 
 
@@ -174,8 +176,13 @@ def _report(
         f"{'every type' if _enabled_events() == ['*'] else 'the handler table'}; "
         f"deliveries: {counts}; CPU per landed renewal: {cpu_note}"
     )
+    target = "all land, drained"
+    met = drained and rows_found == count
     if drained:
         figure, value, unit = f"time to drain {count:,} renewals", elapsed, "s"
+        if count == 20_000:
+            target = f"all land, drained in <= {DRAIN_TARGET_SECONDS} s"
+            met = met and elapsed <= DRAIN_TARGET_SECONDS
     else:
         projected = count / rate if rate else float("inf")
         figure, value, unit = f"renewals landed in {limit:.0f} s (of {count:,})", rows_found, ""
@@ -189,8 +196,8 @@ def _report(
             figure,
             value,
             unit,
-            target="all land, drained",
-            met=drained and rows_found == count,
+            target=target,
+            met=met,
             note=note,
             extra={
                 "renewals_per_second": rate,

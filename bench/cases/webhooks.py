@@ -168,6 +168,7 @@ def run(quick: bool = False) -> list[Row]:
                 + ", ".join(f"{k} {v:.1f} ms" for k, v in _ms_each(drain_cpu, count).items())
             ),
         ),
+        _worker_cpu_row(_ms_each(drain_cpu, count)["workers"]),
         Row(
             "webhooks",
             "ledger rows per payment afterwards",
@@ -181,6 +182,22 @@ def run(quick: bool = False) -> list[Row]:
             ),
         ),
     ]
+
+
+#: Issue 13: a worker applies invoice.paid, its receipt and fee included, in this much CPU.
+WORKER_CPU_TARGET_MS = 10
+
+
+def _worker_cpu_row(ms: float) -> Row:
+    return Row(
+        "webhooks",
+        "RQ worker CPU per applied invoice.paid (receipt and fee included)",
+        ms,
+        "ms",
+        target=f"<= {WORKER_CPU_TARGET_MS} ms",
+        met=ms <= WORKER_CPU_TARGET_MS,
+        note="both workers' CPU from /proc over the drain, divided by the events applied",
+    )
 
 
 def _rate_row(mode: str, load, base, count: int, ms_per_event: dict, target: str) -> Row:
