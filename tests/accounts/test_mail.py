@@ -19,7 +19,7 @@ from rq.serializers import JSONSerializer
 
 from fundraiser import create_app
 from fundraiser.accounts.language import writing_in
-from fundraiser.mail import parse_message, send_mail
+from fundraiser.mail import external_url, parse_message, send_mail
 
 REDIS = "redis://127.0.0.1:6379/15"
 
@@ -163,6 +163,15 @@ def test_mail_is_mime_as_the_email_package_writes_it(
     charsets = ["us-ascii" if encoding == "7bit" else "utf-8" for encoding in encodings]
     assert [part.get_content_charset() for part in parts] == charsets
     assert [part.get_content() for part in parts] == [text + "\n" for text in rendered]
+
+
+def test_links_in_mail_follow_base_url_and_the_mails_language(make_app):
+    app = make_app(BASE_URL="https://one.example")
+    with app.app_context():
+        assert external_url("accounts.overview") == "https://one.example/account"
+        app.config["BASE_URL"] = "http://two.example/giving"
+        with writing_in("de"):
+            assert external_url("accounts.overview") == "http://two.example/giving/de/account"
 
 
 def test_with_a_mail_server_mail_goes_out_by_smtp(make_app, smtp_server):
