@@ -13,6 +13,7 @@ from fundraiser.accounts.language import chosen_language, language_of, writing_i
 from fundraiser.extensions import db
 from fundraiser.mail import external_url, send_mail
 from fundraiser.models import Campaign, EntryKind, LedgerEntry, Pledge, Supporter
+from fundraiser.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def _send_receipt(entry) -> None:
         subject,
         "receipt",
         entry=entry,
+        amount=format_money(entry.amount_minor, entry.currency),  # once for text and HTML
         recurring=entry.frequency != "one-time",
         welcome=welcome,
         account_url=external_url("accounts.overview"),
