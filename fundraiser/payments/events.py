@@ -200,7 +200,7 @@ def on_invoice_payment_failed(event: dict, tx: Transaction) -> None:
 
 def on_subscription_event(event: dict, tx: Transaction) -> None:
     subscription_id = event["data"]["object"]["id"]
-    pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
+    pledge_mirror.mirror_subscription(gateway.retrieve_subscription(subscription_id), tx)
 
 
 # --- One-off payments seen directly ----------------------------------------------------
