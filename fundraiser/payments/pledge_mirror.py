@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from fundraiser.audit import entry as audit_entry
 from fundraiser.audit import record as audit
@@ -14,7 +14,7 @@ from fundraiser.audit import write_entry as write_audit_entry
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent, run
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, Frequency, Pledge, PledgeStatus, utcnow
+from fundraiser.models import AuditEntry, Campaign, Frequency, Pledge, PledgeStatus
 from fundraiser.models.pledge import PLEDGE_LATE
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import (
@@ -139,29 +139,45 @@ def _quiet_renewal(row: Row, subscription: dict, tx: Transaction) -> bool:
     if NOTICEABLE & set(changes):
         return False
     if changes:
+        audited = audit_entry(tx.actor, "pledge.synced", subscription["id"], changes=changes)
         params = {f"new_{column}": new for column, (_old, new) in changes.items()}
-        run(_renewal_update(tuple(changes)), {**params, "pledge_id": row.id, "now": utcnow()})
+        params.update(pledge_id=row.id, now=audited["created_at"])
+        _write_renewal(tuple(changes), params, audited)
         tx.wrote = True
-        write_audit_entry(
-            audit_entry(tx.actor, "pledge.synced", subscription["id"], changes=changes)
-        )
     return True
+
+
+def _write_renewal(columns: tuple, params: dict, audited: dict) -> None:
+    """The pledge's changed columns (revision + 1) and the audit entry: one statement on
+    PostgreSQL (the INSERT fed by the UPDATE's CTE), one each elsewhere."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        run(_renewal_update(columns), params)
+        write_audit_entry(audited)
+        return
+    params.update({f"a_{name}": value for name, value in audited.items()})
+    run(_audited_renewal_update(columns), params)
 
 
 @functools.cache
 def _renewal_update(columns: tuple):
     """The UPDATE of these pledge columns (revision + 1), built once per set of columns."""
+    values = {column: bindparam(f"new_{column}") for column in columns}
     return (
         update(Pledge)
         .where(Pledge.id == bindparam("pledge_id"))
-        .values(
-            {
-                **{column: bindparam(f"new_{column}") for column in columns},
-                "revision": Pledge.revision + 1,
-                "updated_at": bindparam("now"),
-            }
-        )
+        .values({**values, "revision": Pledge.revision + 1, "updated_at": bindparam("now")})
     )
+
+
+@functools.cache
+def _audited_renewal_update(columns: tuple):
+    """_renewal_update with the audit entry (`a_…` values) written by the same statement."""
+    updated = _renewal_update(columns).returning(Pledge.id).cte("updated")
+    names = ("actor", "action", "target", "detail", "created_at")
+    entry = select(
+        *(bindparam(f"a_{name}", type_=AuditEntry.__table__.c[name].type) for name in names)
+    ).select_from(updated)
+    return insert(AuditEntry).from_select(names, entry)
 
 
 def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
