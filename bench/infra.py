@@ -476,16 +476,26 @@ def simulator(count: int, folder: Path, events: bool = True, timeout: float = 24
 
 
 def seed_pledges(app, subscriptions: list[dict]) -> None:
-    """Our side of the seeded subscriptions: active monthly pledges, bulk-loaded."""
+    """Our side of the seeded subscriptions, bulk-loaded: the paid donation intents our
+    checkout made them from (named in their metadata) and active monthly pledges."""
     from datetime import UTC, datetime
 
+    from sqlalchemy import select
+
     from fundraiser.campaigns.services import campaign_by_slug
+    from fundraiser.extensions import db
+    from fundraiser.models import DonationIntent
 
     with app.app_context():
         campaign_id = campaign_by_slug(CAMPAIGN).id
     now = datetime.now(UTC)
+    _seed_intents(app, subscriptions, campaign_id, now)
+    with app.app_context():
+        query = select(DonationIntent.public_id, DonationIntent.id)
+        intent_ids = {public_id: id_ for public_id, id_ in db.session.execute(query)}
     columns = [
         "stripe_subscription_id",
+        "intent_id",
         "stripe_customer_id",
         "stripe_item_id",
         "campaign_id",
@@ -503,6 +513,7 @@ def seed_pledges(app, subscriptions: list[dict]) -> None:
     rows = (
         (
             s["subscription"],
+            intent_ids.get(s.get("intent")),
             s["customer"],
             s["item"],
             campaign_id,
@@ -520,6 +531,40 @@ def seed_pledges(app, subscriptions: list[dict]) -> None:
         for s in subscriptions
     )
     copy_rows(app, "pledges", columns, rows)
+
+
+def _seed_intents(app, subscriptions: list[dict], campaign_id: int, now) -> None:
+    """The paid monthly donation intents behind the seeded subscriptions, as checkout
+    leaves them (status history apart)."""
+    columns = {
+        "campaign_id": campaign_id,
+        "fee_cover_minor": 0,
+        "currency": "EUR",
+        "frequency": "monthly",
+        "anonymous": False,
+        "message": "",
+        "show_amount": False,
+        "message_status": "pending",
+        "status": "paid",
+        "language": "en",
+        "created_at": now,
+        "updated_at": now,
+    }
+    each = ["public_id", "amount_minor", "email", "name", "subscription_id", "customer_id"]
+    rows = (
+        (
+            s["intent"],
+            s["amount_minor"],
+            s["email"],
+            s["email"].split("@")[0].replace("patron", "Patron "),
+            s["subscription"],
+            s["customer"],
+            *columns.values(),
+        )
+        for s in subscriptions
+        if s.get("intent")
+    )
+    copy_rows(app, "donation_intents", [*each, *columns], rows)
 
 
 def empty_job_queue(prefix: str) -> None:

@@ -15,6 +15,7 @@ import json
 import signal
 import threading
 import time
+import uuid
 
 from simulators.stripe import flows, shapes, start_simulator
 from simulators.stripe.cards import check_card
@@ -35,7 +36,10 @@ def seed(sim, count: int, campaign: str, amount_minor: int, with_events: bool = 
         with sim.transaction():
             customer = flows.create_customer(sim, email, f"Patron {number}", emit=False)
             method = flows.create_payment_method(sim, card, email, None, customer["id"])
-            options = {"metadata": {"campaign": campaign}}
+            # As our checkout makes it: the donation intent's public id (bench.infra
+            # seed_pledges writes the intent) and the campaign.
+            intent = uuid.uuid4().hex
+            options = {"metadata": {"donation_intent": intent, "campaign": campaign}}
             subscription = flows.start_subscription(sim, customer, price, method, options)
         item = subscription["items"]["data"][0]
         seeded.append(
@@ -44,6 +48,7 @@ def seed(sim, count: int, campaign: str, amount_minor: int, with_events: bool = 
                 "customer": customer["id"],
                 "item": item["id"],
                 "email": email,
+                "intent": intent,
                 "amount_minor": amount_minor,
                 "period_end": item["current_period_end"],
                 "invoice": subscription["latest_invoice"],

@@ -146,7 +146,7 @@ def record_invoice_payment(invoice: dict, tx: Transaction) -> None:
     if invoice.get("status") != "paid" or not subscription_id:
         return
     # Lock order everywhere: intent, then pledge, then ledger rows (no deadlocks).
-    locked_intent = lookups.intent_by_public_id(metadata.get("donation_intent"), lock=True)
+    locked_intent = _paying_intent(metadata.get("donation_intent"))
     pledge = pledge_mirror.paying_pledge(subscription_id)
     if pledge is None:
         if pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx) is None:
@@ -166,6 +166,15 @@ def record_invoice_payment(invoice: dict, tx: Transaction) -> None:
         invoice["id"],
     )
     ledger_writes.record_payment(facts, context, tx)
+
+
+def _paying_intent(public_id: str | None) -> DonationIntent | lookups.IntentRow | None:
+    """The intent a renewal names, locked: its light row when the payment changes nothing
+    on it (paid already, say), the entity when it becomes paid."""
+    row = lookups.intent_row(public_id)
+    if row is None or not row.would_move_to(IntentStatus.PAID):
+        return row
+    return lookups.intent_by_public_id(public_id, lock=True)
 
 
 def pledge_intent(pledge) -> DonationIntent | None:
@@ -200,7 +209,7 @@ def on_invoice_payment_failed(event: dict, tx: Transaction) -> None:
 
 def on_subscription_event(event: dict, tx: Transaction) -> None:
     subscription_id = event["data"]["object"]["id"]
-    pledge_mirror.sync_pledge(gateway.retrieve_subscription(subscription_id), tx)
+    pledge_mirror.mirror_subscription(gateway.retrieve_subscription(subscription_id), tx)
 
 
 # --- One-off payments seen directly ----------------------------------------------------

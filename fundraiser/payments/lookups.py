@@ -4,13 +4,14 @@ and our donation intents and verified supporters by the keys Stripe carries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 
 from fundraiser.database import run
 from fundraiser.extensions import db
-from fundraiser.models import DonationIntent, Supporter
+from fundraiser.models import DonationIntent, IntentStatus, Supporter
+from fundraiser.models.donation import INTENT_TRANSITIONS
 
 
 def from_unix(seconds: int | None) -> datetime | None:
@@ -28,6 +29,46 @@ def intent_by_public_id(public_id: str | None, lock: bool = False) -> DonationIn
         return None
     query = select(DonationIntent).where(DonationIntent.public_id == public_id)
     return db.session.scalar(locked(query) if lock else query)
+
+
+class IntentRow(NamedTuple):
+    """What the books need of a donation intent (a DonationIntent serves too), for one a
+    payment leaves as it is: its moves are DonationIntent's, but only those that change
+    nothing (a repeat, a late message) can be made on it."""
+
+    id: int
+    public_id: str
+    status: str
+    email: str | None
+    name: str
+    anonymous: bool
+
+    def can_move_to(self, status: IntentStatus) -> bool:
+        return DonationIntent.can_move_to(self, status)
+
+    def would_move_to(self, status: IntentStatus) -> bool:
+        """Whether move_to(status) would change the intent (so the entity must make it)."""
+        return status in INTENT_TRANSITIONS[IntentStatus(self.status or IntentStatus.CREATED)]
+
+    def move_to(self, status: IntentStatus, actor: str = "") -> bool:
+        if self.would_move_to(status):
+            raise TypeError(f"donation intent {self.public_id}: load it to move it to {status}")
+        return DonationIntent.move_to(self, status, actor)
+
+
+_INTENT_ROW = (
+    select(*(getattr(DonationIntent, name) for name in IntentRow._fields))
+    .where(DonationIntent.public_id == bindparam("public_id"))
+    .with_for_update()
+)
+
+
+def intent_row(public_id: str | None) -> IntentRow | None:
+    """The donation intent's row, locked like intent_by_public_id(…, lock=True)'s."""
+    if not public_id:
+        return None
+    row = run(_INTENT_ROW, {"public_id": public_id}).first()
+    return None if row is None else IntentRow(*row)
 
 
 _VERIFIED_SUPPORTER = select(Supporter.id).where(

@@ -3,15 +3,19 @@ interval, pause), with a history row per status move and one announcement per ch
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, insert, select, update
 
+from fundraiser.audit import entry as audit_entry
 from fundraiser.audit import record as audit
+from fundraiser.audit import write_entry as write_audit_entry
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.database import insert_if_absent, run
 from fundraiser.extensions import db
-from fundraiser.models import Campaign, Frequency, Pledge, PledgeStatus
+from fundraiser.models import AuditEntry, Campaign, Frequency, Pledge, PledgeStatus
+from fundraiser.models.pledge import PLEDGE_LATE
 from fundraiser.payments.ledger import Transaction
 from fundraiser.payments.lookups import (
     email_of,
@@ -76,17 +80,11 @@ def pledge_status(subscription: dict) -> PledgeStatus:
     return status
 
 
-def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
-    """Bring our pledge in line with Stripe's current subscription (creating it if new)."""
-    metadata = subscription.get("metadata") or {}
-    pledge = pledge_for_subscription(subscription["id"])
-    if pledge is None:
-        pledge = _create_pledge(subscription, metadata)
-        if pledge is None:
-            return None
+def _wanted(subscription: dict) -> dict:
+    """The pledge's columns as Stripe's subscription has them (status apart)."""
     amount, currency, interval, item = _subscription_amount(subscription)
     pause = subscription.get("pause_collection") or {}
-    wanted = {
+    return {
         "amount_minor": amount,
         "currency": currency,
         "interval": interval,
@@ -95,6 +93,102 @@ def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
         "next_payment_at": from_unix(item.get("current_period_end")),
         "paused_until": from_unix(pause.get("resumes_at")),
     }
+
+
+#: The columns sync_pledge sets from the subscription (status apart).
+MIRRORED = (
+    "amount_minor",
+    "currency",
+    "interval",
+    "stripe_item_id",
+    "stripe_customer_id",
+    "next_payment_at",
+    "paused_until",
+)
+#: mirror_subscription's query: the pledge's id, status and mirrored columns, locked.
+_MIRRORED_ROW = (
+    select(Pledge.id, Pledge.status, *(getattr(Pledge, column) for column in MIRRORED))
+    .where(Pledge.stripe_subscription_id == bindparam("subscription_id"))
+    .with_for_update()
+)
+
+
+def mirror_subscription(subscription: dict, tx: Transaction) -> None:
+    """sync_pledge for a subscription event, which needs no Pledge back. The common change,
+    a renewal's new period, is read and written with a statement each (no entity loaded,
+    locked like pledge_for_subscription); anything else goes through sync_pledge."""
+    row = run(_MIRRORED_ROW, {"subscription_id": subscription["id"]}).first()
+    if row is None or not _quiet_renewal(row, subscription, tx):
+        sync_pledge(subscription, tx)
+
+
+def _quiet_renewal(row: Row, subscription: dict, tx: Transaction) -> bool:
+    """Apply sync_pledge's change to a live pledge that neither moves status nor changes
+    what a supporter would notice (so no history row and no announcement): the changed
+    columns, the revision and the audit entry, as sync_pledge writes them. False, having
+    written nothing, for any other change."""
+    status = PledgeStatus(row.status or PledgeStatus.INCOMPLETE)
+    new_status = pledge_status(subscription)
+    if status is PledgeStatus.CANCELLED or not (
+        new_status is status or new_status in PLEDGE_LATE[status]
+    ):
+        return False
+    wanted = _wanted(subscription)
+    old = row._mapping
+    changes = {k: (old[k], v) for k, v in wanted.items() if old[k] != v}
+    if NOTICEABLE & set(changes):
+        return False
+    if changes:
+        audited = audit_entry(tx.actor, "pledge.synced", subscription["id"], changes=changes)
+        params = {f"new_{column}": new for column, (_old, new) in changes.items()}
+        params.update(pledge_id=row.id, now=audited["created_at"])
+        _write_renewal(tuple(changes), params, audited)
+        tx.wrote = True
+    return True
+
+
+def _write_renewal(columns: tuple, params: dict, audited: dict) -> None:
+    """The pledge's changed columns (revision + 1) and the audit entry: one statement on
+    PostgreSQL (the INSERT fed by the UPDATE's CTE), one each elsewhere."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        run(_renewal_update(columns), params)
+        write_audit_entry(audited)
+        return
+    params.update({f"a_{name}": value for name, value in audited.items()})
+    run(_audited_renewal_update(columns), params)
+
+
+@functools.cache
+def _renewal_update(columns: tuple):
+    """The UPDATE of these pledge columns (revision + 1), built once per set of columns."""
+    values = {column: bindparam(f"new_{column}") for column in columns}
+    return (
+        update(Pledge)
+        .where(Pledge.id == bindparam("pledge_id"))
+        .values({**values, "revision": Pledge.revision + 1, "updated_at": bindparam("now")})
+    )
+
+
+@functools.cache
+def _audited_renewal_update(columns: tuple):
+    """_renewal_update with the audit entry (`a_…` values) written by the same statement."""
+    updated = _renewal_update(columns).returning(Pledge.id).cte("updated")
+    names = ("actor", "action", "target", "detail", "created_at")
+    entry = select(
+        *(bindparam(f"a_{name}", type_=AuditEntry.__table__.c[name].type) for name in names)
+    ).select_from(updated)
+    return insert(AuditEntry).from_select(names, entry)
+
+
+def sync_pledge(subscription: dict, tx: Transaction) -> Pledge | None:
+    """Bring our pledge in line with Stripe's current subscription (creating it if new)."""
+    metadata = subscription.get("metadata") or {}
+    pledge = pledge_for_subscription(subscription["id"])
+    if pledge is None:
+        pledge = _create_pledge(subscription, metadata)
+        if pledge is None:
+            return None
+    wanted = _wanted(subscription)
     changes = {k: (getattr(pledge, k), v) for k, v in wanted.items() if getattr(pledge, k) != v}
     for key, (_old, new) in changes.items():
         setattr(pledge, key, new)
