@@ -25,27 +25,29 @@ def payment(
     name: str = "",
     pledge: Pledge | None = None,
     announce: bool = True,
+    **columns,
 ) -> LedgerEntry:
     """A payment row, as the webhook handler records it (announce=False: as if its
-    after-commit effects were lost, say with another process's cache invalidation)."""
+    after-commit effects were lost, say with another process's cache invalidation); other
+    columns (supporter_id, intent_id, pledge_id…) as keywords."""
     number = next(_counter)
-    entry = LedgerEntry(
-        stripe_ref=f"pi_factory_{number}",
-        kind=EntryKind.PAYMENT.value,
-        campaign_id=campaign.id,
-        payment_ref=f"pi_factory_{number}",
-        charge_id=f"ch_factory_{number}",
-        invoice_id=f"in_factory_{number}" if pledge else None,
-        pledge_id=pledge.id if pledge else None,
-        frequency=frequency,
-        amount_minor=amount_minor,
-        fee_minor=fee_minor,
-        currency=currency or campaign.currency,
-        donor_email=email,
-        donor_name=name,
-        occurred_at=occurred_at or utcnow() - timedelta(minutes=5),
-    )
-    return book(entry, announce)
+    values = {
+        "stripe_ref": f"pi_factory_{number}",
+        "kind": EntryKind.PAYMENT.value,
+        "campaign_id": campaign.id,
+        "payment_ref": f"pi_factory_{number}",
+        "charge_id": f"ch_factory_{number}",
+        "invoice_id": f"in_factory_{number}" if pledge else None,
+        "pledge_id": pledge.id if pledge else None,
+        "frequency": frequency,
+        "amount_minor": amount_minor,
+        "fee_minor": fee_minor,
+        "currency": currency or campaign.currency,
+        "donor_email": email,
+        "donor_name": name,
+        "occurred_at": occurred_at or utcnow() - timedelta(minutes=5),
+    }
+    return book(LedgerEntry(**{**values, **columns}), announce)
 
 
 def book(entry: LedgerEntry, announce: bool = True) -> LedgerEntry:

@@ -3,38 +3,20 @@ the campaign it names."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from fundraiser.accounts.notifications import send_receipt
 from fundraiser.campaigns.services import campaign_by_slug
 from fundraiser.extensions import db
-from fundraiser.models import DonationIntent, EntryKind, LedgerEntry, utcnow
+from fundraiser.models import DonationIntent, LedgerEntry, utcnow
 from tests.accounts.conftest import add_pledge, make_supporter
-from tests.factories import book
-
-_numbers = itertools.count(1)
+from tests.factories import payment
 
 
 def _paid(slug: str, email: str, frequency: str = "one-time", **ids) -> int:
     """A payment booked without its after-commit effects, so each test sends the receipt."""
-    number = next(_numbers)
     campaign = campaign_by_slug(slug)
-    entry = LedgerEntry(
-        stripe_ref=f"pi_receipt_{number}",
-        kind=EntryKind.PAYMENT.value,
-        campaign_id=campaign.id,
-        payment_ref=f"pi_receipt_{number}",
-        charge_id=f"ch_receipt_{number}",
-        frequency=frequency,
-        amount_minor=2500,
-        currency=campaign.currency,
-        donor_email=email,
-        occurred_at=utcnow(),
-        **ids,
-    )
-    return book(entry, announce=False).id
+    return payment(campaign, 2500, frequency=frequency, email=email, announce=False, **ids).id
 
 
 def _intent(slug: str, language: str) -> int:
