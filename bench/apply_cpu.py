@@ -53,8 +53,7 @@ def main() -> None:
         try:
             with app.app_context():
                 for row in sim.subscriptions:
-                    events.receive_event(row["invoice_paid_event"])
-                db.session.commit()
+                    events.record_alone(row["invoice_paid_event"], applied=False)
                 event_queue.wake_appliers()
             profiler = cProfile.Profile(time.process_time) if args.profile else None
             cpu, wall = time.process_time(), time.monotonic()

@@ -368,17 +368,12 @@ def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outc
     return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
-def receive_event(event: dict) -> bool:
-    """Record a verified event for a worker to apply (payments.event_queue); True the first
-    time. The caller commits before acknowledging, so an acknowledged event is never lost."""
-    return _record(event, "webhook", applied=False)
-
-
 def record_alone(event: dict, applied: bool) -> bool:
     """Record the event in one autocommitted statement, outside any unit of work (True the
-    first time): applied for a type we don't handle, waiting (with its payload) for a worker
-    otherwise. Money and pledges are not touched, so there is no transaction to own: one
-    round trip to the database instead of a session's BEGIN, INSERT and COMMIT."""
+    first time): applied when there is nothing to apply, else waiting (with its payload) for
+    a worker (payments.event_queue), committed before the webhook acknowledges it, so an
+    acknowledged event is never lost. Money and pledges are not touched, so there is no
+    transaction to own: one round trip instead of a session's BEGIN, INSERT and COMMIT."""
     values = _event_row(event, "webhook", applied)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return insert_if_absent(StripeEvent, values, ["id"], connection)
