@@ -373,15 +373,26 @@ def _run_wrk(url, connections, seconds, threads, script, script_args=()) -> Load
     )
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time so far of these processes (from /proc, in seconds)."""
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """{pid: user + system CPU seconds so far} of those of these processes still running."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes (from /proc, in seconds)."""
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_spent(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU seconds spent between two `cpu_by_pid` readings by the processes alive at the second
+    (one that exited meanwhile drops out instead of making the sum negative)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
 
 
 def peak_rss_mb(pid: int) -> float:

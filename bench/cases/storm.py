@@ -27,7 +27,8 @@ from bench.infra import (
     WEBHOOK_SECRET,
     app_env,
     app_spec,
-    cpu_seconds,
+    cpu_by_pid,
+    cpu_spent,
     empty_job_queue,
     ensure_database,
     gunicorn,
@@ -114,7 +115,7 @@ def run(quick: bool = False) -> list[Row]:
                     "postgres": postgres_pids(),
                     "sim": [sim.process.pid],
                 }
-                before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+                before = {name: cpu_by_pid(pids) for name, pids in watched.items()}
                 started = time.monotonic()
                 advanced = requests.post(
                     f"{control}/clock/advance", json={"seconds": MONTH_AND_A_BIT}, timeout=900
@@ -132,7 +133,10 @@ def run(quick: bool = False) -> list[Row]:
                     time.sleep(0.2)
                 elapsed = time.monotonic() - started
                 watched["postgres"] = postgres_pids()
-                cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
+                cpu = {
+                    name: cpu_spent(before[name], cpu_by_pid(pids))
+                    for name, pids in watched.items()
+                }
                 rows_found, pledges = _landed(app)
     finally:
         empty_job_queue(prefix)

@@ -23,7 +23,9 @@ from bench.infra import (
     WEBHOOK_SECRET,
     app_env,
     app_spec,
+    cpu_by_pid,
     cpu_seconds,
+    cpu_spent,
     empty_job_queue,
     ensure_database,
     gunicorn,
@@ -83,11 +85,11 @@ def _post_all(spec: str, env: dict, folder, bodies, sim) -> tuple:
             "redis": redis_pids(),
             "load generator": [os.getpid()],
         }
-        before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        before = {name: cpu_by_pid(pids) for name, pids in watched.items()}
         load = post_each_once(server.url + "/stripe/webhook", bodies, CONNECTIONS)
         # Backends started during the run (the workers' connections) count in full.
         watched["postgres"] = postgres_pids()
-        cpu = {name: cpu_seconds(pids) - before[name] for name, pids in watched.items()}
+        cpu = {name: cpu_spent(before[name], cpu_by_pid(pids)) for name, pids in watched.items()}
     return load, cpu
 
 
@@ -95,13 +97,13 @@ def _drain(spec: str, env: dict, folder, sim, count: int) -> tuple[float, dict]:
     """Seconds for RQ_WORKERS burst workers to apply every queued event and its follow-ups
     (the fee lookup and the receipt), and their CPU seconds (and the database's, Stripe's)."""
     started = time.monotonic()
-    cpu_before = {"postgres": cpu_seconds(postgres_pids()), "sim": cpu_seconds([sim.process.pid])}
+    cpu_before = {"postgres": cpu_by_pid(postgres_pids()), "sim": cpu_seconds([sim.process.pid])}
     with rq_workers(spec, env, folder, RQ_WORKERS) as workers:
         cpu_workers = _workers_cpu(workers)
     seconds = time.monotonic() - started
     cpu = {
         "workers": cpu_workers,
-        "postgres": cpu_seconds(postgres_pids()) - cpu_before["postgres"],
+        "postgres": cpu_spent(cpu_before["postgres"], cpu_by_pid(postgres_pids())),
         "sim": cpu_seconds([sim.process.pid]) - cpu_before["sim"],
     }
     return seconds, cpu
