@@ -9,7 +9,7 @@ import time
 import traceback
 
 from bench import cases
-from bench.infra import load_average
+from bench.infra import load_average, settle
 from bench.report import Row, save, table
 
 
@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     rows: list[Row] = []
     for name in chosen:
-        print(f"== {name} ...", file=sys.stderr, flush=True)
+        waited, idle = settle()
+        print(
+            f"== {name} ... (box settled in {waited:.0f} s: {idle:.0%} idle)",
+            file=sys.stderr,
+            flush=True,
+        )
         case_started = time.monotonic()
         try:
             rows += cases.CASES[name](quick=args.quick)

@@ -444,6 +444,37 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _idle_fraction(seconds: float) -> float:
+    """The share of all CPUs' time spent idle over the next `seconds` (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return values[3] + values[4], sum(values)  # idle + iowait, all
+
+    idle_before, all_before = sample()
+    time.sleep(seconds)
+    idle_after, all_after = sample()
+    return (idle_after - idle_before) / max(1, all_after - all_before)
+
+
+def settle(url: str = DATABASE_URL, idle: float = 0.9, limit: float = 30.0) -> tuple[float, float]:
+    """Let the box go quiet before a case: PostgreSQL writes out what the last case left
+    dirty (a CHECKPOINT, so it doesn't land mid-measurement), then wait until the CPUs are
+    `idle` idle over a second (at most `limit` s). (seconds waited, idle fraction at the end)"""
+    import psycopg
+    from sqlalchemy import make_url
+
+    started = time.monotonic()
+    ensure_database(url)
+    plain = make_url(url).render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection, contextlib.suppress(psycopg.Error):
+        connection.execute("CHECKPOINT")  # needs a superuser or pg_checkpoint: else skipped
+    quiet = _idle_fraction(1.0)
+    while quiet < idle and time.monotonic() - started < limit:
+        quiet = _idle_fraction(1.0)
+    return time.monotonic() - started, quiet
+
+
 # --- the Stripe simulator, seeded ----------------------------------------------------
 
 
