@@ -87,3 +87,34 @@ def test_formatting_uses_decimal_not_float():
     assert format_money(100000000001, "USD") == "US$1,000,000,000.01"
     assert format_money(2500, "EUR", whole=True) == "€25"
     assert decimals("JPY") == 0 and Decimal(major_units_text(1234, "EUR")) == Decimal("12.34")
+
+
+def _babel_format(minor: int, currency: str, locale: str, whole: bool) -> str:
+    """format_money as it was written with babel's format_currency (parsing every call)."""
+    import re
+
+    from babel import Locale
+    from babel.numbers import format_currency
+
+    amount = Decimal(minor).scaleb(-decimals(currency))
+    if whole and amount == amount.to_integral_value():
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern
+        whole_pattern = re.sub(r"\.0+", "", pattern.split(";", 1)[0])
+        return format_currency(
+            amount, currency, locale=locale, format=whole_pattern, currency_digits=False
+        )
+    return format_currency(amount, currency, locale=locale)
+
+
+@settings(max_examples=400)
+@given(
+    minor=st.one_of(st.integers(-(10**12), 10**12), st.sampled_from([0, 1, 99, 100, 2500])),
+    currency=st.sampled_from([*CURRENCIES, "BHD", "ISK"]),
+    locale=st.sampled_from(["en_GB", "de_DE", "fr_FR", "es_ES", "ru_RU", "en_IN", "de_CH"]),
+    whole=st.booleans(),
+)
+def test_money_reads_as_babel_formats_it(minor, currency, locale, whole):
+    """The kept locale and pattern change nothing: the text is babel's format_currency's."""
+    assert format_money(minor, currency, locale, whole=whole) == _babel_format(
+        minor, currency, locale, whole
+    )

@@ -3,13 +3,13 @@ and clicks, in SQL."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import itertools
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, func, literal, literal_column, select, true
+from sqlalchemy import Integer, Select, and_, case, func, literal, literal_column, select, true
 
 from fundraiser import rates
 from fundraiser.dashboard.periods import (
@@ -36,6 +36,7 @@ from fundraiser.models import (
 )
 from fundraiser.models.rollup import (
     ANY_CURRENCY,
+    QUARTER_SECONDS,
     first_quarter_from,
     quarter_of,
     quarter_start,
@@ -382,18 +383,19 @@ def daily_totals(
 ) -> dict[str, list[DayTotal]]:
     """Payments per local day and currency, split one-off/recurring, every day of the range.
 
-    Summed per UTC quarter hour from the roll-up and folded into local days here: a quarter
-    hour never straddles a local midnight (see QUARTER_SECONDS), so this is exact.
+    Summed per UTC quarter hour from the roll-up and grouped into local days in SQL: a
+    quarter hour never straddles a local midnight (see QUARTER_SECONDS), so this is exact.
     """
     zone = reporting_zone()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     # The first quarter hour of each day, and of the day after the range.
     starts = [quarter_of(local_midnight(day, zone)) for day in [*days, last + timedelta(days=1)]]
     is_one_off = LedgerQuarterHour.frequency == ONE_OFF
+    day = _day_number(LedgerQuarterHour.quarter, starts)
     query = (
         select(
             LedgerQuarterHour.currency,
-            LedgerQuarterHour.quarter,
+            day,
             _sum_if(is_one_off, LedgerQuarterHour.amount_minor),
             _sum_if(~is_one_off, LedgerQuarterHour.amount_minor),
         )
@@ -403,19 +405,48 @@ def daily_totals(
             LedgerQuarterHour.kind == EntryKind.PAYMENT.value,
             _campaign_filter(campaign_id, LedgerQuarterHour),
         )
-        .group_by(LedgerQuarterHour.currency, LedgerQuarterHour.quarter)
+        .group_by(LedgerQuarterHour.currency, day)
     )
     sums: dict[str, list[list[int]]] = {}
-    for currency, quarter, one_off, recurring in db.session.execute(query):
+    for currency, number, one_off, recurring in db.session.execute(query):
         if currency not in sums:
             sums[currency] = [[0, 0] for _ in days]
-        cell = sums[currency][bisect_right(starts, quarter) - 1]
+        cell = sums[currency][int(number)]
         cell[0] += int(one_off)
         cell[1] += int(recurring)
     return {
         currency: [DayTotal(day, *cell) for day, cell in zip(days, cells, strict=True)]
         for currency, cells in sorted(sums.items())
     }
+
+
+#: Quarter hours in a day without a clock change.
+DAY_QUARTERS = 24 * 3600 // QUARTER_SECONDS
+
+
+def _day_number(quarter, starts: list[int]):
+    """The number of the day (0 = the first) a quarter hour is in, as SQL, given each day's
+    first quarter hour and the day after the last's (rows outside are filtered out).
+
+    Days of 24 hours in a row are one run, numbered by integer division; a day the clocks
+    change is a run of its own. So a CASE of a few branches (one per clock change in the
+    range, and the run after it), not one per day, for PostgreSQL and SQLite alike. The
+    numbers are written into the SQL: GROUP BY must repeat the expression exactly (see
+    rollups._quarter_expression)."""
+    runs: list[tuple[int, int, bool]] = []  # (first quarter, day number, of whole days)
+    for number, (start, end) in enumerate(itertools.pairwise(starts)):
+        whole = end - start == DAY_QUARTERS
+        if not runs or not (whole and runs[-1][2]):
+            runs.append((start, number, whole))
+
+    def written(n: int):
+        return literal_column(str(int(n)), Integer)
+
+    branches = []
+    for start, number, whole in reversed(runs):
+        days_in = (quarter - written(start)) // written(DAY_QUARTERS) if whole else written(0)
+        branches.append((quarter >= written(start), days_in + written(number)))
+    return case(*branches)
 
 
 def top_days(campaign: Campaign, limit: int = 5) -> list[DayTotal]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from fundraiser.dashboard.donations import DonationFilter
 from fundraiser.dashboard.export import (
@@ -126,3 +127,22 @@ def test_the_streamed_export_on_postgresql_is_the_python_export(tricky_ledger, s
     assert all(isinstance(chunk, bytes) for chunk in chunks)
     assert b"".join(chunks) == expected
     assert "'=HYPERLINK" in expected.decode() and "'@donor3@example.org" in expected.decode()
+
+
+def test_copy_export_writes_iso_times_whatever_the_servers_date_style(tricky_ledger):
+    """The COPY path writes times as PostgreSQL's text (ISO set for the export); a server or
+    role set to another DateStyle must not change a byte."""
+    with tricky_ledger.test_request_context():
+        expected = python_csv(DonationFilter())
+        db.session.execute(text("SET DateStyle = 'SQL, DMY'"))
+        try:
+            assert db.session.scalar(text("SELECT CAST(DATE '2026-03-10' AS text)")) == (
+                "10/03/2026"
+            )
+            assert copied_csv(DonationFilter()) == expected
+        finally:
+            db.session.rollback()
+            db.session.execute(text("RESET DateStyle"))
+    # Either side of midnight in Kolkata.
+    assert "2026-03-10T18:29:59Z,2026-03-10," in expected.decode()
+    assert "2026-03-10T18:31:00Z,2026-03-11," in expected.decode()

@@ -242,6 +242,57 @@ def test_half_and_quarter_hour_zones_put_gifts_on_their_local_day(app, monkeypat
         assert {d.day: d.total_minor for d in series if d.total_minor} == days
 
 
+@pytest.mark.parametrize(
+    "zone", ["Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+)
+@pytest.mark.parametrize(
+    "first, last",
+    # Spring (clocks forward in New York, London; back at Lord Howe, by half an hour) and
+    # autumn (back in London, then New York).
+    [(date(2026, 3, 6), date(2026, 4, 7)), (date(2026, 10, 23), date(2026, 11, 3))],
+)
+def test_daily_totals_equal_the_ledger_summed_by_local_day_across_clock_changes(
+    app, monkeypatch, zone, first, last
+):
+    """The chart's days (grouped in SQL, a run of whole days at a time) are the ledger's
+    payments summed by their local day, one-off and recurring apart, around every change."""
+    import random
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setitem(app.config, "REPORTING_TIMEZONE", zone)
+    rng = random.Random(f"{zone}{first}")
+    start = datetime.combine(first, datetime.min.time(), tzinfo=ZoneInfo(zone))
+    with app.app_context():
+        campaign = f.make_campaign()
+        for n in range(120):
+            # From a day before the range to a day after it, minutes either side of midnights.
+            moment = start + timedelta(
+                minutes=rng.randrange(-1440, ((last - first).days + 2) * 1440)
+            )
+            paid = f.payment(
+                campaign,
+                100 + n,
+                occurred_at=moment.astimezone(UTC),
+                frequency=rng.choice(["one-time", "monthly"]),
+                email=f"d{n}@example.org",
+            )
+            if n % 7 == 0:
+                f.refund(paid, 50, occurred_at=paid.occurred_at)
+        expected: dict[date, list[int]] = {}
+        for entry in db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == EntryKind.PAYMENT.value)
+        ):
+            day = entry.occurred_at.astimezone(ZoneInfo(zone)).date()
+            if first <= day <= last:
+                cell = expected.setdefault(day, [0, 0])
+                cell[0 if entry.frequency == "one-time" else 1] += entry.amount_minor
+        series = reports.daily_totals(first, last)["EUR"]
+    assert [d.day for d in series] == [first + timedelta(days=n) for n in range(len(series))]
+    assert series[-1].day == last
+    got = {d.day: [d.one_off_minor, d.recurring_minor] for d in series if d.total_minor}
+    assert got == expected and len(expected) > 10
+
+
 def test_a_period_starting_mid_quarter_counts_the_minutes_after_its_start(app):
     now = datetime(2026, 3, 18, 15, 7, 30, tzinfo=UTC)
     start = now - timedelta(days=7)
