@@ -43,6 +43,8 @@ from fundraiser.models import (
     LedgerGiftAmount,
     LedgerQuarterChannel,
     LedgerQuarterHour,
+    LedgerSupporter,
+    LedgerSupporterCount,
     LedgerTotal,
     utcnow,
 )
@@ -60,6 +62,8 @@ ROLLUPS = (
     LedgerGiftAmount,
     LedgerChannelTotal,
     LedgerQuarterChannel,
+    LedgerSupporter,
+    LedgerSupporterCount,
 )
 SUMS = ("entries", "amount_minor", "fee_minor")
 
@@ -89,9 +93,12 @@ def insert_entry(
     counts = _counts(values)
     params = _with_defaults(values)
     columns = tuple(params)
+    _converted(params, columns)
     for _model, key, sums in counts:
         # A column's value is the same in every roll-up that has it (see _counts).
-        params.update({f"n_{name}": value for name, value in {**key, **sums}.items()})
+        params.update(
+            {f"n_{name}": value for name, value in {**key, **sums}.items() if name not in _GIVEN}
+        )
     params.update({f"a_{name}": value for name, value in (audit or {}).items()})
     shapes = tuple((model, tuple(key), tuple(sums)) for model, key, sums in counts)
     statement = _counted_insert(
@@ -118,7 +125,16 @@ def add_entry(values: Mapping) -> None:
     for model, key, sums in _counts(values):
         total = _increment(model, key, sums, returning=model is LedgerDonor)
         kept = total if model is LedgerDonor else kept
-    if kept is not None and _new_donor(values, kept):
+    if kept is None:
+        return
+    change = _supporter_change(kept, values["amount_minor"])
+    if change:
+        campaign = {"campaign_id": values["campaign_id"]}
+        supporter = {**campaign, "donor_key": _donor_key(values)}
+        currencies = _increment(LedgerSupporter, supporter, {"currencies": change}, True)
+        if currencies == (1 if change > 0 else 0):  # their first currency, or their last gone
+            _increment(LedgerSupporterCount, campaign, {"supporters": change})
+    if _new_donor(values, kept):
         # New to this campaign and currency (or every earlier gift was refunded); perhaps
         # new to the currency, or to us altogether.
         for currency in (values["currency"], ANY_CURRENCY):
@@ -187,6 +203,13 @@ def _new_donor_possible(values: Mapping) -> bool:
     return values["kind"] == EntryKind.PAYMENT.value
 
 
+def _supporter_change(kept: int, added: int) -> int:
+    """1 when a donor's kept amount in a currency (LedgerDonor.kept_minor, `kept` after
+    `added`) rose above 0, -1 when it fell to 0 or below, else 0: the change to their
+    LedgerSupporter.currencies."""
+    return int(kept > 0) - int(kept - added > 0)
+
+
 def _new_donor(values: Mapping, kept: int) -> bool:
     """A payment after which the donor's kept amount is this payment alone."""
     return values["kind"] == EntryKind.PAYMENT.value and kept == values["amount_minor"]
@@ -201,8 +224,10 @@ def _counted_insert(
 ):
     """insert_entry's statement for one shape, built once: the INSERT … RETURNING id, then
     one upsert per roll-up row selecting its values FROM the CTE before it (so it writes
-    only once that one has), then the donor keys when the donor's kept amount after the
-    upsert is this payment's amount (as in add_entry), and the audit entry.
+    only once that one has), then as in add_entry: the supporter rows when the donor's kept
+    amount crossed 0 (s; u when their first currency came or their last went), the donor
+    keys when the kept amount after the upsert is this payment's amount (k, after u: the
+    order add_entry takes), and the audit entry.
 
     Written out rather than built with SQLAlchemy's constructs, which name and cast every
     value: psycopg parses a statement over 4096 characters (or 50 parameters) anew on every
@@ -221,12 +246,16 @@ def _counted_insert(
         cte = f"c{number}"
         ctes.append(f"{cte} AS ({_add_to(model, key, sums, previous)})")
         previous, donors = cte, cte if model is LedgerDonor else donors
+    if donors is not None:
+        ctes.extend(_supporter_ctes(previous, donors))
     if donor_keys:
+        # k reads all of u (its count) before its first row, u all of s and s the CTE before
+        # it: their locks come first, as in add_entry.
         ctes.append(
             "k AS (INSERT INTO ledger_donor_keys (currency,donor_key)"  # noqa: S608 - see above
-            f" SELECT v.c,:n_donor_key FROM {previous},{donors},"
-            f"(VALUES (:n_currency),('{ANY_CURRENCY}')) AS v (c)"
-            f" WHERE {donors}.n=:n_kept_minor ON CONFLICT DO NOTHING)"
+            f" SELECT v.c,:n_donor_key FROM {donors},(SELECT count(*) FROM u)w,"
+            f"(VALUES (:currency),('{ANY_CURRENCY}'))v(c)"
+            f" WHERE {donors}.n=:amount_minor ON CONFLICT DO NOTHING)"
         )
     if audited:
         audit = ("actor", "action", "target", "detail", "created_at")
@@ -234,27 +263,77 @@ def _counted_insert(
             f"a AS (INSERT INTO audit_log ({','.join(audit)})"  # noqa: S608 - see above
             f" SELECT {_params(audit, 'a_')} FROM {previous})"
         )
-    statement = text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
-    # Types only where SQLAlchemy converts a value (timestamps): a typed value is cast in
-    # the SQL, longer; PostgreSQL takes the others' types from the columns they go to.
-    typed = [
-        bindparam(name, type_=column.type)
-        for name, column in LedgerEntry.__table__.c.items()
-        if name in columns and column.type.bind_processor(_POSTGRESQL) is not None
+    # No types: PostgreSQL takes the values' types from the columns they go to, and the
+    # few values SQLAlchemy would convert (timestamps) are converted by _converted; a typed
+    # value would be cast in the SQL, longer.
+    return text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
+
+
+@functools.cache
+def _converters(columns: tuple) -> tuple:
+    """(name, SQLAlchemy's bind processor) of the ledger columns among `columns` that have
+    one on PostgreSQL (UTCDateTime: refuses a naive timestamp, converts to UTC)."""
+    table = LedgerEntry.__table__.c
+    processors = ((name, table[name].type.bind_processor(_POSTGRESQL)) for name in columns)
+    return tuple((name, process) for name, process in processors if process is not None)
+
+
+def _converted(params: dict, columns: tuple) -> dict:
+    """The values of `columns` in `params` as SQLAlchemy would send them to the driver."""
+    for name, process in _converters(columns):
+        params[name] = process(params[name])
+    return params
+
+
+def _supporter_ctes(previous: str, donors: str) -> list[str]:
+    """add_entry's supporter upserts as CTEs after `previous`; `donors` is the CTE returning
+    the donor's new kept amount as n (no rows, and no writes, unless it crossed 0). Only
+    CTE names are written into the SQL (see _counted_insert)."""
+    sources = previous if previous == donors else f"{previous},{donors}"
+    up = f"({donors}.n>0)"
+    return [
+        # +1 or -1 (2*up-1) when the kept amount crossed 0 (up differs from before the gift).
+        "s AS (INSERT INTO ledger_supporters AS t (campaign_id,donor_key,currencies)"  # noqa: S608
+        f" SELECT :campaign_id,:n_donor_key,2*{up}::int-1 FROM {sources}"
+        f" WHERE {up}<>({donors}.n>:amount_minor) ON CONFLICT (campaign_id,donor_key)"
+        " DO UPDATE SET currencies=t.currencies+excluded.currencies RETURNING t.currencies AS n)",
+        # Their first currency (1 after +1) or their last gone (0 after -1): 2n-1 is the change.
+        "u AS (INSERT INTO ledger_supporter_counts AS t (campaign_id,supporters)"  # noqa: S608
+        f" SELECT :campaign_id,2*s.n-1 FROM s,{donors} WHERE s.n={up}::int"
+        " ON CONFLICT (campaign_id) DO UPDATE SET supporters=t.supporters+excluded.supporters"
+        " RETURNING 1)",
     ]
-    return statement.bindparams(*typed)
+
+
+#: Roll-up values _counts always takes from the ledger row (the row's own parameter, or 1
+#: for the row itself), written so rather than as an `n_…` parameter: the statement stays
+#: within what psycopg caches.
+_GIVEN = {
+    "campaign_id": ":campaign_id",
+    "currency": ":currency",
+    "kind": ":kind",
+    "frequency": ":frequency",
+    "amount_minor": ":amount_minor",
+    "kept_minor": ":amount_minor",
+    "entries": "1",
+    "payments": "1",
+}
+
+
+def _value(name: str) -> str:
+    return _GIVEN.get(name, f":n_{name}")
 
 
 def _add_to(model, key: tuple, sums: tuple, previous: str) -> str:
-    """An upsert adding the `n_…` values of `sums` to the row `key` names, once per row of
-    the CTE `previous`; it returns the first sum's new value as `n`."""
+    """An upsert adding the values of `sums` to the row `key` names, once per row of the CTE
+    `previous`; the donors' returns their new kept amount as `n`, the others a row."""
     names = (*key, *sums)
-    added = ",".join(f"{name}=t.{name}+excluded.{name}" for name in sums)
+    added = ",".join(f"{name}=t.{name}+{_GIVEN.get(name, f'excluded.{name}')}" for name in sums)
+    returned = f"t.{sums[0]} AS n" if model is LedgerDonor else "1"
     return (
         f"INSERT INTO {model.__tablename__} AS t ({','.join(names)})"  # noqa: S608 - see above
-        f" SELECT {_params(names, 'n_')} FROM {previous}"
-        f" ON CONFLICT ({','.join(_key_of(model))}) DO UPDATE SET {added}"
-        f" RETURNING t.{sums[0]} AS n"
+        f" SELECT {','.join(map(_value, names))} FROM {previous}"
+        f" ON CONFLICT ({','.join(_key_of(model))}) DO UPDATE SET {added} RETURNING {returned}"
     )
 
 
@@ -325,11 +404,45 @@ def rekey_donors(emails: Iterable[str], erased) -> None:
     those emails, and each payment is counted by what the ledger now holds (its email if
     other rows still have it, else its payment_ref)."""
     emails = list(emails)
+    rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
+    # The supporter rows of every key these donors had or now have are counted again.
+    now_keys = select(_DONOR_KEY).where(rows & LedgerEntry.kind.in_(KEPT_KINDS))
+    touched = LedgerSupporter.donor_key.in_(now_keys)
+    touched = touched | LedgerSupporter.donor_key.in_(emails) if emails else touched
+    before = _supporters_per_campaign(touched)
     if emails:
         for model in (LedgerDonor, LedgerDonorKey):
             db.session.execute(delete(model).where(model.donor_key.in_(emails)))
-    rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
     _insert_donors(rows, skip_existing=True)
+    db.session.execute(delete(LedgerSupporter).where(touched))
+    _insert_supporters(LedgerDonor.donor_key.in_(now_keys))
+    after = _supporters_per_campaign(touched)
+    for campaign_id in before.keys() | after.keys():
+        change = after.get(campaign_id, 0) - before.get(campaign_id, 0)
+        if change:
+            _increment(LedgerSupporterCount, {"campaign_id": campaign_id}, {"supporters": change})
+
+
+def _supporters_per_campaign(where) -> dict[int, int]:
+    """{campaign_id: supporter rows above 0} among the rows `where` selects."""
+    query = (
+        select(LedgerSupporter.campaign_id, func.count())
+        .where(where, LedgerSupporter.currencies > 0)
+        .group_by(LedgerSupporter.campaign_id)
+    )
+    return {campaign_id: int(count) for campaign_id, count in db.session.execute(query)}
+
+
+def _insert_supporters(donors) -> None:
+    """Supporter rows for the LedgerDonor rows `donors` selects (whole donors: every currency)."""
+    per_donor = [LedgerDonor.campaign_id, LedgerDonor.donor_key]
+    query = (
+        select(*per_donor, func.count())
+        .where(donors, LedgerDonor.kept_minor > 0)
+        .group_by(*per_donor)
+    )
+    names = ["campaign_id", "donor_key", "currencies"]
+    db.session.execute(insert(LedgerSupporter).from_select(names, query))
 
 
 # --- Rebuilding from the ledger -----------------------------------------------------------------
@@ -344,6 +457,8 @@ class RebuildCounts:
     gift_amounts: int
     channel_totals: int
     quarter_channels: int
+    supporters: int
+    supporter_counts: int
 
 
 def rebuild(tx: Transaction | None = None) -> RebuildCounts:
@@ -408,6 +523,13 @@ def rebuild(tx: Transaction | None = None) -> RebuildCounts:
             .group_by(*amount),
         )
     )
+    _insert_supporters(true())
+    db.session.execute(
+        insert(LedgerSupporterCount).from_select(
+            ["campaign_id", "supporters"],
+            select(LedgerSupporter.campaign_id, func.count()).group_by(LedgerSupporter.campaign_id),
+        )
+    )
     if tx is not None:  # every campaign's cached figures may be old now
         announce_every_campaign(tx)
     return RebuildCounts(*(_count(model) for model in ROLLUPS))
@@ -420,11 +542,24 @@ def announce_every_campaign(tx: Transaction) -> None:
 
 
 def snapshot() -> dict[str, set[tuple]]:
-    """Every roll-up row, per table (to compare before and after a rebuild)."""
+    """Every roll-up row, per table (to compare before and after a rebuild), less the rows
+    that mean what no row means (and that a rebuild does not write)."""
     return {
-        model.__tablename__: {tuple(row) for row in db.session.execute(select(model.__table__))}
+        model.__tablename__: {
+            tuple(row)
+            for row in db.session.execute(select(model.__table__).where(*_meaning(model)))
+        }
         for model in ROLLUPS
     }
+
+
+def _meaning(model) -> tuple:
+    """Where a roll-up row means something: a supporter row or count at 0 is as none."""
+    if model is LedgerSupporter:
+        return (LedgerSupporter.currencies != 0,)
+    if model is LedgerSupporterCount:
+        return (LedgerSupporterCount.supporters != 0,)
+    return ()
 
 
 def differing_rows(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) -> dict[str, int]:
@@ -461,9 +596,13 @@ def _insert_sums(
     db.session.execute(insert(model).from_select([*names, *SUMS, *more_names], query))
 
 
+#: A ledger row's donor, in SQL (as _donor_key).
+_DONOR_KEY = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+
+
 def _insert_donors(rows, skip_existing: bool) -> None:
     """Donor rows for the payments `rows` selects, in both donor roll-ups."""
-    key = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+    key = _DONOR_KEY
     payments = (LedgerEntry.kind == EntryKind.PAYMENT.value) & rows
     any_currency = literal_column(f"'{ANY_CURRENCY}'")
     per_campaign = [LedgerEntry.campaign_id, LedgerEntry.currency, key]
