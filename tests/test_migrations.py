@@ -228,3 +228,59 @@ def test_money_core_migration_upgrades_a_database_with_data(empty_database_url):
                 )
     finally:
         engine.dispose()
+
+
+def test_supporter_counts_migration_counts_the_donors_already_there(empty_database_url):
+    """0014 on a database with gifts: each campaign's supporters counted from its donor
+    roll-up (a donor in two currencies once, a donor refunded in full not at all, a gift with
+    no email by its payment), as `flask dashboard rebuild-rollups` counts them."""
+    flask_db(empty_database_url, "upgrade", "0001_initial")
+    at = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+    row = {"kind": "payment", "campaign_id": 1, "frequency": "one-time", "currency": "EUR",
+           "fee_minor": None, "donor_name": "", "occurred_at": at, "created_at": at}  # fmt: skip
+    gifts = [
+        ("pi_1", "payment", 1, "EUR", 1000, "a@x", "pi_1"),
+        ("pi_2", "payment", 1, "GBP", 500, "a@x", "pi_2"),
+        ("re_2", "refund", 1, "GBP", -500, "a@x", "pi_2"),
+        ("pi_3", "payment", 1, "EUR", 700, "b@x", "pi_3"),
+        ("re_3", "refund", 1, "EUR", -700, "b@x", "pi_3"),
+        ("pi_4", "payment", 1, "EUR", 300, None, "pi_4"),
+        ("pi_5", "payment", 2, "EUR", 100, "a@x", "pi_5"),
+        ("pi_6", "payment", 2, "USD", 100, "a@x", "pi_6"),
+    ]
+    names = ("stripe_ref", "kind", "campaign_id", "currency", "amount_minor", "donor_email",
+             "payment_ref")  # fmt: skip
+    rows = [{**row, **dict(zip(names, gift, strict=True))} for gift in gifts]
+    engine = engine_for(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            for slug in ("appeal", "other"):
+                connection.execute(
+                    Campaign.__table__.insert(),
+                    {"slug": slug, "title": slug, "body_markdown": "", "appeal_markdown": "",
+                     "photo_caption": "", "goal_minor": 1, "currency": "EUR", "is_open": True,
+                     "is_default": slug == "appeal", "content_version": 1, "created_at": at,
+                     "updated_at": at},
+                )  # fmt: skip
+            connection.execute(old_ledger_insert(rows), rows)
+        flask_db(empty_database_url, "upgrade", "0013_campaign_translations")
+        flask_db(empty_database_url, "upgrade")
+        with engine.connect() as connection:
+            supporters = connection.execute(
+                text("SELECT campaign_id, donor_key, currencies FROM ledger_supporters")
+            )
+            assert sorted(supporters) == [(1, "a@x", 1), (1, "pi_4", 1), (2, "a@x", 2)]
+            counts = connection.execute(
+                text("SELECT campaign_id, supporters FROM ledger_supporter_counts")
+            )
+            assert sorted(counts) == [(1, 2), (2, 1)]
+    finally:
+        engine.dispose()
+    checked = flask_command(empty_database_url, "dashboard", "rebuild-rollups", "--check")
+    assert "match the ledger" in checked.stdout
+    flask_db(empty_database_url, "downgrade", "0013_campaign_translations")
+    engine = engine_for(empty_database_url)
+    try:
+        assert "ledger_supporters" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

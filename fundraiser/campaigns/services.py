@@ -22,7 +22,7 @@ from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
     LedgerChannelTotal,
-    LedgerDonor,
+    LedgerSupporterCount,
     LedgerTotal,
     OutboundClick,
     utcnow,
@@ -211,13 +211,13 @@ def _ledger_figures(campaign: Campaign) -> dict:
     raised, rate_date = rate_table.total_in(campaign.currency, sums, settlement)
     by_currency = {item.currency: item.amount_minor for item in sums}
     supporters = db.session.scalar(
-        select(func.count(func.distinct(LedgerDonor.donor_key))).where(
-            LedgerDonor.campaign_id == campaign.id, LedgerDonor.kept_minor > 0
+        select(LedgerSupporterCount.supporters).where(
+            LedgerSupporterCount.campaign_id == campaign.id
         )
     )
     return {
         "raised": raised,
-        "supporters": int(supporters),
+        "supporters": int(supporters or 0),
         "by_currency": by_currency,
         "rate_date": rate_date,
         "by_channel": channel_sums(campaign.id),

@@ -22,6 +22,8 @@ from fundraiser.models.rollup import (
     LedgerGiftAmount,
     LedgerQuarterChannel,
     LedgerQuarterHour,
+    LedgerSupporter,
+    LedgerSupporterCount,
     LedgerTotal,
 )
 from fundraiser.models.supporter import Role, Supporter
@@ -51,6 +53,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerGiftAmount",
     "LedgerQuarterHour",
+    "LedgerSupporter",
+    "LedgerSupporterCount",
     "LedgerTotal",
     "LoginSession",
     "OutboundClick",

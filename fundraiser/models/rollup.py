@@ -124,6 +124,30 @@ class LedgerDonor(Base):
     kept_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+class LedgerSupporter(Base):
+    """Each donor once per campaign, with how many currencies they still give in: the
+    campaign's supporters are its rows above 0 (issue 13), counted in LedgerSupporterCount."""
+
+    __tablename__ = "ledger_supporters"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    #: As LedgerDonor.donor_key.
+    donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    #: The donor's LedgerDonor rows in this campaign with kept_minor above 0. A row left at 0
+    #: (every gift refunded) means what no row means: a rebuild writes none.
+    currencies: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerSupporterCount(Base):
+    """Per campaign, its LedgerSupporter rows above 0: the landing page's supporters, one row
+    read instead of a distinct count over every donor."""
+
+    __tablename__ = "ledger_supporter_counts"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    supporters: Mapped[int] = mapped_column(BigInteger)
+
+
 #: LedgerDonorKey.currency of the rows that count a donor once whatever the currency.
 ANY_CURRENCY = "*"
 

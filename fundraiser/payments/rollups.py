@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
     Integer,
+    MetaData,
+    String,
+    Table,
     bindparam,
     case,
     cast,
@@ -25,7 +30,6 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    true,
 )
 from sqlalchemy.dialects import postgresql
 
@@ -43,6 +47,8 @@ from fundraiser.models import (
     LedgerGiftAmount,
     LedgerQuarterChannel,
     LedgerQuarterHour,
+    LedgerSupporter,
+    LedgerSupporterCount,
     LedgerTotal,
     utcnow,
 )
@@ -60,6 +66,8 @@ ROLLUPS = (
     LedgerGiftAmount,
     LedgerChannelTotal,
     LedgerQuarterChannel,
+    LedgerSupporter,
+    LedgerSupporterCount,
 )
 SUMS = ("entries", "amount_minor", "fee_minor")
 
@@ -89,9 +97,12 @@ def insert_entry(
     counts = _counts(values)
     params = _with_defaults(values)
     columns = tuple(params)
+    _converted(params, columns)
     for _model, key, sums in counts:
         # A column's value is the same in every roll-up that has it (see _counts).
-        params.update({f"n_{name}": value for name, value in {**key, **sums}.items()})
+        params.update(
+            {f"n_{name}": value for name, value in {**key, **sums}.items() if name not in _GIVEN}
+        )
     params.update({f"a_{name}": value for name, value in (audit or {}).items()})
     shapes = tuple((model, tuple(key), tuple(sums)) for model, key, sums in counts)
     statement = _counted_insert(
@@ -118,7 +129,16 @@ def add_entry(values: Mapping) -> None:
     for model, key, sums in _counts(values):
         total = _increment(model, key, sums, returning=model is LedgerDonor)
         kept = total if model is LedgerDonor else kept
-    if kept is not None and _new_donor(values, kept):
+    if kept is None:
+        return
+    change = _supporter_change(kept, values["amount_minor"])
+    if change:
+        campaign = {"campaign_id": values["campaign_id"]}
+        supporter = {**campaign, "donor_key": _donor_key(values)}
+        currencies = _increment(LedgerSupporter, supporter, {"currencies": change}, True)
+        if currencies == (1 if change > 0 else 0):  # their first currency, or their last gone
+            _increment(LedgerSupporterCount, campaign, {"supporters": change})
+    if _new_donor(values, kept):
         # New to this campaign and currency (or every earlier gift was refunded); perhaps
         # new to the currency, or to us altogether.
         for currency in (values["currency"], ANY_CURRENCY):
@@ -187,6 +207,13 @@ def _new_donor_possible(values: Mapping) -> bool:
     return values["kind"] == EntryKind.PAYMENT.value
 
 
+def _supporter_change(kept: int, added: int) -> int:
+    """1 when a donor's kept amount in a currency (LedgerDonor.kept_minor, `kept` after
+    `added`) rose above 0, -1 when it fell to 0 or below, else 0: the change to their
+    LedgerSupporter.currencies."""
+    return int(kept > 0) - int(kept - added > 0)
+
+
 def _new_donor(values: Mapping, kept: int) -> bool:
     """A payment after which the donor's kept amount is this payment alone."""
     return values["kind"] == EntryKind.PAYMENT.value and kept == values["amount_minor"]
@@ -201,8 +228,10 @@ def _counted_insert(
 ):
     """insert_entry's statement for one shape, built once: the INSERT … RETURNING id, then
     one upsert per roll-up row selecting its values FROM the CTE before it (so it writes
-    only once that one has), then the donor keys when the donor's kept amount after the
-    upsert is this payment's amount (as in add_entry), and the audit entry.
+    only once that one has), then as in add_entry: the supporter rows when the donor's kept
+    amount crossed 0 (s; u when their first currency came or their last went), the donor
+    keys when the kept amount after the upsert is this payment's amount (k, after u: the
+    order add_entry takes), and the audit entry.
 
     Written out rather than built with SQLAlchemy's constructs, which name and cast every
     value: psycopg parses a statement over 4096 characters (or 50 parameters) anew on every
@@ -221,12 +250,16 @@ def _counted_insert(
         cte = f"c{number}"
         ctes.append(f"{cte} AS ({_add_to(model, key, sums, previous)})")
         previous, donors = cte, cte if model is LedgerDonor else donors
+    if donors is not None:
+        ctes.extend(_supporter_ctes(previous, donors))
     if donor_keys:
+        # k reads all of u (its count) before its first row, u all of s and s the CTE before
+        # it: their locks come first, as in add_entry.
         ctes.append(
             "k AS (INSERT INTO ledger_donor_keys (currency,donor_key)"  # noqa: S608 - see above
-            f" SELECT v.c,:n_donor_key FROM {previous},{donors},"
-            f"(VALUES (:n_currency),('{ANY_CURRENCY}')) AS v (c)"
-            f" WHERE {donors}.n=:n_kept_minor ON CONFLICT DO NOTHING)"
+            f" SELECT v.c,:n_donor_key FROM {donors},(SELECT count(*) FROM u)w,"
+            f"(VALUES (:currency),('{ANY_CURRENCY}'))v(c)"
+            f" WHERE {donors}.n=:amount_minor ON CONFLICT DO NOTHING)"
         )
     if audited:
         audit = ("actor", "action", "target", "detail", "created_at")
@@ -234,27 +267,77 @@ def _counted_insert(
             f"a AS (INSERT INTO audit_log ({','.join(audit)})"  # noqa: S608 - see above
             f" SELECT {_params(audit, 'a_')} FROM {previous})"
         )
-    statement = text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
-    # Types only where SQLAlchemy converts a value (timestamps): a typed value is cast in
-    # the SQL, longer; PostgreSQL takes the others' types from the columns they go to.
-    typed = [
-        bindparam(name, type_=column.type)
-        for name, column in LedgerEntry.__table__.c.items()
-        if name in columns and column.type.bind_processor(_POSTGRESQL) is not None
+    # No types: PostgreSQL takes the values' types from the columns they go to, and the
+    # few values SQLAlchemy would convert (timestamps) are converted by _converted; a typed
+    # value would be cast in the SQL, longer.
+    return text(f"WITH {','.join(ctes)} SELECT id FROM e")  # noqa: S608
+
+
+@functools.cache
+def _converters(columns: tuple) -> tuple:
+    """(name, SQLAlchemy's bind processor) of the ledger columns among `columns` that have
+    one on PostgreSQL (UTCDateTime: refuses a naive timestamp, converts to UTC)."""
+    table = LedgerEntry.__table__.c
+    processors = ((name, table[name].type.bind_processor(_POSTGRESQL)) for name in columns)
+    return tuple((name, process) for name, process in processors if process is not None)
+
+
+def _converted(params: dict, columns: tuple) -> dict:
+    """The values of `columns` in `params` as SQLAlchemy would send them to the driver."""
+    for name, process in _converters(columns):
+        params[name] = process(params[name])
+    return params
+
+
+def _supporter_ctes(previous: str, donors: str) -> list[str]:
+    """add_entry's supporter upserts as CTEs after `previous`; `donors` is the CTE returning
+    the donor's new kept amount as n (no rows, and no writes, unless it crossed 0). Only
+    CTE names are written into the SQL (see _counted_insert)."""
+    sources = previous if previous == donors else f"{previous},{donors}"
+    up = f"({donors}.n>0)"
+    return [
+        # +1 or -1 (2*up-1) when the kept amount crossed 0 (up differs from before the gift).
+        "s AS (INSERT INTO ledger_supporters AS t (campaign_id,donor_key,currencies)"  # noqa: S608
+        f" SELECT :campaign_id,:n_donor_key,2*{up}::int-1 FROM {sources}"
+        f" WHERE {up}<>({donors}.n>:amount_minor) ON CONFLICT (campaign_id,donor_key)"
+        " DO UPDATE SET currencies=t.currencies+excluded.currencies RETURNING t.currencies AS n)",
+        # Their first currency (1 after +1) or their last gone (0 after -1): 2n-1 is the change.
+        "u AS (INSERT INTO ledger_supporter_counts AS t (campaign_id,supporters)"  # noqa: S608
+        f" SELECT :campaign_id,2*s.n-1 FROM s,{donors} WHERE s.n={up}::int"
+        " ON CONFLICT (campaign_id) DO UPDATE SET supporters=t.supporters+excluded.supporters"
+        " RETURNING 1)",
     ]
-    return statement.bindparams(*typed)
+
+
+#: Roll-up values _counts always takes from the ledger row (the row's own parameter, or 1
+#: for the row itself), written so rather than as an `n_…` parameter: the statement stays
+#: within what psycopg caches.
+_GIVEN = {
+    "campaign_id": ":campaign_id",
+    "currency": ":currency",
+    "kind": ":kind",
+    "frequency": ":frequency",
+    "amount_minor": ":amount_minor",
+    "kept_minor": ":amount_minor",
+    "entries": "1",
+    "payments": "1",
+}
+
+
+def _value(name: str) -> str:
+    return _GIVEN.get(name, f":n_{name}")
 
 
 def _add_to(model, key: tuple, sums: tuple, previous: str) -> str:
-    """An upsert adding the `n_…` values of `sums` to the row `key` names, once per row of
-    the CTE `previous`; it returns the first sum's new value as `n`."""
+    """An upsert adding the values of `sums` to the row `key` names, once per row of the CTE
+    `previous`; the donors' returns their new kept amount as `n`, the others a row."""
     names = (*key, *sums)
-    added = ",".join(f"{name}=t.{name}+excluded.{name}" for name in sums)
+    added = ",".join(f"{name}=t.{name}+{_GIVEN.get(name, f'excluded.{name}')}" for name in sums)
+    returned = f"t.{sums[0]} AS n" if model is LedgerDonor else "1"
     return (
         f"INSERT INTO {model.__tablename__} AS t ({','.join(names)})"  # noqa: S608 - see above
-        f" SELECT {_params(names, 'n_')} FROM {previous}"
-        f" ON CONFLICT ({','.join(_key_of(model))}) DO UPDATE SET {added}"
-        f" RETURNING t.{sums[0]} AS n"
+        f" SELECT {','.join(map(_value, names))} FROM {previous}"
+        f" ON CONFLICT ({','.join(_key_of(model))}) DO UPDATE SET {added} RETURNING {returned}"
     )
 
 
@@ -325,11 +408,45 @@ def rekey_donors(emails: Iterable[str], erased) -> None:
     those emails, and each payment is counted by what the ledger now holds (its email if
     other rows still have it, else its payment_ref)."""
     emails = list(emails)
+    rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
+    # The supporter rows of every key these donors had or now have are counted again.
+    now_keys = select(_DONOR_KEY).where(rows & LedgerEntry.kind.in_(KEPT_KINDS))
+    touched = LedgerSupporter.donor_key.in_(now_keys)
+    touched = touched | LedgerSupporter.donor_key.in_(emails) if emails else touched
+    before = _supporters_per_campaign(touched)
     if emails:
         for model in (LedgerDonor, LedgerDonorKey):
             db.session.execute(delete(model).where(model.donor_key.in_(emails)))
-    rows = LedgerEntry.donor_email.in_(emails) | erased if emails else erased
     _insert_donors(rows, skip_existing=True)
+    db.session.execute(delete(LedgerSupporter).where(touched))
+    _insert_supporters(LedgerDonor.donor_key.in_(now_keys))
+    after = _supporters_per_campaign(touched)
+    for campaign_id in before.keys() | after.keys():
+        change = after.get(campaign_id, 0) - before.get(campaign_id, 0)
+        if change:
+            _increment(LedgerSupporterCount, {"campaign_id": campaign_id}, {"supporters": change})
+
+
+def _supporters_per_campaign(where) -> dict[int, int]:
+    """{campaign_id: supporter rows above 0} among the rows `where` selects."""
+    query = (
+        select(LedgerSupporter.campaign_id, func.count())
+        .where(where, LedgerSupporter.currencies > 0)
+        .group_by(LedgerSupporter.campaign_id)
+    )
+    return {campaign_id: int(count) for campaign_id, count in db.session.execute(query)}
+
+
+def _insert_supporters(donors) -> None:
+    """Supporter rows for the LedgerDonor rows `donors` selects (whole donors: every currency)."""
+    per_donor = [LedgerDonor.campaign_id, LedgerDonor.donor_key]
+    query = (
+        select(*per_donor, func.count())
+        .where(donors, LedgerDonor.kept_minor > 0)
+        .group_by(*per_donor)
+    )
+    names = ["campaign_id", "donor_key", "currencies"]
+    db.session.execute(insert(LedgerSupporter).from_select(names, query))
 
 
 # --- Rebuilding from the ledger -----------------------------------------------------------------
@@ -344,61 +461,35 @@ class RebuildCounts:
     gift_amounts: int
     channel_totals: int
     quarter_channels: int
+    supporters: int
+    supporter_counts: int
 
 
 def rebuild(tx: Transaction | None = None) -> RebuildCounts:
     """Empty the roll-ups and recompute them from the ledger with INSERT … SELECT.
+
+    Three passes over the ledger: its rows summed once per quarter hour, campaign, currency,
+    kind, frequency and channel (the four sums' roll-ups are re-summed from those groups),
+    once per donor (both donor roll-ups and the supporters), and once per gift amount.
 
     On PostgreSQL the ledger is locked against writers meanwhile (SHARE mode: readers go on),
     so a payment landing during the rebuild is counted exactly once; SQLite has one writer.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("LOCK TABLE ledger_entries IN SHARE MODE"))
+        # A bulk job: room for its hash tables (4 MB by default spilled them to disk at 1M
+        # rows), and no JIT, whose compiling cost more than it saved. Both end with the
+        # transaction.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
     for model in ROLLUPS:
         db.session.execute(delete(model))
-    group = [
-        LedgerEntry.campaign_id,
-        LedgerEntry.currency,
-        LedgerEntry.kind,
-        LedgerEntry.frequency,
-    ]
-    names = ["campaign_id", "currency", "kind", "frequency"]
-    settled = LedgerEntry.settled_amount_minor
-    settlement = [
-        func.coalesce(func.sum(settled), 0),
-        func.sum(case((settled.is_(None), 1), else_=0)),
-    ]
-    _insert_sums(LedgerTotal, names, group, ["settled_minor", "unsettled"], settlement)
-    _insert_sums(LedgerQuarterHour, ["quarter", *names], [_quarter_expression(), *group])
-    per_channel = [LedgerEntry.campaign_id, LedgerEntry.channel, LedgerEntry.currency]
-    db.session.execute(
-        insert(LedgerChannelTotal).from_select(
-            ["campaign_id", "channel", "currency", "entries", "amount_minor"],
-            select(*per_channel, func.count(), func.sum(LedgerEntry.amount_minor)).group_by(
-                *per_channel
-            ),
-        )
-    )
-    per_quarter = [_quarter_expression(), LedgerEntry.channel, LedgerEntry.currency]
-    per_quarter.append(LedgerEntry.kind)
-    db.session.execute(
-        insert(LedgerQuarterChannel).from_select(
-            [
-                "quarter",
-                "channel",
-                "currency",
-                "kind",
-                "entries",
-                "amount_minor",
-                "settled_minor",
-                "unsettled",
-            ],
-            select(
-                *per_quarter, func.count(), func.sum(LedgerEntry.amount_minor), *settlement
-            ).group_by(*per_quarter),
-        )  # fmt: skip
-    )
-    _insert_donors(true(), skip_existing=False)
+    connection = db.session.connection()
+    for scratch in _SCRATCH.sorted_tables:
+        scratch.drop(connection, checkfirst=True)
+        scratch.create(connection)
+    _insert_groups()
+    _insert_donor_rollups()
     amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
     db.session.execute(
         insert(LedgerGiftAmount).from_select(
@@ -408,9 +499,113 @@ def rebuild(tx: Transaction | None = None) -> RebuildCounts:
             .group_by(*amount),
         )
     )
+    for scratch in _SCRATCH.sorted_tables:
+        scratch.drop(connection)
     if tx is not None:  # every campaign's cached figures may be old now
         announce_every_campaign(tx)
     return RebuildCounts(*(_count(model) for model in ROLLUPS))
+
+
+#: Tables of the rebuild's own, for its passes over the ledger; each session has its own
+#: (TEMPORARY), and the rebuild drops them when done.
+_SCRATCH = MetaData()
+#: The ledger's rows summed per quarter hour, campaign, currency, kind, frequency and
+#: channel: every group the four sums' roll-ups have is a union of these.
+_GROUPS = Table(
+    "rebuild_groups",
+    _SCRATCH,
+    Column("quarter", Integer),
+    Column("campaign_id", Integer),
+    Column("currency", String(3)),
+    Column("kind", String(16)),
+    Column("frequency", String(10)),
+    Column("channel", String(10)),
+    *(Column(name, BigInteger) for name in (*SUMS, "settled_minor", "unsettled")),
+    prefixes=["TEMPORARY"],
+)
+#: Each donor's payments less refunds per campaign and currency (LedgerDonor), with how many
+#: of their rows were payments (only a payment makes a donor key).
+_DONORS = Table(
+    "rebuild_donors",
+    _SCRATCH,
+    Column("campaign_id", Integer),
+    Column("currency", String(3)),
+    Column("donor_key", String(320)),
+    Column("kept_minor", BigInteger),
+    Column("payments", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _insert_groups() -> None:
+    """_GROUPS from the ledger, then the four sums' roll-ups from _GROUPS."""
+    grouped, quarter = _quarter_expressions()
+    per_group = [
+        LedgerEntry.campaign_id,
+        LedgerEntry.currency,
+        LedgerEntry.kind,
+        LedgerEntry.frequency,
+        LedgerEntry.channel,
+    ]
+    settled = LedgerEntry.settled_amount_minor
+    sums = [
+        func.count(),
+        func.sum(LedgerEntry.amount_minor),
+        func.sum(func.coalesce(LedgerEntry.fee_minor, 0)),
+        func.coalesce(func.sum(settled), 0),
+        func.sum(case((settled.is_(None), 1), else_=0)),
+    ]
+    query = select(quarter, *per_group, *sums).group_by(grouped, *per_group)
+    db.session.execute(insert(_GROUPS).from_select([c.name for c in _GROUPS.c], query))
+    settlement = ("settled_minor", "unsettled")
+    per_campaign = ("campaign_id", "currency", "kind", "frequency")
+    _resum(LedgerTotal, per_campaign, (*SUMS, *settlement))
+    _resum(LedgerQuarterHour, ("quarter", *per_campaign), SUMS)
+    _resum(LedgerChannelTotal, ("campaign_id", "channel", "currency"), SUMS[:2])
+    _resum(
+        LedgerQuarterChannel, ("quarter", "channel", "currency", "kind"), (*SUMS[:2], *settlement)
+    )
+
+
+def _resum(model, names: tuple, sums: tuple) -> None:
+    """A roll-up from _GROUPS: its `sums` added up per `names`."""
+    groups = [_GROUPS.c[name] for name in names]
+    query = select(*groups, *(func.sum(_GROUPS.c[name]) for name in sums)).group_by(*groups)
+    db.session.execute(insert(model).from_select([*names, *sums], query))
+
+
+def _insert_donor_rollups() -> None:
+    """_DONORS from the ledger, then from it LedgerDonor, LedgerDonorKey (each donor with a
+    payment, per currency and once under ANY_CURRENCY), LedgerSupporter and the counts."""
+    per_donor = [LedgerEntry.campaign_id, LedgerEntry.currency, _DONOR_KEY]
+    paid = case((LedgerEntry.kind == EntryKind.PAYMENT.value, 1), else_=0)
+    kept = (
+        select(*per_donor, func.sum(LedgerEntry.amount_minor), func.sum(paid))
+        .where(LedgerEntry.kind.in_(KEPT_KINDS))
+        .group_by(*per_donor)
+    )
+    db.session.execute(insert(_DONORS).from_select([c.name for c in _DONORS.c], kept))
+    donors = _DONORS.c
+    names = ["campaign_id", "currency", "donor_key", "kept_minor"]
+    db.session.execute(
+        insert(LedgerDonor).from_select(names, select(*(donors[name] for name in names)))
+    )
+    for currency in (donors.currency, literal_column(f"'{ANY_CURRENCY}'")):
+        keys = select(currency, donors.donor_key).where(donors.payments > 0).distinct()
+        db.session.execute(insert(LedgerDonorKey).from_select(_key_of(LedgerDonorKey), keys))
+    per_supporter = [donors.campaign_id, donors.donor_key]
+    supporters = (
+        select(*per_supporter, func.count()).where(donors.kept_minor > 0).group_by(*per_supporter)
+    )
+    db.session.execute(
+        insert(LedgerSupporter).from_select(["campaign_id", "donor_key", "currencies"], supporters)
+    )
+    db.session.execute(
+        insert(LedgerSupporterCount).from_select(
+            ["campaign_id", "supporters"],
+            select(LedgerSupporter.campaign_id, func.count()).group_by(LedgerSupporter.campaign_id),
+        )
+    )
 
 
 def announce_every_campaign(tx: Transaction) -> None:
@@ -420,11 +615,24 @@ def announce_every_campaign(tx: Transaction) -> None:
 
 
 def snapshot() -> dict[str, set[tuple]]:
-    """Every roll-up row, per table (to compare before and after a rebuild)."""
+    """Every roll-up row, per table (to compare before and after a rebuild), less the rows
+    that mean what no row means (and that a rebuild does not write)."""
     return {
-        model.__tablename__: {tuple(row) for row in db.session.execute(select(model.__table__))}
+        model.__tablename__: {
+            tuple(row)
+            for row in db.session.execute(select(model.__table__).where(*_meaning(model)))
+        }
         for model in ROLLUPS
     }
+
+
+def _meaning(model) -> tuple:
+    """Where a roll-up row means something: a supporter row or count at 0 is as none."""
+    if model is LedgerSupporter:
+        return (LedgerSupporter.currencies != 0,)
+    if model is LedgerSupporterCount:
+        return (LedgerSupporterCount.supporters != 0,)
+    return ()
 
 
 def differing_rows(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) -> dict[str, int]:
@@ -432,38 +640,39 @@ def differing_rows(before: dict[str, set[tuple]], after: dict[str, set[tuple]]) 
     return {table: len(before[table] ^ after[table]) for table in before}
 
 
-def _quarter_expression():
-    """LedgerEntry.occurred_at as a quarter number, in SQL (as quarter_of does in Python).
+def _quarter_expressions() -> tuple:
+    """(what to GROUP BY, the quarter number in SQL of a group): LedgerEntry.occurred_at's
+    quarter hour, as quarter_of does in Python.
 
-    The width is written into the SQL, not bound: GROUP BY must repeat the expression
-    exactly, and PostgreSQL does not match two different parameters as the same.
+    The width is written into the SQL, not bound: the SELECT must repeat the grouped
+    expression exactly, and PostgreSQL does not match two different parameters as the same.
     """
     width = literal_column(str(QUARTER_SECONDS))
     if db.session.get_bind().dialect.name == "postgresql":
-        seconds = func.extract("epoch", LedgerEntry.occurred_at)
-        return cast(func.floor(seconds / width), Integer)
+        # Timestamps grouped by their quarter hour's start (date_bin: integer microseconds),
+        # each group's start then turned into its number: exact, and far cheaper than
+        # numeric arithmetic on every row's epoch. The origin is a quarter-hour boundary
+        # before any gift (date_bin rounds toward it, so times must not precede it).
+        start = func.date_bin(
+            literal_column(f"interval '{QUARTER_SECONDS} seconds'"),
+            LedgerEntry.occurred_at,
+            literal_column("timestamptz '1900-01-01 00:00:00+00'"),
+        )
+        return start, cast(func.extract("epoch", start) / width, Integer)
     # SQLite keeps UTC text ("2026-03-10 18:14:59.999999"); %s reads it as Unix seconds but
     # rounds the fraction to milliseconds (18:15:00), so only the whole seconds are read.
     whole_seconds = func.substr(LedgerEntry.occurred_at, 1, 19)
-    return cast(func.strftime(literal_column("'%s'"), whole_seconds), Integer) // width
+    quarter = cast(func.strftime(literal_column("'%s'"), whole_seconds), Integer) // width
+    return quarter, quarter
 
 
-def _insert_sums(
-    model, names: list[str], group: list, more_names: list[str] = (), more_sums: list = ()
-) -> None:
-    sums = [
-        func.count(),
-        func.sum(LedgerEntry.amount_minor),
-        func.sum(func.coalesce(LedgerEntry.fee_minor, 0)),
-        *more_sums,
-    ]
-    query = select(*group, *sums).group_by(*group)
-    db.session.execute(insert(model).from_select([*names, *SUMS, *more_names], query))
+#: A ledger row's donor, in SQL (as _donor_key).
+_DONOR_KEY = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
 
 
 def _insert_donors(rows, skip_existing: bool) -> None:
     """Donor rows for the payments `rows` selects, in both donor roll-ups."""
-    key = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
+    key = _DONOR_KEY
     payments = (LedgerEntry.kind == EntryKind.PAYMENT.value) & rows
     any_currency = literal_column(f"'{ANY_CURRENCY}'")
     per_campaign = [LedgerEntry.campaign_id, LedgerEntry.currency, key]
