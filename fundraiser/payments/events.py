@@ -7,17 +7,18 @@ intents, subscriptions, refunds) from Stripe, so a late or repeated event can't 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, null, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, null, select, update
 
 from fundraiser import jobs
 from fundraiser.audit import record as audit_record
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import insert_if_absent
+from fundraiser.database import dialect_insert, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
 from fundraiser.payments import gateway, ledger_writes, lookups, pledge_mirror
@@ -368,15 +369,41 @@ def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outc
     return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
-def record_alone(event: dict, applied: bool) -> bool:
+def record_alone(event: dict, applied: bool, payload_json: str | None = None) -> bool:
     """Record the event in one autocommitted statement, outside any unit of work (True the
     first time): applied when there is nothing to apply, else waiting (with its payload) for
     a worker (payments.event_queue), committed before the webhook acknowledges it, so an
     acknowledged event is never lost. Money and pledges are not touched, so there is no
-    transaction to own: one round trip instead of a session's BEGIN, INSERT and COMMIT."""
+    transaction to own: one round trip instead of a session's BEGIN, INSERT and COMMIT.
+
+    `payload_json` is the event as JSON text when the caller holds it already (the webhook's
+    verified body, which event_payloads.check found storable): stored as it is rather than
+    written out again."""
     values = _event_row(event, "webhook", applied)
+    if applied:
+        values["payload"] = "null"  # as the JSON column stores None
+    elif payload_json is None:
+        values["payload"] = json.dumps(event)  # as the JSON column would write it
+    else:
+        values["payload"] = payload_json
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return insert_if_absent(StripeEvent, values, ["id"], connection)
+        return connection.execute(_record_statement(connection.dialect.name), values).scalar()
+
+
+@functools.cache
+def _record_statement(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id (None for a repeat), the payload bound as
+    JSON text: cast to json on PostgreSQL; SQLite keeps JSON as text already (and a CAST to
+    an unknown type name there would turn it into a number)."""
+    payload = bindparam("payload", type_=Text)
+    columns = {name: bindparam(name) for name in _EVENT_COLUMNS}
+    columns["payload"] = cast(payload, JSON) if dialect == "postgresql" else payload
+    return (
+        dialect_insert(StripeEvent, dialect)
+        .values(columns)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(StripeEvent.id)
+    )
 
 
 def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:
@@ -430,6 +457,9 @@ def _take_statement(skip_locked: bool):
 
 def _record(event: dict, source: str, applied: bool) -> bool:
     return insert_if_absent(StripeEvent, _event_row(event, source, applied), ["id"])
+
+
+_EVENT_COLUMNS = ("id", "type", "stripe_created", "source", "received_at", "applied_at")
 
 
 def _event_row(event: dict, source: str, applied: bool) -> dict:
