@@ -134,19 +134,25 @@ def _storable(value: Any, place: str) -> None:
 
 def _plainly_storable(value: Any) -> bool:
     """The quick yes for an ordinary payload, from json's C encoder rather than a walk in
-    Python: it refuses a number that isn't finite and writes a NUL as \\u0000, a lone
-    surrogate can't be encoded as UTF-8, and nesting deeper than _unstorable allows takes
-    more brackets than the text has. False means "walk it" (the walk says what and where)."""
+    Python: it refuses a number that isn't finite, writes a NUL as \\u0000 and any surrogate
+    (a lone one, or half of a pair) as \\udXXX, and nesting deeper than _unstorable allows
+    takes more brackets than the text has. False means "walk it": the walk decides (a
+    paired surrogate is fine) and says what and where."""
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        text.encode("utf-8")
-    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
+        text = _STRICT_JSON.encode(value)
+    except (ValueError, TypeError, RecursionError):
         return False
-    return "\\u0000" not in text and text.count("{") + text.count("[") <= _MAX_DEPTH
+    return (
+        "\\u0000" not in text
+        and "\\ud" not in text
+        and text.count("{") + text.count("[") <= _MAX_DEPTH
+    )
 
 
 #: Containers nested deeper than this are refused (_unstorable).
 _MAX_DEPTH = 64
+#: One encoder for every event (json.dumps builds a new one whenever given an option).
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
 def _unstorable(value: Any, depth: int) -> str | None:
