@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Text, bindparam, cast, null, select, update
+from sqlalchemy import Text, bindparam, null, select, update
+from sqlalchemy.dialects import sqlite
 
 from fundraiser import jobs
 from fundraiser.audit import record as audit_record
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import dialect_insert, insert_if_absent
+from fundraiser.database import autocommitted_row, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
 from fundraiser.payments import gateway, ledger_writes, lookups, pledge_mirror
@@ -386,24 +387,31 @@ def record_alone(event: dict, applied: bool, payload_json: str | None = None) ->
         values["payload"] = json.dumps(event)  # as the JSON column would write it
     else:
         values["payload"] = payload_json
+    if db.engine.dialect.name == "postgresql":
+        return autocommitted_row(_RECORD_ON_POSTGRESQL, values) is not None
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(_record_statement(connection.dialect.name), values).scalar()
+        return connection.execute(_RECORD_ON_SQLITE, values).scalar() is not None
 
 
-@functools.cache
-def _record_statement(dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id (None for a repeat), the payload bound as
-    JSON text: cast to json on PostgreSQL; SQLite keeps JSON as text already (and a CAST to
-    an unknown type name there would turn it into a number)."""
-    payload = bindparam("payload", type_=Text)
-    columns = {name: bindparam(name) for name in _EVENT_COLUMNS}
-    columns["payload"] = cast(payload, JSON) if dialect == "postgresql" else payload
-    return (
-        dialect_insert(StripeEvent, dialect)
-        .values(columns)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(StripeEvent.id)
-    )
+_EVENT_COLUMNS = ("id", "type", "stripe_created", "source", "received_at", "applied_at")
+#: INSERT … ON CONFLICT DO NOTHING RETURNING id: a row the first time, none for a repeat.
+#: The payload is JSON text: cast to json on PostgreSQL (run by the driver itself, see
+#: database.autocommitted_row); SQLite keeps JSON as text anyway, and a CAST there to a
+#: type name it doesn't know would turn the text into a number.
+_RECORD_ON_POSTGRESQL = (
+    "INSERT INTO stripe_events"
+    " (id, type, stripe_created, source, received_at, applied_at, payload)"
+    " VALUES (%(id)s, %(type)s, %(stripe_created)s, %(source)s, %(received_at)s,"
+    " %(applied_at)s, %(payload)s::json)"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+_RECORD_ON_SQLITE = (
+    sqlite.insert(StripeEvent)
+    .values({name: bindparam(name) for name in _EVENT_COLUMNS})
+    .values(payload=bindparam("payload", type_=Text))
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(StripeEvent.id)
+)
 
 
 def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:
@@ -457,9 +465,6 @@ def _take_statement(skip_locked: bool):
 
 def _record(event: dict, source: str, applied: bool) -> bool:
     return insert_if_absent(StripeEvent, _event_row(event, source, applied), ["id"])
-
-
-_EVENT_COLUMNS = ("id", "type", "stripe_created", "source", "received_at", "applied_at")
 
 
 def _event_row(event: dict, source: str, applied: bool) -> dict:
