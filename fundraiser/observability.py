@@ -149,6 +149,10 @@ def _loggable_path() -> str:
 _STANDARD_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+#: json.dumps(…, default=str, ensure_ascii=False) without building an encoder per line.
+_LOG_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, any `extra` fields."""
 
@@ -167,7 +171,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _LOG_JSON.encode(entry)
 
 
 class _JsonHandler(logging.StreamHandler):

@@ -147,6 +147,13 @@ class CacheFriendlySessionInterface(SecureCookieSessionInterface):
     vary on Cookie and defeat the shared cache the landing page is built for.
     """
 
+    def open_session(self, app: Flask, request):
+        # Without a session cookie Flask's answer is an empty session; reaching it builds a
+        # signing serializer first, which webhooks and first visits never use.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
     def save_session(self, app: Flask, session, response: Response) -> None:
         super().save_session(app, session, response)
         if g.get("same_for_everyone") and not session.modified:

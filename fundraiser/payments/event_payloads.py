@@ -9,6 +9,7 @@ KeyError or TypeError as the sender's fault.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -124,9 +125,34 @@ def _text(value: Any, place: str, limit: int | None = None, empty: bool = True) 
 def _storable(value: Any, place: str) -> None:
     """Every string storable as text in both databases (no NUL, no lone surrogates), every
     number finite: the payload is kept as JSON until a worker applies it."""
+    if _plainly_storable(value):
+        return
     problem = _unstorable(value, 0)
     if problem is not None:
         raise MalformedEvent(f"{place}{problem}")
+
+
+def _plainly_storable(value: Any) -> bool:
+    """The quick yes for an ordinary payload, from json's C encoder rather than a walk in
+    Python: it refuses a number that isn't finite, writes a NUL as \\u0000 and any surrogate
+    (a lone one, or half of a pair) as \\udXXX, and nesting deeper than _unstorable allows
+    takes more brackets than the text has. False means "walk it": the walk decides (a
+    paired surrogate is fine) and says what and where."""
+    try:
+        text = _STRICT_JSON.encode(value)
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return (
+        "\\u0000" not in text
+        and "\\ud" not in text
+        and text.count("{") + text.count("[") <= _MAX_DEPTH
+    )
+
+
+#: Containers nested deeper than this are refused (_unstorable).
+_MAX_DEPTH = 64
+#: One encoder for every event (json.dumps builds a new one whenever given an option).
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
 def _unstorable(value: Any, depth: int) -> str | None:
@@ -141,7 +167,7 @@ def _unstorable(value: Any, depth: int) -> str | None:
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else ": not a finite number"
-    if depth > 64 and isinstance(value, dict | list):
+    if depth > _MAX_DEPTH and isinstance(value, dict | list):
         return ": nested too deeply"
     if isinstance(value, dict):
         for key, child in value.items():

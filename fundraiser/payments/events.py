@@ -7,17 +7,19 @@ intents, subscriptions, refunds) from Stripe, so a late or repeated event can't 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, null, select, update
+from sqlalchemy import Text, bindparam, null, select, update
+from sqlalchemy.dialects import sqlite
 
 from fundraiser import jobs
 from fundraiser.audit import record as audit_record
 from fundraiser.campaigns.services import campaign_by_slug
-from fundraiser.database import insert_if_absent
+from fundraiser.database import autocommitted_row, insert_if_absent
 from fundraiser.extensions import db
 from fundraiser.models import DonationIntent, Frequency, IntentStatus, StripeEvent, utcnow
 from fundraiser.payments import gateway, ledger_writes, lookups, pledge_mirror
@@ -368,15 +370,48 @@ def process_event(event: dict, tx: Transaction, source: str = "webhook") -> Outc
     return Outcome(duplicate=False, handled=_apply(event, tx))
 
 
-def record_alone(event: dict, applied: bool) -> bool:
+def record_alone(event: dict, applied: bool, payload_json: str | None = None) -> bool:
     """Record the event in one autocommitted statement, outside any unit of work (True the
     first time): applied when there is nothing to apply, else waiting (with its payload) for
     a worker (payments.event_queue), committed before the webhook acknowledges it, so an
     acknowledged event is never lost. Money and pledges are not touched, so there is no
-    transaction to own: one round trip instead of a session's BEGIN, INSERT and COMMIT."""
+    transaction to own: one round trip instead of a session's BEGIN, INSERT and COMMIT.
+
+    `payload_json` is the event as JSON text when the caller holds it already (the webhook's
+    verified body, which event_payloads.check found storable): stored as it is rather than
+    written out again."""
     values = _event_row(event, "webhook", applied)
+    if applied:
+        values["payload"] = "null"  # as the JSON column stores None
+    elif payload_json is None:
+        values["payload"] = json.dumps(event)  # as the JSON column would write it
+    else:
+        values["payload"] = payload_json
+    if db.engine.dialect.name == "postgresql":
+        return autocommitted_row(_RECORD_ON_POSTGRESQL, values) is not None
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return insert_if_absent(StripeEvent, values, ["id"], connection)
+        return connection.execute(_RECORD_ON_SQLITE, values).scalar() is not None
+
+
+_EVENT_COLUMNS = ("id", "type", "stripe_created", "source", "received_at", "applied_at")
+#: INSERT … ON CONFLICT DO NOTHING RETURNING id: a row the first time, none for a repeat.
+#: The payload is JSON text: cast to json on PostgreSQL (run by the driver itself, see
+#: database.autocommitted_row); SQLite keeps JSON as text anyway, and a CAST there to a
+#: type name it doesn't know would turn the text into a number.
+_RECORD_ON_POSTGRESQL = (
+    "INSERT INTO stripe_events"
+    " (id, type, stripe_created, source, received_at, applied_at, payload)"
+    " VALUES (%(id)s, %(type)s, %(stripe_created)s, %(source)s, %(received_at)s,"
+    " %(applied_at)s, %(payload)s::json)"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+_RECORD_ON_SQLITE = (
+    sqlite.insert(StripeEvent)
+    .values({name: bindparam(name) for name in _EVENT_COLUMNS})
+    .values(payload=bindparam("payload", type_=Text))
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(StripeEvent.id)
+)
 
 
 def apply_received_event(event_id: str, tx: Transaction, skip_locked: bool = False) -> Outcome:

@@ -27,10 +27,9 @@ def stripe_webhook():
     anything is stored, or an id in it that Stripe doesn't know): Stripe never sends one and
     nothing is stored. Any other error, raised by our own code or by an object re-fetched
     from Stripe, is a 500, kept for the drift report, and Stripe retries."""
+    body = request.get_data(cache=False)
     try:
-        event = gateway.verify_webhook(
-            request.get_data(cache=False), request.headers.get("Stripe-Signature")
-        )
+        event = gateway.verify_webhook(body, request.headers.get("Stripe-Signature"))
     except gateway.InvalidWebhook as exc:
         record_webhook(None, "rejected")
         return jsonify(error="invalid webhook", reason=str(exc)), 400
@@ -39,9 +38,9 @@ def stripe_webhook():
     except event_payloads.MalformedEvent as exc:
         return _refused(event, f"The event doesn't fit its type: {exc}.")
 
-    receive = _record_for_worker if event_queue.enabled() else _apply_inline
+    queue = event_queue.enabled()
     try:
-        outcome = receive(event)
+        outcome = _record_for_worker(event, body.decode()) if queue else _apply_inline(event)
     except Exception as exc:
         db.session.rollback()
         if isinstance(exc, gateway.ObjectNotFound) and _names(event, exc.object_ids):
@@ -84,14 +83,14 @@ def _apply_inline(event: dict) -> events.Outcome:
     return ledger.change(f"stripe:{event['id']}", lambda tx: events.process_event(event, tx))
 
 
-def _record_for_worker(event: dict) -> events.Outcome:
-    """Record the event (committed), then wake the workers; if Redis can't be reached, apply
-    it now. An event with nothing to apply (a type we don't handle, or a payload that shows
-    its handler would do nothing: events.NOTHING_TO_APPLY) is recorded as applied, and
-    nobody is woken."""
+def _record_for_worker(event: dict, body: str) -> events.Outcome:
+    """Record the event (committed; its verified body is the payload a worker reads), then
+    wake the workers; if Redis can't be reached, apply it now. An event with nothing to
+    apply (a type we don't handle, or a payload that shows its handler would do nothing:
+    events.NOTHING_TO_APPLY) is recorded as applied, and nobody is woken."""
     handled = event["type"] in events.HANDLERS
     waits = events.needs_applying(event)
-    if not events.record_alone(event, applied=not waits):
+    if not events.record_alone(event, applied=not waits, payload_json=body):
         return events.Outcome(duplicate=True, handled=False)
     if not waits:  # its handler, if any, would do nothing
         return events.Outcome(duplicate=False, handled=handled)
