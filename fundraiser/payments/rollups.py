@@ -568,9 +568,18 @@ def _insert_groups() -> None:
 
 
 def _resum(model, names: tuple, sums: tuple) -> None:
-    """A roll-up from _GROUPS: its `sums` added up per `names`."""
+    """A roll-up from _GROUPS: its `sums` added up per `names`, written in key order.
+
+    In key order because that is the order the books write them in (a quarter hour's rows
+    follow the one before's): a period's quarter hours then sit together on disk as they do
+    in a running database, instead of scattered by the hash that grouped them, which made
+    the dashboard's period reads ~40% slower after a rebuild."""
     groups = [_GROUPS.c[name] for name in names]
-    query = select(*groups, *(func.sum(_GROUPS.c[name]) for name in sums)).group_by(*groups)
+    query = (
+        select(*groups, *(func.sum(_GROUPS.c[name]) for name in sums))
+        .group_by(*groups)
+        .order_by(*groups)
+    )
     db.session.execute(insert(model).from_select([*names, *sums], query))
 
 
