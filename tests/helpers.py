@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import urllib.request
 
@@ -96,3 +97,12 @@ def signed_in_session(client, supporter_id: int, session_version: int) -> None:
         session["_user_id"] = f"{supporter_id}:{session_version}"
         session["_fresh"] = True
         session[sessions.SESSION_KEY] = key
+
+
+def run_in_threads(target, count: int) -> None:
+    """Run target(0) … target(count - 1) each in its own thread, all at once, and wait for all."""
+    workers = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()

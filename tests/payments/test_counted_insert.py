@@ -26,6 +26,7 @@ from fundraiser.models import (
 )
 from fundraiser.payments import ledger, ledger_writes, rollups
 from tests.dashboard.test_rollups import assert_rollups_match_the_ledger
+from tests.helpers import run_in_threads
 
 #: psycopg parses a longer statement (or one with more parameters) anew on every call and
 #: never prepares it (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH / _PARAMS).
@@ -166,11 +167,7 @@ def test_concurrent_payments_to_one_campaign_and_donor_neither_deadlock_nor_lose
                     db.session.rollback()
                     errors.append(repr(error))
 
-    workers = [threading.Thread(target=book, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    run_in_threads(book, threads)
     assert errors == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 90

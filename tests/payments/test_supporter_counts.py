@@ -29,6 +29,7 @@ from fundraiser.models import (
 from fundraiser.payments import ledger, rollups
 from tests.dashboard import factories as f
 from tests.dashboard.test_rollups import assert_rollups_match_the_ledger
+from tests.helpers import run_in_threads
 
 _refs = itertools.count(1)
 #: Both ways a row is counted: one statement (rollups.insert_entry: CTEs on PostgreSQL) and
@@ -248,11 +249,7 @@ def test_one_donor_paying_and_refunded_in_two_currencies_at_once_is_counted_exac
                         db.session.rollback()
                         errors.append(repr(error))
 
-    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    run_in_threads(run, threads)
     assert errors == []
     with app.app_context():
         rows = db.session.scalar(
