@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import secrets
 import time
 
 from sqlalchemy import text
@@ -27,11 +26,7 @@ def main() -> None:
     parser.add_argument("count", type=int, nargs="?", default=300)
     parser.add_argument("--profile", help="write cProfile stats (CPU time) here")
     args = parser.parse_args()
-    infra.ensure_database()
-    seed_app = infra.local_app()
-    infra.reset_database(seed_app)
-    folder = infra.workdir("apply-cpu")
-    prefix = f"bench-{secrets.token_hex(3)}:"
+    seed_app, folder, prefix = infra.fresh_run("apply-cpu")
     with infra.simulator(args.count, folder) as sim:
         infra.seed_pledges(seed_app, sim.subscriptions)
         os.environ.update(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -49,6 +50,15 @@ def workdir(name: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     path.chmod(0o755)  # nginx workers (nobody) read the static copy from here
     return path
+
+
+def fresh_run(name: str):
+    """What an in-process harness starts from: an app on an emptied bench database, a work
+    folder and a per-run key prefix. (app, folder, prefix)"""
+    ensure_database()
+    app = local_app()
+    reset_database(app)
+    return app, workdir(name), f"bench-{secrets.token_hex(3)}:"
 
 
 # --- the database --------------------------------------------------------------------

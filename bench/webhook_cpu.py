@@ -21,7 +21,6 @@ import io
 import json
 import logging
 import os
-import secrets
 import time
 from dataclasses import dataclass
 
@@ -164,11 +163,7 @@ def main() -> None:
         help="also through gunicorn as the webhooks case runs it (wrk needed)",
     )
     args = parser.parse_args()
-    infra.ensure_database()
-    seed_app = infra.local_app()
-    infra.reset_database(seed_app)
-    folder = infra.workdir("webhook-cpu")
-    prefix = f"bench-{secrets.token_hex(3)}:"
+    seed_app, folder, prefix = infra.fresh_run("webhook-cpu")
     queued_n, inline_n = args.count + WARM_UP, args.inline + WARM_UP if args.inline else 0
     served_n = queued_n if args.gunicorn else 0
     with infra.simulator(queued_n + inline_n + served_n, folder) as sim:
