@@ -73,21 +73,27 @@ def assert_counted_right(campaign_id: int, expected: int) -> None:
     assert dict(rows.all()) == donors
 
 
+def count_row(values: dict, path: str) -> int | None:
+    """The ledger row and its roll-ups written one of the two ways; the row's id, or None
+    when it was there already."""
+    if path == "statement":
+        return rollups.insert_entry(values)
+    row_id = insert_new(LedgerEntry, values, ["stripe_ref"], "id")
+    rollups.add_entry(values)
+    return row_id
+
+
 def book(values: dict, path: str) -> None:
     def work(tx):
-        if path == "statement":
-            assert rollups.insert_entry(values) is not None
-        else:
-            assert insert_new(LedgerEntry, values, ["stripe_ref"], "id") is not None
-            rollups.add_entry(values)
+        assert count_row(values, path) is not None
         tx.wrote = True
 
     ledger.change("test:supporters", work)
 
 
-def pay(campaign_id: int, email: str | None, amount: int, currency: str, path: str) -> dict:
-    ref = f"pi_supporters_{next(_refs)}"
-    values = {
+def payment_values(campaign_id: int, email: str | None, amount: int, currency: str, ref: str):
+    """A one-off payment's ledger row."""
+    return {
         "stripe_ref": ref,
         "kind": EntryKind.PAYMENT.value,
         "campaign_id": campaign_id,
@@ -98,6 +104,10 @@ def pay(campaign_id: int, email: str | None, amount: int, currency: str, path: s
         "donor_email": email,
         "occurred_at": utcnow(),
     }
+
+
+def pay(campaign_id: int, email: str | None, amount: int, currency: str, path: str) -> dict:
+    values = payment_values(campaign_id, email, amount, currency, f"pi_supporters_{next(_refs)}")
     book(values, path)
     return values
 
@@ -219,19 +229,9 @@ def test_one_donor_paying_and_refunded_in_two_currencies_at_once_is_counted_exac
             barrier.wait()
             for index in range(rounds):
                 ref = f"pi_race_{number}_{index}"
-                paid = {
-                    "stripe_ref": ref,
-                    "kind": EntryKind.PAYMENT.value,
-                    "campaign_id": campaign_id,
-                    "payment_ref": ref,
-                    "frequency": "one-time",
-                    "amount_minor": 100 + index,
-                    "currency": currency,
-                    "donor_email": "racer@example.org",
-                    "donor_name": "",
-                    "occurred_at": datetime.now(UTC),
-                    "created_at": datetime.now(UTC),
-                }
+                paid = payment_values(
+                    campaign_id, "racer@example.org", 100 + index, currency, ref
+                ) | {"donor_name": "", "created_at": datetime.now(UTC)}
                 taken = {**paid, "stripe_ref": f"re_race_{number}_{index}", "kind": "refund"}
                 taken["amount_minor"] = -paid["amount_minor"]
                 # The last round of the first two threads keeps its gift.
@@ -239,11 +239,7 @@ def test_one_donor_paying_and_refunded_in_two_currencies_at_once_is_counted_exac
                 for row in rows:
                     # No ledger.change: a deadlock would be retried there, and must not happen.
                     try:
-                        if way == "statement":
-                            rollups.insert_entry(row)
-                        else:
-                            insert_new(LedgerEntry, row, ["stripe_ref"], "id")
-                            rollups.add_entry(row)
+                        count_row(row, way)
                         db.session.commit()
                     except Exception as error:  # noqa: BLE001 - reported below
                         db.session.rollback()
