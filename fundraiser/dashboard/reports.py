@@ -432,7 +432,7 @@ def _day_number(quarter, starts: list[int]):
     change is a run of its own. So a CASE of a few branches (one per clock change in the
     range, and the run after it), not one per day, for PostgreSQL and SQLite alike. The
     numbers are written into the SQL: GROUP BY must repeat the expression exactly (see
-    rollups._quarter_expression)."""
+    rollups._quarter_expressions)."""
     runs: list[tuple[int, int, bool]] = []  # (first quarter, day number, of whole days)
     for number, (start, end) in enumerate(itertools.pairwise(starts)):
         whole = end - start == DAY_QUARTERS

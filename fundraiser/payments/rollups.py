@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects import postgresql
 
@@ -417,7 +418,7 @@ def rekey_donors(emails: Iterable[str], erased) -> None:
     if emails:
         for model in (LedgerDonor, LedgerDonorKey):
             db.session.execute(delete(model).where(model.donor_key.in_(emails)))
-    _insert_donors(rows, skip_existing=True)
+    _insert_donors(rows)
     db.session.execute(delete(LedgerSupporter).where(touched))
     _insert_supporters(LedgerDonor.donor_key.in_(now_keys))
     after = _supporters_per_campaign(touched)
@@ -584,8 +585,9 @@ def _resum(model, names: tuple, sums: tuple) -> None:
 
 
 def _insert_donor_rollups() -> None:
-    """_DONORS from the ledger, then from it LedgerDonor, LedgerDonorKey (each donor with a
-    payment, per currency and once under ANY_CURRENCY), LedgerSupporter and the counts."""
+    """_DONORS from the ledger, then from it LedgerDonor and LedgerDonorKey (each donor with
+    a payment, per currency and once under ANY_CURRENCY); from LedgerDonor, LedgerSupporter
+    (as erasure recounts it) and the counts."""
     per_donor = [LedgerEntry.campaign_id, LedgerEntry.currency, _DONOR_KEY]
     paid = case((LedgerEntry.kind == EntryKind.PAYMENT.value, 1), else_=0)
     kept = (
@@ -602,13 +604,7 @@ def _insert_donor_rollups() -> None:
     for currency in (donors.currency, literal_column(f"'{ANY_CURRENCY}'")):
         keys = select(currency, donors.donor_key).where(donors.payments > 0).distinct()
         db.session.execute(insert(LedgerDonorKey).from_select(_key_of(LedgerDonorKey), keys))
-    per_supporter = [donors.campaign_id, donors.donor_key]
-    supporters = (
-        select(*per_supporter, func.count()).where(donors.kept_minor > 0).group_by(*per_supporter)
-    )
-    db.session.execute(
-        insert(LedgerSupporter).from_select(["campaign_id", "donor_key", "currencies"], supporters)
-    )
+    _insert_supporters(true())
     db.session.execute(
         insert(LedgerSupporterCount).from_select(
             ["campaign_id", "supporters"],
@@ -679,8 +675,9 @@ def _quarter_expressions() -> tuple:
 _DONOR_KEY = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
 
 
-def _insert_donors(rows, skip_existing: bool) -> None:
-    """Donor rows for the payments `rows` selects, in both donor roll-ups."""
+def _insert_donors(rows) -> None:
+    """Donor rows for the payments `rows` selects, in both donor roll-ups (rows already
+    there are kept)."""
     key = _DONOR_KEY
     payments = (LedgerEntry.kind == EntryKind.PAYMENT.value) & rows
     any_currency = literal_column(f"'{ANY_CURRENCY}'")
@@ -699,9 +696,7 @@ def _insert_donors(rows, skip_existing: bool) -> None:
         if model is LedgerDonorKey:
             query = query.where(payments).distinct()
         statement = dialect_insert(model).from_select(names, query)
-        if skip_existing:
-            statement = statement.on_conflict_do_nothing(index_elements=_key_of(model))
-        db.session.execute(statement)
+        db.session.execute(statement.on_conflict_do_nothing(index_elements=_key_of(model)))
 
 
 def _count(model) -> int:
