@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import logging
 import os
 import time
 from dataclasses import dataclass
 
-import stripe
 from sqlalchemy import text
 
 from bench import infra
-from bench.cases.webhooks import CONNECTIONS, WORKERS
+from bench.cases.webhooks import CONNECTIONS, WORKERS, signed
 
 #: Requests before each measured loop (connections, caches, compiled statements).
 WARM_UP = 20
@@ -82,16 +80,6 @@ def call(app, env: dict) -> tuple[str, bytes]:
         if hasattr(chunks, "close"):
             chunks.close()
     return answer["status"], body
-
-
-def signed(rows: list[dict]) -> list[tuple[dict, bytes]]:
-    """Each row's `invoice.paid` as Stripe posts it: (headers, body)."""
-    posts = []
-    for row in rows:
-        body = json.dumps(row["invoice_paid_event"], separators=(",", ":"))
-        signature = stripe.WebhookSignature.generate_signature_header(body, infra.WEBHOOK_SECRET)
-        posts.append(({"Content-Type": "application/json", "Stripe-Signature": signature}, body))
-    return [(headers, body.encode()) for headers, body in posts]
 
 
 def post_environs(posts: list[tuple[dict, bytes]]) -> list[dict]:

@@ -65,7 +65,8 @@ def ledger_check(app, invoices: list[str]) -> tuple[int, int, int]:
     return rows, distinct, events
 
 
-def _signed(rows: list[dict]) -> list[tuple[dict, bytes]]:
+def signed(rows: list[dict]) -> list[tuple[dict, bytes]]:
+    """Each row's `invoice.paid` as Stripe posts it: (headers, body)."""
     bodies = []
     for row in rows:
         body = json.dumps(row["invoice_paid_event"], separators=(",", ":"))
@@ -154,11 +155,11 @@ def run(quick: bool = False) -> list[Row]:
                 app_spec(inline_prefix),
                 {**env, "WEBHOOK_APPLY": "inline"},
                 folder,
-                _signed(inline_rows),
+                signed(inline_rows),
                 sim,
             )
             queued, queued_cpu = _post_all(
-                spec, {**env, "WEBHOOK_APPLY": "queue"}, folder, _signed(queued_rows), sim
+                spec, {**env, "WEBHOOK_APPLY": "queue"}, folder, signed(queued_rows), sim
             )
             drain_seconds, drain_cpu = _drain(spec, env, folder, sim, count)
             startup = _startup_cpu(env, folder)
