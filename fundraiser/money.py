@@ -8,7 +8,12 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import NumberPattern, get_currency_precision, parse_pattern
+from babel.numbers import (
+    NumberPattern,
+    get_currency_precision,
+    get_currency_symbol,
+    parse_pattern,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -167,27 +172,36 @@ def format_money(minor: int, currency: str, locale: str | None = None, whole: bo
         locale = rendering_locale()
     amount = to_decimal(minor, currency)
     whole = whole and amount == amount.to_integral_value()
+    code = currency.upper()
     # What babel's format_currency does, with the parsed locale and pattern kept: parsing
     # them again on every call was most of its cost (a dashboard page formats hundreds).
-    parsed, pattern = _currency_pattern(locale, whole)
+    parsed, pattern = _currency_pattern(locale, code, whole)
     return pattern.apply(
-        amount,
-        parsed,
-        currency=currency.upper(),
-        currency_digits=not whole,
-        numbering_system="latn",
+        amount, parsed, currency=code, currency_digits=not whole, numbering_system="latn"
     )
 
 
-@lru_cache(maxsize=64)
-def _currency_pattern(locale: str, whole: bool) -> tuple[Locale, NumberPattern]:
-    """The locale and its standard currency pattern; with `whole`, the pattern without its
-    fraction ("#,##0 ¤" in German)."""
+@lru_cache(maxsize=256)
+def _currency_pattern(locale: str, currency: str, whole: bool) -> tuple[Locale, NumberPattern]:
+    """The locale and its standard currency pattern with `currency`'s symbol already in place
+    of "¤" (babel otherwise looks up the currency's plural name on every call, to fill a
+    "¤¤¤" the standard pattern never has); with `whole`, without its fraction ("#,##0 €")."""
     parsed = Locale.parse(locale)
     pattern = parsed.currency_formats["standard"]
     if whole:
         pattern = parse_pattern(re.sub(r"\.0+", "", pattern.pattern.split(";", 1)[0]))
-    return parsed, pattern
+    symbol = get_currency_symbol(currency, parsed)
+    return parsed, NumberPattern(
+        pattern.pattern,
+        tuple(part.replace("¤", symbol) for part in pattern.prefix),
+        tuple(part.replace("¤", symbol) for part in pattern.suffix),
+        pattern.grouping,
+        pattern.int_prec,
+        pattern.frac_prec,
+        pattern.exp_prec,
+        pattern.exp_plus,
+        pattern.number_pattern,
+    )
 
 
 def major_units_text(minor: int, currency: str) -> str:

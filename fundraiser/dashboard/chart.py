@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from fundraiser.dashboard.reports import DayTotal
 from fundraiser.money import decimals
@@ -17,6 +18,7 @@ BOTTOM = 34  # room for the date labels
 
 @dataclass(frozen=True)
 class Bar:
+    day: date
     day_label: str
     x: float
     width: float
@@ -24,7 +26,18 @@ class Bar:
     one_off_height: float
     recurring_y: float
     recurring_height: float
-    title: str
+    total_minor: int
+    # The day's amounts formatted once, for the bar's title and the table beside the chart.
+    one_off_text: str
+    recurring_text: str
+    total_text: str
+
+    @property
+    def title(self) -> str:
+        return (
+            f"{self.day_label}: {self.total_text} "
+            f"({self.one_off_text} one-off, {self.recurring_text} recurring)"
+        )
 
 
 @dataclass(frozen=True)
@@ -82,13 +95,9 @@ def build_chart(currency: str, days: list[DayTotal], format_money) -> Chart:
     for index, day in enumerate(days):
         one_off_h = height_of(day.one_off_minor)
         recurring_h = height_of(day.recurring_minor)
-        title = (
-            f"{day.day.isoformat()}: {format_money(day.total_minor, currency)} "
-            f"({format_money(day.one_off_minor, currency)} one-off, "
-            f"{format_money(day.recurring_minor, currency)} recurring)"
-        )
         bars.append(
             Bar(
+                day=day.day,
                 day_label=day.day.isoformat(),
                 x=round(LEFT + index * slot + gap / 2, 2),
                 width=round(max(slot - gap, 1.0), 2),
@@ -96,7 +105,10 @@ def build_chart(currency: str, days: list[DayTotal], format_money) -> Chart:
                 one_off_height=one_off_h,
                 recurring_y=round(baseline - one_off_h - recurring_h, 2),
                 recurring_height=recurring_h,
-                title=title,
+                total_minor=day.total_minor,
+                one_off_text=format_money(day.one_off_minor, currency),
+                recurring_text=format_money(day.recurring_minor, currency),
+                total_text=format_money(day.total_minor, currency),
             )
         )
     ticks = [Tick(round(baseline - plot_h * i / 4, 2), top_value * i // 4) for i in range(5)]
