@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -146,11 +147,17 @@ class CurrencySum:
     unsettled: int
 
 
-def total_in(target: str, sums: list[CurrencySum], settlement: str) -> tuple[int, str | None]:
+def total_in(
+    target: str,
+    sums: list[CurrencySum],
+    settlement: str,
+    latest: Callable[[], Rates | None] = latest_rates,
+) -> tuple[int, str | None]:
     """Every currency's sum counted in `target`: its own sum as it is; where `target` is the
     settlement currency and all its rows settled, what they settled to; else converted at
-    the newest reference rates. Returns (total, the rates' day as ISO date or None if no
-    rate was needed). A currency without a reference rate is left out."""
+    the newest reference rates (from `latest`, which callers adding up several totals share).
+    Returns (total, the rates' day as ISO date or None if no rate was needed). A currency
+    without a reference rate is left out."""
     total, rates, rate_day = 0, None, None
     for item in sums:
         if item.currency == target:
@@ -158,7 +165,7 @@ def total_in(target: str, sums: list[CurrencySum], settlement: str) -> tuple[int
         elif target == settlement and not item.unsettled:
             total += item.settled_minor
         else:
-            rates = rates or latest_rates()
+            rates = rates or latest()
             converted = rates.convert(item.amount_minor, item.currency, target) if rates else None
             if converted is not None:
                 total += converted

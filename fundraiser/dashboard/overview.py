@@ -4,11 +4,12 @@ month earlier, and every open campaign's progress."""
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
 
 from fundraiser import rates
 from fundraiser.cache import get_cache
@@ -17,11 +18,7 @@ from fundraiser.campaigns.services import Totals
 from fundraiser.dashboard.channels import LABELS as CHANNEL_LABELS
 from fundraiser.dashboard.channels import channel_label, channel_names
 from fundraiser.dashboard.periods import local_midnight, reporting_zone
-from fundraiser.dashboard.reports import (
-    PeriodFigures,
-    _add,
-    _grouped_sums,
-)
+from fundraiser.dashboard.reports import PeriodFigures, _add
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -197,45 +194,62 @@ class Overview:
     combined: CombinedOverview | None = None
 
 
-def money_in(window: Window, campaign_id: int | None = None) -> dict[str, PeriodFigures]:
-    """{currency: figures} for [start, end): whole quarter hours from the roll-up, the minutes
-    at either edge (only where `end` is now or mid-quarter) from the ledger's time index."""
-    sums: dict[str, list[int]] = {}
-
-    def add(currency: str, *group) -> None:
-        _add(sums.setdefault(currency, [0] * 7), *group)
-
-    first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
-    if first_quarter >= end_quarter:
-        _add_ledger(window.start, window.end, campaign_id, add)
-    else:
-        where = [
-            LedgerQuarterHour.quarter >= first_quarter,
-            LedgerQuarterHour.quarter < end_quarter,
-        ]
-        if campaign_id is not None:
-            where.append(LedgerQuarterHour.campaign_id == campaign_id)
-        query = _grouped_sums(
-            LedgerQuarterHour, LedgerQuarterHour.entries, LedgerQuarterHour.fee_minor, *where
+def money_in(*windows: Window) -> list[dict[str, PeriodFigures]]:
+    """[{currency: figures} for each window's [start, end)], from one statement: whole quarter
+    hours from the roll-up, the minutes at either edge (only where `end` is now or
+    mid-quarter) from the ledger's time index."""
+    parts = []
+    for number, window in enumerate(windows):
+        first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
+        if first_quarter >= end_quarter:
+            parts += _ledger_sums(number, window.start, window.end)
+            continue
+        parts.append(
+            _window_sums(
+                number,
+                LedgerQuarterHour,
+                LedgerQuarterHour.entries,
+                LedgerQuarterHour.fee_minor,
+                LedgerQuarterHour.quarter >= first_quarter,
+                LedgerQuarterHour.quarter < end_quarter,
+            )
         )
-        for currency, *group in db.session.execute(query):
-            add(currency, *group)
-        _add_ledger(window.start, quarter_start(first_quarter), campaign_id, add)
-        _add_ledger(quarter_start(end_quarter), window.end, campaign_id, add)
-    return {currency: PeriodFigures(*values) for currency, values in sorted(sums.items())}
+        parts += _ledger_sums(number, window.start, quarter_start(first_quarter))
+        parts += _ledger_sums(number, quarter_start(end_quarter), window.end)
+    sums: list[dict[str, list[int]]] = [{} for _ in windows]
+    for currency, kind, frequency, number, *values in _rows(parts):
+        _add(sums[number].setdefault(currency, [0] * 7), kind, frequency, *values)
+    return [
+        {currency: PeriodFigures(*values) for currency, values in sorted(found.items())}
+        for found in sums
+    ]
 
 
-def _add_ledger(start: datetime, end: datetime, campaign_id: int | None, add) -> None:
+def _ledger_sums(number: int, start: datetime, end: datetime) -> list[Select]:
+    """The ledger rows in [start, end) as money_in's groups of window `number` (none if empty)."""
     if end <= start:
-        return
+        return []
     at = LedgerEntry.occurred_at
-    where = [LedgerEntry.kind.in_(list(EntryKind)), at >= start, at < end]
-    if campaign_id is not None:
-        where.append(LedgerEntry.campaign_id == campaign_id)
     # Every kind named, so PostgreSQL walks ix_ledger_kind_time once per kind (as reports does).
-    query = _grouped_sums(LedgerEntry, literal(1), func.coalesce(LedgerEntry.fee_minor, 0), *where)
-    for currency, *group in db.session.execute(query):
-        add(currency, *group)
+    return [
+        _window_sums(
+            number,
+            LedgerEntry,
+            literal(1),
+            func.coalesce(LedgerEntry.fee_minor, 0),
+            LedgerEntry.kind.in_(list(EntryKind)),
+            at >= start,
+            at < end,
+        )
+    ]
+
+
+def _window_sums(number: int, table, entries, fee, *where) -> Select:
+    """(currency, kind, frequency, number, entries, amount, fee) rows of a ledger-shaped table:
+    reports' grouped sums, marked with the window they belong to."""
+    groups = [table.currency, table.kind, table.frequency]
+    sums = [func.sum(entries), func.sum(table.amount_minor), func.sum(fee)]
+    return select(*groups, literal(number), *sums).where(*where).group_by(*groups)
 
 
 def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int]]:
@@ -278,27 +292,30 @@ def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int
     return counts[0], dict(zip(currencies, counts[1:], strict=True))
 
 
-def payments_by_channel(window: Window) -> dict[tuple[str, str], CurrencySum]:
-    """{(channel, currency): the window's payments} with what they settled to and how many have
-    not settled yet: whole quarter hours from the quarter-channel roll-up, the minutes at
-    either edge from the ledger's time index (as money_in reads its figures)."""
-    sums: dict[tuple[str, str], list[int]] = {}
+def _rows(parts: list[Select]):
+    """The rows of every part, as one statement (one round trip)."""
+    if not parts:
+        return []
+    return db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
 
-    def add(channel: str | None, currency: str, amount, settled, unsettled) -> None:
-        acc = sums.setdefault((channel or Channel.STRIPE.value, currency), [0, 0, 0])
-        acc[0] += int(amount or 0)
-        acc[1] += int(settled or 0)
-        acc[2] += int(unsettled or 0)
 
-    first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
-    if first_quarter >= end_quarter:
-        _add_ledger_payments(window.start, window.end, add)
-    else:
+def payments_by_channel(*windows: Window) -> list[dict[tuple[str, str], CurrencySum]]:
+    """[{(channel, currency): the window's payments} for each window], with what they settled
+    to and how many have not settled yet, from one statement: whole quarter hours from the
+    quarter-channel roll-up, the minutes at either edge from the ledger's time index (as
+    money_in reads its figures)."""
+    parts = []
+    for number, window in enumerate(windows):
+        first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
+        if first_quarter >= end_quarter:
+            parts += _ledger_payments(number, window.start, window.end)
+            continue
         table = LedgerQuarterChannel
-        query = (
+        parts.append(
             select(
                 table.channel,
                 table.currency,
+                literal(number),
                 func.sum(table.amount_minor),
                 func.sum(table.settled_minor),
                 func.sum(table.unsettled),
@@ -310,23 +327,29 @@ def payments_by_channel(window: Window) -> dict[tuple[str, str], CurrencySum]:
             )
             .group_by(table.channel, table.currency)
         )
-        for row in db.session.execute(query):
-            add(*row)
-        _add_ledger_payments(window.start, quarter_start(first_quarter), add)
-        _add_ledger_payments(quarter_start(end_quarter), window.end, add)
-    return {
-        key: CurrencySum(key[1], *values) for key, values in sums.items() if values != [0, 0, 0]
-    }
+        parts += _ledger_payments(number, window.start, quarter_start(first_quarter))
+        parts += _ledger_payments(number, quarter_start(end_quarter), window.end)
+    sums: list[dict[tuple[str, str], list[int]]] = [{} for _ in windows]
+    for channel, currency, number, amount, settled, unsettled in _rows(parts):
+        acc = sums[number].setdefault((channel or Channel.STRIPE.value, currency), [0, 0, 0])
+        acc[0] += int(amount or 0)
+        acc[1] += int(settled or 0)
+        acc[2] += int(unsettled or 0)
+    return [
+        {key: CurrencySum(key[1], *values) for key, values in found.items() if values != [0, 0, 0]}
+        for found in sums
+    ]
 
 
-def _add_ledger_payments(start: datetime, end: datetime, add) -> None:
+def _ledger_payments(number: int, start: datetime, end: datetime) -> list[Select]:
     if end <= start:
-        return
+        return []
     settled = LedgerEntry.settled_amount_minor
-    query = (
+    return [
         select(
             LedgerEntry.channel,
             LedgerEntry.currency,
+            literal(number),
             func.sum(LedgerEntry.amount_minor),
             func.sum(settled),
             func.count() - func.count(settled),
@@ -337,9 +360,7 @@ def _add_ledger_payments(start: datetime, end: datetime, add) -> None:
             LedgerEntry.occurred_at < end,
         )
         .group_by(LedgerEntry.channel, LedgerEntry.currency)
-    )
-    for row in db.session.execute(query):
-        add(*row)
+    ]
 
 
 def _by_currency(parts: dict[tuple[str, str], CurrencySum]) -> list[CurrencySum]:
@@ -356,15 +377,13 @@ def combined_overview(period: ChosenPeriod) -> CombinedOverview:
     """One figure for the period (and its comparison) in SETTLEMENT_CURRENCY, counted by
     rates.total_in as the campaign totals are; every currency and channel beneath it."""
     settlement = current_app.config["SETTLEMENT_CURRENCY"]
-    now_parts, before_parts = (
-        payments_by_channel(period.current),
-        payments_by_channel(period.previous),
-    )
+    now_parts, before_parts = payments_by_channel(period.current, period.previous)
     now_sums, before_sums = _by_currency(now_parts), _by_currency(before_parts)
     # total_in converts a currency whose rows have not all settled; without a rate it is left
     # out, and the page says so.
     needing = [s for s in now_sums + before_sums if s.currency != settlement and s.unsettled]
-    known = rates.latest_rates() if needing else None
+    latest = functools.cache(rates.latest_rates)  # read once for the three uses below
+    known = latest() if needing else None
     unconverted = sorted(
         {
             s.currency
@@ -372,8 +391,8 @@ def combined_overview(period: ChosenPeriod) -> CombinedOverview:
             if known is None or known.convert(s.amount_minor, s.currency, settlement) is None
         }
     )
-    raised, rate_date = rates.total_in(settlement, now_sums, settlement)
-    raised_before, rate_before = rates.total_in(settlement, before_sums, settlement)
+    raised, rate_date = rates.total_in(settlement, now_sums, settlement, latest)
+    raised_before, rate_before = rates.total_in(settlement, before_sums, settlement, latest)
     now_by = {s.currency: s.amount_minor for s in now_sums}
     before_by = {s.currency: s.amount_minor for s in before_sums}
     codes = sorted(set(now_by) | set(before_by), key=lambda c: (c != settlement, c))
@@ -407,8 +426,9 @@ def _monthly_value():
     return case((Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor)
 
 
-def pledges_in(window: Window) -> dict[str, tuple[int, int, int]]:
-    """{currency: (new, lost, monthly recurring at the window's end)}.
+def pledges_in(*windows: Window) -> list[dict[str, tuple[int, int, int]]]:
+    """[{currency: (new, lost, monthly recurring at the window's end)} for each window], from
+    one pass over the pledges.
 
     New: pledges started in the window (never-completed checkouts aside); lost: cancelled in
     it. Monthly recurring revenue at a moment: pledges active now, or cancelled after that
@@ -416,30 +436,38 @@ def pledges_in(window: Window) -> dict[str, tuple[int, int, int]]:
     pledge paused today is left out of past moments too; at "now" this equals the headline's
     figure exactly.
     """
-    started = and_(Pledge.created_at >= window.start, Pledge.created_at < window.end)
-    cancelled_in = and_(
-        Pledge.status == PledgeStatus.CANCELLED.value,
-        Pledge.cancelled_at >= window.start,
-        Pledge.cancelled_at < window.end,
-    )
-    live_at_end = and_(
-        Pledge.created_at < window.end,
-        (Pledge.status == PledgeStatus.ACTIVE.value)
-        | and_(Pledge.status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= window.end),
-    )
 
     def total(condition, value=1):
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
-    rows = db.session.execute(
-        select(
-            Pledge.currency,
+    sums = []
+    for window in windows:
+        started = and_(Pledge.created_at >= window.start, Pledge.created_at < window.end)
+        cancelled_in = and_(
+            Pledge.status == PledgeStatus.CANCELLED.value,
+            Pledge.cancelled_at >= window.start,
+            Pledge.cancelled_at < window.end,
+        )
+        live_at_end = and_(
+            Pledge.created_at < window.end,
+            (Pledge.status == PledgeStatus.ACTIVE.value)
+            | and_(
+                Pledge.status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= window.end
+            ),
+        )
+        sums += [
             total(and_(started, Pledge.status != PledgeStatus.INCOMPLETE.value)),
             total(cancelled_in),
             total(live_at_end, _monthly_value()),
-        ).group_by(Pledge.currency)
-    )
-    return {currency: (int(new), int(lost), int(mrr)) for currency, new, lost, mrr in rows}
+        ]
+    found: list[dict[str, tuple[int, int, int]]] = [{} for _ in windows]
+    for currency, *values in db.session.execute(
+        select(Pledge.currency, *sums).group_by(Pledge.currency)
+    ):
+        for number in range(len(windows)):
+            new, lost, mrr = values[3 * number : 3 * number + 3]
+            found[number][currency] = (int(new), int(lost), int(mrr))
+    return found
 
 
 def open_campaigns() -> list[tuple[Campaign, Totals]]:
@@ -455,10 +483,10 @@ def _giving(money: dict[str, PeriodFigures]) -> list[str]:
 
 
 def build_overview(period: ChosenPeriod) -> Overview:
-    now_money, before_money = money_in(period.current), money_in(period.previous)
+    now_money, before_money = money_in(period.current, period.previous)
     now_people, now_per = people_in(period.current, _giving(now_money))
     before_people, before_per = people_in(period.previous, _giving(before_money))
-    now_pledges, before_pledges = pledges_in(period.current), pledges_in(period.previous)
+    now_pledges, before_pledges = pledges_in(period.current, period.previous)
     codes = sorted(set(now_money) | set(before_money) | set(now_pledges) | set(before_pledges))
     empty = PeriodFigures()
     currencies = []
