@@ -9,7 +9,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, Select, and_, case, func, literal, literal_column, select, true
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 
 from fundraiser import rates
 from fundraiser.dashboard.periods import (
@@ -157,46 +168,69 @@ def _add(figures: list[int], kind: str, frequency: str, entries, amount, fee) ->
 def period_figures(
     periods: list[Period], campaign_id: int | None = None
 ) -> dict[str, dict[str, PeriodFigures]]:
-    """{currency: {period key: figures}}, from at most four small queries (see above)."""
+    """{currency: {period key: figures}}, from one statement of up to four parts (see above),
+    each row tagged with what it adds to: ALL_TIME, a quarter-hour band's first quarter (≥ 0),
+    or the first minutes of the period at FIRST_MINUTES - n."""
     sums: dict[str, dict[str, list[int]]] = {}
-
-    def add(currency: str, key: str, *group) -> None:
+    all_time = [p.key for p in periods if p.start is None]
+    starting = [p for p in periods if p.start is not None]
+    first = {p.key: first_quarter_from(p.start) for p in starting}
+    parts = []
+    if all_time:
+        parts.append(
+            _tagged_sums(
+                LedgerTotal,
+                LedgerTotal.entries,
+                LedgerTotal.fee_minor,
+                ALL_TIME,
+                _campaign_filter(campaign_id, LedgerTotal),
+            )
+        )
+    if starting:
+        parts.append(_quarter_hour_bands(sorted(set(first.values()), reverse=True), campaign_id))
+    parts += [
+        _first_minutes(FIRST_MINUTES - number, period, campaign_id)
+        for number, period in enumerate(starting)
+        if quarter_start(first[period.key]) != period.start
+    ]
+    rows = db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0]) if parts else []
+    for currency, kind, frequency, tag, *values in rows:
         if currency not in sums:
             sums[currency] = {p.key: [0] * len(fields(PeriodFigures)) for p in periods}
-        _add(sums[currency][key], *group)
-
-    all_time = [p.key for p in periods if p.start is None]
-    if all_time:
-        query = _grouped_sums(
-            LedgerTotal,
-            LedgerTotal.entries,
-            LedgerTotal.fee_minor,
-            _campaign_filter(campaign_id, LedgerTotal),
-        )
-        for currency, *group in db.session.execute(query):
-            for key in all_time:
-                add(currency, key, *group)
-    starting = [p for p in periods if p.start is not None]
-    if starting:
-        _add_quarter_hours(starting, campaign_id, add)
-    for period in starting:
-        _add_first_minutes(period, campaign_id, add)
+        if tag == ALL_TIME:
+            keys = all_time
+        elif tag >= 0:  # a band: rows on or after its first quarter count in every period
+            keys = [key for key, start in first.items() if tag >= start]
+        else:
+            keys = [starting[FIRST_MINUTES - tag].key]
+        for key in keys:
+            _add(sums[currency][key], kind, frequency, *values)
     return {
         currency: {key: PeriodFigures(*figures) for key, figures in cells.items()}
         for currency, cells in sorted(sums.items())
     }
 
 
-def _add_quarter_hours(periods: list[Period], campaign_id: int | None, add) -> None:
+#: period_figures' tags: the all-time part, and the first minutes of period n (FIRST_MINUTES - n).
+ALL_TIME = -1
+FIRST_MINUTES = -2
+
+
+def _tagged_sums(table, entries, fee, tag: int, *where) -> Select:
+    """(currency, kind, frequency, tag, entries, amount, fee) rows of a ledger-shaped table."""
+    groups = [table.currency, table.kind, table.frequency]
+    sums = [func.sum(entries), func.sum(table.amount_minor), func.sum(fee)]
+    return select(*groups, literal_column(str(tag)), *sums).where(*where).group_by(*groups)
+
+
+def _quarter_hour_bands(starts: list[int], campaign_id: int | None) -> Select:
     """Whole quarter hours from each period's first one on. Periods are nested (each runs to
     now), so rows are grouped by band: the latest period start they are on or after."""
-    first = {p.key: first_quarter_from(p.start) for p in periods}
-    starts = sorted(set(first.values()), reverse=True)
     quarter = LedgerQuarterHour.quarter
     # Numbers written into the SQL: GROUP BY must repeat the CASE exactly (see rollups).
     written = {start: literal_column(str(int(start))) for start in starts}
     band = case(*((quarter >= written[start], written[start]) for start in starts))
-    query = _grouped_sums(
+    return _grouped_sums(
         LedgerQuarterHour,
         LedgerQuarterHour.entries,
         LedgerQuarterHour.fee_minor,
@@ -204,30 +238,22 @@ def _add_quarter_hours(periods: list[Period], campaign_id: int | None, add) -> N
         _campaign_filter(campaign_id, LedgerQuarterHour),
         band=band,
     )
-    for currency, kind, frequency, band_start, *values in db.session.execute(query):
-        for key, start in first.items():
-            if band_start >= start:
-                add(currency, key, kind, frequency, *values)
 
 
-def _add_first_minutes(period: Period, campaign_id: int | None, add) -> None:
+def _first_minutes(tag: int, period: Period, campaign_id: int | None) -> Select:
     """The ledger rows between a period's start and its first whole quarter hour."""
-    end = quarter_start(first_quarter_from(period.start))
-    if end == period.start:
-        return
     at = LedgerEntry.occurred_at
-    query = _grouped_sums(
+    return _tagged_sums(
         LedgerEntry,
         literal(1),
         func.coalesce(LedgerEntry.fee_minor, 0),
+        tag,
         # Every kind named, so PostgreSQL walks ix_ledger_kind_time once per kind.
         LedgerEntry.kind.in_(list(EntryKind)),
         at >= period.start,
-        at < end,
+        at < quarter_start(first_quarter_from(period.start)),
         _campaign_filter(campaign_id),
     )
-    for currency, *group in db.session.execute(query):
-        add(currency, period.key, *group)
 
 
 def supporter_counts(campaign_id: int | None = None) -> tuple[int, dict[str, int]]:
