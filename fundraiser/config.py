@@ -127,6 +127,8 @@ def build_config() -> dict:
         # and the simulator settles every charge in it.
         "SETTLEMENT_CURRENCY": (_env("SETTLEMENT_CURRENCY", "GBP") or "GBP").strip().upper(),
         "REPORTING_TIMEZONE": _env("REPORTING_TIMEZONE", "Europe/London"),
+        # How long the dashboard overview's distinct-donor counts are reused (shared cache).
+        "OVERVIEW_CACHE_SECONDS": _env_int("OVERVIEW_CACHE_SECONDS", 60),
         "MAIL_SERVER": _env("MAIL_SERVER"),
         "MAIL_PORT": _env_int("MAIL_PORT", 587),
         "MAIL_USERNAME": _env("MAIL_USERNAME"),

@@ -261,9 +261,7 @@ def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int
     if not currencies:
         return 0, {}
     key = f"overview-people:{window.start.timestamp()}:{window.end.timestamp()}:{currencies}"
-    fresh_for = float(
-        current_app.config.get("OVERVIEW_CACHE_SECONDS", 0 if current_app.testing else 60)
-    )
+    fresh_for = float(current_app.config["OVERVIEW_CACHE_SECONDS"])
     if fresh_for > 0:
         [cached] = get_cache().get_many([key])
         if isinstance(cached, list) and len(cached) == len(currencies) + 1:

@@ -330,39 +330,38 @@ def _median(histogram: list[tuple[int, int]]) -> int:
     return round_half_up(sum(found), 2)
 
 
-def monthly_recurring_revenue(campaign_id: int | None = None) -> dict[str, int]:
-    """Active pledges' monthly value per currency; a yearly pledge counts a twelfth (rounded down,
-    as Pledge.monthly_minor does)."""
-    monthly = case(
-        (Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor
-    )
-    query = (
-        select(Pledge.currency, func.sum(monthly))
-        .where(Pledge.status == PledgeStatus.ACTIVE.value)
-        .group_by(Pledge.currency)
-    )
-    if campaign_id is not None:
-        query = query.where(Pledge.campaign_id == campaign_id)
-    return {currency: int(total) for currency, total in db.session.execute(query)}
-
-
-def pledge_counts(campaign_id: int | None = None, now: datetime | None = None) -> PledgeCounts:
+def pledge_figures(
+    campaign_id: int | None = None, now: datetime | None = None
+) -> tuple[dict[str, int], PledgeCounts]:
+    """({currency: active pledges' monthly value}, the pledge counts), from one pass over the
+    pledges. A yearly pledge counts a twelfth of its amount (rounded down, as
+    Pledge.monthly_minor does)."""
     since = month_start(now)
     status = Pledge.status
 
-    def count_if(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    def count_if(condition, value=1):
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
+    monthly = case(
+        (Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor
+    )
     query = select(
+        Pledge.currency,
+        count_if(status == PledgeStatus.ACTIVE.value, monthly),
         count_if(status == PledgeStatus.ACTIVE.value),
         count_if(status == PledgeStatus.PAUSED.value),
         count_if(status == PledgeStatus.PAST_DUE.value),
         count_if(and_(Pledge.created_at >= since, status != PledgeStatus.INCOMPLETE.value)),
         count_if(and_(status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= since)),
-    )
+    ).group_by(Pledge.currency)
     if campaign_id is not None:
         query = query.where(Pledge.campaign_id == campaign_id)
-    return PledgeCounts(*(int(v) for v in db.session.execute(query).one()))
+    mrr, counts = {}, [0] * len(fields(PledgeCounts))
+    for currency, monthly_minor, *currency_counts in db.session.execute(query):
+        if currency_counts[0]:  # a currency with active pledges
+            mrr[currency] = int(monthly_minor)
+        counts = [total + int(n) for total, n in zip(counts, currency_counts, strict=True)]
+    return mrr, PledgeCounts(*counts)
 
 
 def headline(campaign_id: int | None = None, now: datetime | None = None) -> Headline:
@@ -370,24 +369,25 @@ def headline(campaign_id: int | None = None, now: datetime | None = None) -> Hea
     periods = headline_periods(now)
     by_currency = period_figures(periods, campaign_id)
     overall, per_currency_donors = supporter_counts(campaign_id)
-    stats = gift_stats(campaign_id)
-    mrr = monthly_recurring_revenue(campaign_id)
+    medians = _medians(campaign_id)
+    mrr, pledges = pledge_figures(campaign_id, now)
+    empty = {p.key: PeriodFigures() for p in periods}
     currencies = []
     for currency in sorted(set(by_currency) | set(mrr)):
-        _, average, median = stats.get(currency, (0, 0, 0))
+        figures = by_currency.get(currency, empty)
+        # "all" is ledger_totals' payments, what gift_stats would read again.
+        every = figures.get("all") or PeriodFigures()
         currencies.append(
             CurrencyFigures(
                 currency=currency,
-                periods=by_currency.get(currency, {p.key: PeriodFigures() for p in periods}),
-                average_gift_minor=average,
-                median_gift_minor=median,
+                periods=figures,
+                average_gift_minor=round_half_up(every.gross_minor, every.payments),
+                median_gift_minor=medians.get(currency, 0),
                 supporters=per_currency_donors.get(currency, 0),
                 monthly_recurring_minor=mrr.get(currency, 0),
             )
         )
-    return Headline(
-        periods, currencies, overall, pledge_counts(campaign_id, now), combined_figure(campaign_id)
-    )
+    return Headline(periods, currencies, overall, pledges, combined_figure(campaign_id))
 
 
 # --- Daily totals for the chart -------------------------------------------------------------
