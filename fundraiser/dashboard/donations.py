@@ -12,7 +12,19 @@ from typing import NamedTuple
 
 from flask import current_app, get_template_attribute, url_for
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import aliased
 
 from fundraiser.dashboard.channels import channel_column
@@ -238,22 +250,35 @@ class OccurringValues:
 
 
 def occurring_values() -> OccurringValues:
-    rows = db.session.execute(
-        select(Campaign.slug, Campaign.title, LedgerTotal.currency, LedgerTotal.frequency)
-        .join(Campaign, Campaign.id == LedgerTotal.campaign_id)
-        .where(LedgerTotal.kind == EntryKind.PAYMENT.value)
-        .distinct()
-    ).all()
-    campaigns = sorted({(slug, title) for slug, title, _, _ in rows}, key=lambda c: c[1].lower())
-    currencies = sorted({currency for _, _, currency, _ in rows})
-    frequencies = [f for f in FREQUENCIES if any(row[3] == f for row in rows)]
-    found_channels = set(
-        db.session.scalars(
-            select(LedgerChannelTotal.channel).where(LedgerChannelTotal.entries > 0).distinct()
-        )
-    )
+    found = db.session.execute(_occurring_select()).all()
+    rows = [row for row in found if row.channel is None]
+    campaigns = sorted({(slug, title) for slug, title, *_ in rows}, key=lambda c: c[1].lower())
+    currencies = sorted({row.currency for row in rows})
+    frequencies = [f for f in FREQUENCIES if any(row.frequency == f for row in rows)]
+    found_channels = {row.channel for row in found if row.channel is not None}
     channels = [c for c in CHANNELS if c in found_channels]
     return OccurringValues(campaigns, currencies, frequencies, channels)
+
+
+@cache
+def _occurring_select():
+    """Both roll-ups in one round trip (every donations page asks), built once: the channel
+    rows are the ones with a channel, the others carry campaign, currency and frequency."""
+    paid = (
+        select(
+            Campaign.slug,
+            Campaign.title,
+            LedgerTotal.currency,
+            LedgerTotal.frequency,
+            null().label("channel"),
+        )
+        .join(Campaign, Campaign.id == LedgerTotal.campaign_id)
+        .where(LedgerTotal.kind == EntryKind.PAYMENT.value)
+    )
+    channels = select(null(), null(), null(), null(), LedgerChannelTotal.channel).where(
+        LedgerChannelTotal.entries > 0
+    )
+    return union(paid, channels)
 
 
 def _amount_condition(low: str, high: str, currency: str):
