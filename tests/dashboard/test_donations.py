@@ -80,6 +80,13 @@ def test_staff_filter_the_donations_table(staff_client, donations, query, expect
     assert listed(staff_client("viewer"), query) == sorted(donations[key] for key in expected)
 
 
+def test_a_filtered_page_leaves_the_next_one_unfiltered(staff_client, donations):
+    """The query is built once per process and each filter narrows a copy of it."""
+    client = staff_client("viewer")
+    assert listed(client, "?status=refunded&currency=GBP") == [donations["whole"]]
+    assert len(listed(client)) == 5
+
+
 def test_search_finds_a_donation_by_any_of_its_stripe_ids(staff_client, donations):
     client = staff_client("viewer")
     assert listed(client, f"?q={donations['charge']}") == [donations["partly"]]
