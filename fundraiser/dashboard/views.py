@@ -32,7 +32,7 @@ from fundraiser.dashboard.access import (
 )
 from fundraiser.dashboard.chart import build_chart
 from fundraiser.dashboard.cli import dashboard_cli, staff_cli
-from fundraiser.dashboard.donations import donation_detail, donations_page
+from fundraiser.dashboard.donations import donation_detail, donations_page, table_cells
 from fundraiser.dashboard.forms import (
     CancelPledgeForm,
     ChartRangeForm,
@@ -403,7 +403,11 @@ def donations():
     donation_filter = form.to_filter()
     found = donations_page(donation_filter, form.page.data or 1)
     return render_template(
-        "dashboard/donations.html", form=form, page=found, args=donation_filter.as_args()
+        "dashboard/donations.html",
+        form=form,
+        page=found,
+        table=table_cells(found.rows),
+        args=donation_filter.as_args(),
     )
 
 

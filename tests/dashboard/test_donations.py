@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from flask import url_for
+from markupsafe import escape
 from sqlalchemy import select
 
 from fundraiser.extensions import db
 from fundraiser.models import AuditEntry, EntryKind, LedgerEntry, Pledge, Supporter, utcnow
+from fundraiser.money import format_money
 from tests.dashboard import factories as f
 from tests.dashboard.conftest import csrf_token, sign_in
 from tests.helpers import donate, pay, session_id_from, wait_for
@@ -77,6 +80,13 @@ def test_staff_filter_the_donations_table(staff_client, donations, query, expect
     assert listed(staff_client("viewer"), query) == sorted(donations[key] for key in expected)
 
 
+def test_a_filtered_page_leaves_the_next_one_unfiltered(staff_client, donations):
+    """The query is built once per process and each filter narrows a copy of it."""
+    client = staff_client("viewer")
+    assert listed(client, "?status=refunded&currency=GBP") == [donations["whole"]]
+    assert len(listed(client)) == 5
+
+
 def test_search_finds_a_donation_by_any_of_its_stripe_ids(staff_client, donations):
     client = staff_client("viewer")
     assert listed(client, f"?q={donations['charge']}") == [donations["partly"]]
@@ -88,6 +98,32 @@ def test_date_filter_uses_reporting_days(staff_client, donations):
     today = utcnow().date()
     recent = listed(staff_client("viewer"), f"?date_from={today - timedelta(days=2)}")
     assert donations["recurring"] not in recent and donations["paid"] in recent
+
+
+def test_each_row_links_and_shows_its_amounts_as_url_for_and_the_money_filter_would(
+    app, staff_client, donations
+):
+    """The table works links, badges and amounts out once per page, not through the template's
+    url_for and filters: the same text, for a Stripe id that needs quoting too."""
+    with app.app_context():
+        odd = f.payment(
+            f.make_campaign("yen-appeal", "JPY"), 5000, payment_ref="pi odd/ref?&é%x",
+            stripe_ref="pi odd/ref?&é%x",
+        )  # fmt: skip
+        partly = db.session.scalar(
+            select(LedgerEntry).where(LedgerEntry.payment_ref == donations["partly"])
+        )
+        refs, partly_amount = [odd.payment_ref, donations["partly"]], partly.amount_minor
+    page = staff_client("viewer").get("/staff/donations").get_data(as_text=True)
+    with app.test_request_context("/staff/donations"):
+        for ref in refs:
+            assert f'href="{escape(url_for("dashboard.donation", payment_ref=ref))}"' in page
+        partly_row = page.split(url_for("dashboard.donation", payment_ref=donations["partly"]))[1]
+        expected = [format_money(partly_amount, "EUR"), format_money(1000, "EUR")]
+    cells = partly_row.split("</tr>")[0]
+    assert '<span class="badge badge-partially-refunded">partially refunded</span>' in cells
+    assert all(f'<td class="num">{text}</td>' in cells for text in expected)
+    assert '<td class="num">—</td>' in cells  # no fee cover
 
 
 @pytest.mark.parametrize(
