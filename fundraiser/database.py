@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
@@ -87,6 +87,21 @@ def _back_to_transactions(pooled, driver) -> None:
         driver.autocommit = False
     except Exception as error:  # noqa: BLE001 - whatever broke it, it must not be reused
         pooled.invalidate(error)
+
+
+def rows_of_all(parts: list):
+    """The rows of every SELECT in `parts` (same columns), in one round trip as a UNION ALL.
+
+    On PostgreSQL, for the rest of the transaction, without Parallel Append: for a UNION ALL
+    of a few small aggregates it would start worker processes (10-20 ms on a 2-core box at
+    100k ledger rows) to save the 1-3 ms the parts take one after the other."""
+    if not parts:
+        return []
+    if len(parts) == 1:
+        return db.session.execute(parts[0])
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_parallel_append = off"))
+    return db.session.execute(union_all(*parts))
 
 
 def run(statement, params: dict | None = None):

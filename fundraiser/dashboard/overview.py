@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, select
 
 from fundraiser import rates
-from fundraiser.cache import get_cache
 from fundraiser.campaigns import services as campaigns
 from fundraiser.campaigns.services import Totals
 from fundraiser.dashboard.channels import LABELS as CHANNEL_LABELS
 from fundraiser.dashboard.channels import channel_label, channel_names
 from fundraiser.dashboard.periods import local_midnight, reporting_zone
-from fundraiser.dashboard.reports import PeriodFigures, _add
+from fundraiser.dashboard.reports import PeriodFigures, _add, shared_counts
+from fundraiser.database import rows_of_all
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -217,7 +217,7 @@ def money_in(*windows: Window) -> list[dict[str, PeriodFigures]]:
         parts += _ledger_sums(number, window.start, quarter_start(first_quarter))
         parts += _ledger_sums(number, quarter_start(end_quarter), window.end)
     sums: list[dict[str, list[int]]] = [{} for _ in windows]
-    for currency, kind, frequency, number, *values in _rows(parts):
+    for currency, kind, frequency, number, *values in rows_of_all(parts):
         _add(sums[number].setdefault(currency, [0] * 7), kind, frequency, *values)
     return [
         {currency: PeriodFigures(*values) for currency, values in sorted(found.items())}
@@ -261,11 +261,11 @@ def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int
     if not currencies:
         return 0, {}
     key = f"overview-people:{window.start.timestamp()}:{window.end.timestamp()}:{currencies}"
-    fresh_for = float(current_app.config["OVERVIEW_CACHE_SECONDS"])
-    if fresh_for > 0:
-        [cached] = get_cache().get_many([key])
-        if isinstance(cached, list) and len(cached) == len(currencies) + 1:
-            return cached[0], dict(zip(currencies, cached[1:], strict=True))
+    counts = shared_counts(key, lambda: _count_people(window, currencies))
+    return counts[0], dict(zip(currencies, counts[1:], strict=True))
+
+
+def _count_people(window: Window, currencies: list[str]) -> list[int]:
     donor = func.coalesce(LedgerEntry.donor_email, LedgerEntry.payment_ref)
     flags = [
         func.max(case((LedgerEntry.currency == code, 1), else_=0)).label(f"c{n}")
@@ -284,17 +284,7 @@ def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int
     row = db.session.execute(
         select(func.count(), *(func.coalesce(func.sum(c), 0) for c in donors.c))
     ).one()
-    counts = [int(value or 0) for value in row]
-    if fresh_for > 0:
-        get_cache().set(key, counts, fresh_for)
-    return counts[0], dict(zip(currencies, counts[1:], strict=True))
-
-
-def _rows(parts: list[Select]):
-    """The rows of every part, as one statement (one round trip)."""
-    if not parts:
-        return []
-    return db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
+    return [int(value or 0) for value in row]
 
 
 def payments_by_channel(*windows: Window) -> list[dict[tuple[str, str], CurrencySum]]:
@@ -328,7 +318,7 @@ def payments_by_channel(*windows: Window) -> list[dict[tuple[str, str], Currency
         parts += _ledger_payments(number, window.start, quarter_start(first_quarter))
         parts += _ledger_payments(number, quarter_start(end_quarter), window.end)
     sums: list[dict[tuple[str, str], list[int]]] = [{} for _ in windows]
-    for channel, currency, number, amount, settled, unsettled in _rows(parts):
+    for channel, currency, number, amount, settled, unsettled in rows_of_all(parts):
         acc = sums[number].setdefault((channel or Channel.STRIPE.value, currency), [0, 0, 0])
         acc[0] += int(amount or 0)
         acc[1] += int(settled or 0)

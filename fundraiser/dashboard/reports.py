@@ -4,6 +4,7 @@ and clicks, in SQL."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,10 +20,10 @@ from sqlalchemy import (
     literal_column,
     select,
     true,
-    union_all,
 )
 
 from fundraiser import rates
+from fundraiser.cache import get_cache
 from fundraiser.dashboard.periods import (
     Period,
     headline_periods,
@@ -30,6 +31,7 @@ from fundraiser.dashboard.periods import (
     month_start,
     reporting_zone,
 )
+from fundraiser.database import rows_of_all
 from fundraiser.extensions import db
 from fundraiser.models import (
     Campaign,
@@ -193,8 +195,7 @@ def period_figures(
         for number, period in enumerate(starting)
         if quarter_start(first[period.key]) != period.start
     ]
-    rows = db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0]) if parts else []
-    for currency, kind, frequency, tag, *values in rows:
+    for currency, kind, frequency, tag, *values in rows_of_all(parts):
         if currency not in sums:
             sums[currency] = {p.key: [0] * len(fields(PeriodFigures)) for p in periods}
         if tag == ALL_TIME:
@@ -258,13 +259,12 @@ def _first_minutes(tag: int, period: Period, campaign_id: int | None) -> Select:
 
 def supporter_counts(campaign_id: int | None = None) -> tuple[int, dict[str, int]]:
     """Distinct donors overall and per currency (payments only; an erased email counts once
-    per payment). All campaigns: a count per currency of the donor-key roll-up's rows; one
-    campaign: distinct keys among its (fewer) donor rows."""
+    per payment). All campaigns: a count per currency of the donor-key roll-up's rows (a scan
+    of every donor, so reused for OVERVIEW_CACHE_SECONDS); one campaign: distinct keys among
+    its (fewer) donor rows."""
     if campaign_id is None:
-        rows = db.session.execute(
-            select(LedgerDonorKey.currency, func.count()).group_by(LedgerDonorKey.currency)
-        )
-        counts = {currency: int(count) for currency, count in rows}
+        pairs = shared_counts("headline-supporters", _count_donor_keys)
+        counts = dict(zip(pairs[::2], pairs[1::2], strict=True))
         return counts.pop(ANY_CURRENCY, 0), counts
     where = LedgerDonor.campaign_id == campaign_id
     distinct_donors = func.count(func.distinct(LedgerDonor.donor_key))
@@ -273,6 +273,28 @@ def supporter_counts(campaign_id: int | None = None) -> tuple[int, dict[str, int
         select(LedgerDonor.currency, distinct_donors).where(where).group_by(LedgerDonor.currency)
     )
     return int(overall or 0), {currency: int(count) for currency, count in rows}
+
+
+def _count_donor_keys() -> list:
+    """[currency, donors, …] from the donor-key roll-up (a flat list, as the cache keeps it)."""
+    rows = db.session.execute(
+        select(LedgerDonorKey.currency, func.count()).group_by(LedgerDonorKey.currency)
+    )
+    return [value for currency, count in rows for value in (currency, int(count))]
+
+
+def shared_counts(key: str, count: Callable[[], list]) -> list:
+    """`count()`, reused from the shared cache for OVERVIEW_CACHE_SECONDS (0: always counted):
+    for counts that scan every donor or a whole period's payments."""
+    fresh_for = float(current_app.config["OVERVIEW_CACHE_SECONDS"])
+    if fresh_for <= 0:
+        return count()
+    [cached] = get_cache().get_many([key])
+    if isinstance(cached, list):
+        return cached
+    counts = count()
+    get_cache().set(key, counts, fresh_for)
+    return counts
 
 
 def round_half_up(numerator: int, denominator: int) -> int:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fundraiser.cache import get_cache
+from fundraiser.dashboard import reports
 from fundraiser.dashboard.overview import build_overview, choose_period
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, ExchangeRate, LedgerEntry, Pledge, ledger_key
@@ -496,3 +497,23 @@ def test_one_combined_figure_with_each_currency_and_channel_beneath(
     # €35.00 at 0.85 is £29.75, beside the £30.00 given in pounds.
     assert figure_minor(page, "overview-combined-raised", "GBP") == 3000 + 2975
     assert "ECB reference rates of 2026-03-02" in page and "Left out" not in page
+
+
+def test_the_headline_supporter_counts_are_kept_for_a_minute_then_counted_again(
+    app, monkeypatch, zone
+):
+    zone("UTC")
+    monkeypatch.setitem(app.config, "OVERVIEW_CACHE_SECONDS", 60)
+    with app.app_context():
+        get_cache().clear()
+        campaign = f.make_campaign()
+        f.payment(campaign, 1000, email="first@example.org", occurred_at=NOW - timedelta(hours=1))
+        first = reports.headline(now=NOW)
+        f.payment(campaign, 1000, currency="GBP", email="second@example.org", occurred_at=NOW)
+        again = reports.headline(now=NOW)
+        get_cache().clear()  # what a minute later looks like
+        later = reports.headline(now=NOW)
+    assert first.supporters == again.supporters == 1  # the scan of every donor, reused
+    assert [c.currency for c in again.currencies] == ["EUR", "GBP"]  # money is never cached
+    assert later.supporters == 2
+    assert {c.currency: c.supporters for c in later.currencies} == {"EUR": 1, "GBP": 1}
