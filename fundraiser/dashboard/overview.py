@@ -198,24 +198,18 @@ def money_in(*windows: Window) -> list[dict[str, PeriodFigures]]:
     """[{currency: figures} for each window's [start, end)], from one statement: whole quarter
     hours from the roll-up, the minutes at either edge (only where `end` is now or
     mid-quarter) from the ledger's time index."""
-    parts = []
-    for number, window in enumerate(windows):
-        first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
-        if first_quarter >= end_quarter:
-            parts += _ledger_sums(number, window.start, window.end)
-            continue
-        parts.append(
-            _window_sums(
-                number,
-                LedgerQuarterHour,
-                LedgerQuarterHour.entries,
-                LedgerQuarterHour.fee_minor,
-                LedgerQuarterHour.quarter >= first_quarter,
-                LedgerQuarterHour.quarter < end_quarter,
-            )
+
+    def whole_quarters(number: int, first_quarter: int, end_quarter: int) -> Select:
+        return _window_sums(
+            number,
+            LedgerQuarterHour,
+            LedgerQuarterHour.entries,
+            LedgerQuarterHour.fee_minor,
+            LedgerQuarterHour.quarter >= first_quarter,
+            LedgerQuarterHour.quarter < end_quarter,
         )
-        parts += _ledger_sums(number, window.start, quarter_start(first_quarter))
-        parts += _ledger_sums(number, quarter_start(end_quarter), window.end)
+
+    parts = _window_parts(windows, whole_quarters, _ledger_sums)
     sums: list[dict[str, list[int]]] = [{} for _ in windows]
     for currency, kind, frequency, number, *values in rows_of_all(parts):
         _add(sums[number].setdefault(currency, [0] * 7), kind, frequency, *values)
@@ -223,6 +217,22 @@ def money_in(*windows: Window) -> list[dict[str, PeriodFigures]]:
         {currency: PeriodFigures(*values) for currency, values in sorted(found.items())}
         for found in sums
     ]
+
+
+def _window_parts(windows, whole_quarters, ledger_rows) -> list[Select]:
+    """The SELECTs that read each window (marked with its number): whole quarter hours from
+    a roll-up (`whole_quarters(number, first, end)`), the minutes before the first and after
+    the last from the ledger (`ledger_rows(number, start, end)`, none when empty)."""
+    parts = []
+    for number, window in enumerate(windows):
+        first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
+        if first_quarter >= end_quarter:
+            parts += ledger_rows(number, window.start, window.end)
+            continue
+        parts.append(whole_quarters(number, first_quarter, end_quarter))
+        parts += ledger_rows(number, window.start, quarter_start(first_quarter))
+        parts += ledger_rows(number, quarter_start(end_quarter), window.end)
+    return parts
 
 
 def _ledger_sums(number: int, start: datetime, end: datetime) -> list[Select]:
@@ -292,14 +302,10 @@ def payments_by_channel(*windows: Window) -> list[dict[tuple[str, str], Currency
     to and how many have not settled yet, from one statement: whole quarter hours from the
     quarter-channel roll-up, the minutes at either edge from the ledger's time index (as
     money_in reads its figures)."""
-    parts = []
-    for number, window in enumerate(windows):
-        first_quarter, end_quarter = first_quarter_from(window.start), quarter_of(window.end)
-        if first_quarter >= end_quarter:
-            parts += _ledger_payments(number, window.start, window.end)
-            continue
+
+    def whole_quarters(number: int, first_quarter: int, end_quarter: int) -> Select:
         table = LedgerQuarterChannel
-        parts.append(
+        return (
             select(
                 table.channel,
                 table.currency,
@@ -315,8 +321,8 @@ def payments_by_channel(*windows: Window) -> list[dict[tuple[str, str], Currency
             )
             .group_by(table.channel, table.currency)
         )
-        parts += _ledger_payments(number, window.start, quarter_start(first_quarter))
-        parts += _ledger_payments(number, quarter_start(end_quarter), window.end)
+
+    parts = _window_parts(windows, whole_quarters, _ledger_payments)
     sums: list[dict[tuple[str, str], list[int]]] = [{} for _ in windows]
     for channel, currency, number, amount, settled, unsettled in rows_of_all(parts):
         acc = sums[number].setdefault((channel or Channel.STRIPE.value, currency), [0, 0, 0])
