@@ -2,14 +2,16 @@
 
 Written only by `fundraiser.payments.rollups`, in the transaction that writes the ledger row,
 and rebuildable from the ledger at any time (`flask dashboard rebuild-rollups`); the ledger
-stays the single source of truth.
+stays the single source of truth. So their campaign_id has no foreign key: every row comes
+from ledger rows whose own key guards it, and a check per roll-up row (seven upserts per
+booking, every row of a rebuild) bought nothing but work.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fundraiser.models.base import Base
@@ -42,7 +44,7 @@ class LedgerTotal(Base):
 
     __tablename__ = "ledger_totals"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     #: An EntryKind value.
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -64,7 +66,7 @@ class LedgerChannelTotal(Base):
 
     __tablename__ = "ledger_channel_totals"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     #: A ledger Channel value.
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
@@ -81,7 +83,7 @@ class LedgerQuarterHour(Base):
     #: Unix time // QUARTER_SECONDS of the rows' occurred_at: an integer is the same on
     #: every backend, where a timestamp's text form on SQLite would have to match exactly.
     quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     frequency: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -115,7 +117,7 @@ class LedgerDonor(Base):
 
     __tablename__ = "ledger_donors"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     #: The payment's donor_email, or its payment_ref once the email is erased (so an erased
     #: donor still counts, once per payment, as the dashboard always has).
@@ -130,7 +132,7 @@ class LedgerSupporter(Base):
 
     __tablename__ = "ledger_supporters"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     #: As LedgerDonor.donor_key.
     donor_key: Mapped[str] = mapped_column(String(320), primary_key=True)
     #: The donor's LedgerDonor rows in this campaign with kept_minor above 0. A row left at 0
@@ -144,7 +146,7 @@ class LedgerSupporterCount(Base):
 
     __tablename__ = "ledger_supporter_counts"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     supporters: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -167,7 +169,7 @@ class LedgerGiftAmount(Base):
 
     __tablename__ = "ledger_gift_amounts"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     amount_minor: Mapped[int] = mapped_column(Integer, primary_key=True)
     payments: Mapped[int] = mapped_column(BigInteger)

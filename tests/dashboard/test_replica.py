@@ -17,6 +17,8 @@ def count_statements(engine) -> dict:
     def on_execute(_conn, _cursor, statement, *_args):
         if "login_sessions" in statement:
             return  # the sign-in check reads the primary on purpose: sign-outs count at once
+        if statement.lstrip().upper().startswith("SET "):
+            return  # a setting for the transaction (a replica takes them), not a write
         kind = "select" if statement.lstrip().upper().startswith("SELECT") else "write"
         seen[kind] += 1
 
