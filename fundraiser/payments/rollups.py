@@ -440,19 +440,14 @@ def _supporters_per_campaign(where) -> dict[int, int]:
 
 def _insert_supporters(donors) -> None:
     """Supporter rows for the LedgerDonor rows `donors` selects (whole donors: every currency)."""
-    db.session.execute(_supporters_insert(LedgerDonor.__table__, donors))
-
-
-def _supporters_insert(donors, where):
-    """The INSERT of supporter rows for the rows `where` selects of `donors` (LedgerDonor, or
-    anything with its columns): each donor once per campaign, with their currencies whose
-    kept amount is above 0."""
-    per_donor = [donors.c.campaign_id, donors.c.donor_key]
+    per_donor = [LedgerDonor.campaign_id, LedgerDonor.donor_key]
     query = (
-        select(*per_donor, func.count()).where(where, donors.c.kept_minor > 0).group_by(*per_donor)
+        select(*per_donor, func.count())
+        .where(donors, LedgerDonor.kept_minor > 0)
+        .group_by(*per_donor)
     )
     names = ["campaign_id", "donor_key", "currencies"]
-    return insert(LedgerSupporter).from_select(names, query)
+    db.session.execute(insert(LedgerSupporter).from_select(names, query))
 
 
 # --- Rebuilding from the ledger -----------------------------------------------------------------
@@ -481,73 +476,39 @@ def rebuild(tx: Transaction | None = None) -> RebuildCounts:
     On PostgreSQL the ledger is locked against writers meanwhile (SHARE mode: readers go on),
     so a payment landing during the rebuild is counted exactly once; SQLite has one writer.
     """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    if postgres:
+    if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("LOCK TABLE ledger_entries IN SHARE MODE"))
         # A bulk job: room for its hash tables (4 MB by default spilled them to disk at 1M
         # rows), and no JIT, whose compiling cost more than it saved. Both end with the
         # transaction.
-        db.session.execute(
-            text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-        )
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
     for model in ROLLUPS:
         db.session.execute(delete(model))
-    counts = _rebuild_in_one_statement() if postgres else _rebuild_in_steps()
-    if tx is not None:  # every campaign's cached figures may be old now
-        announce_every_campaign(tx)
-    return counts
-
-
-def _rebuild_in_one_statement() -> RebuildCounts:
-    """PostgreSQL: every roll-up's INSERT as a data-modifying CTE of one statement, the
-    passes' sums CTEs they read, and the rows each wrote counted from its RETURNING.
-
-    One statement rather than scratch tables and a statement per roll-up: no temporary
-    tables to create, write and drop (catalog work, and the sums written out once more),
-    no count(*) over each roll-up afterwards, one round trip. The supporter counts are
-    summed from the supporter rows the statement writes (it cannot read its own writes)."""
-    groups = _groups_select().cte("rebuild_groups")
-    donors = _donors_select().cte("rebuild_donors")
-    written = {}
-    for model, statement in _rollup_inserts(groups, donors):
-        written[model] = _counted(model, statement)
-    supporters = written[LedgerSupporter]
-    written[LedgerSupporterCount] = _counted(
-        LedgerSupporterCount, _supporter_counts_insert(supporters)
-    )
-    counts = (
-        select(func.count()).select_from(written[model]).scalar_subquery() for model in ROLLUPS
-    )
-    return RebuildCounts(*db.session.execute(select(*counts)).one())
-
-
-def _counted(model, statement):
-    """`statement` (an INSERT into `model`) as a CTE returning its rows' first key column
-    (a supporter row's campaign, which the supporter counts are summed from)."""
-    first_key = model.__table__.c[_key_of(model)[0]]
-    return statement.returning(first_key).cte(f"written_{model.__tablename__}")
-
-
-def _rebuild_in_steps() -> RebuildCounts:
-    """SQLite (no data-modifying CTEs): the passes' sums into scratch tables, then each
-    roll-up's INSERT from them, one statement each."""
     connection = db.session.connection()
     for scratch in _SCRATCH.sorted_tables:
         scratch.drop(connection, checkfirst=True)
         scratch.create(connection)
-    for scratch, query in ((_GROUPS, _groups_select()), (_DONORS, _donors_select())):
-        db.session.execute(insert(scratch).from_select([c.name for c in scratch.c], query))
-    for _model, statement in _rollup_inserts(_GROUPS, _DONORS):
-        db.session.execute(statement)
-    db.session.execute(_supporter_counts_insert(LedgerSupporter.__table__))
+    _insert_groups()
+    _insert_donor_rollups()
+    amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
+    db.session.execute(
+        insert(LedgerGiftAmount).from_select(
+            ["campaign_id", "currency", "amount_minor", "payments"],
+            select(*amount, func.count())
+            .where(LedgerEntry.kind == EntryKind.PAYMENT.value)
+            .group_by(*amount),
+        )
+    )
     for scratch in _SCRATCH.sorted_tables:
         scratch.drop(connection)
+    if tx is not None:  # every campaign's cached figures may be old now
+        announce_every_campaign(tx)
     return RebuildCounts(*(_count(model) for model in ROLLUPS))
 
 
-#: Tables of the rebuild's own on SQLite, for its passes over the ledger; each connection
-#: has its own (TEMPORARY), and the rebuild drops them when done. On PostgreSQL the same
-#: columns are CTEs of its one statement.
+#: Tables of the rebuild's own, for its passes over the ledger; each session has its own
+#: (TEMPORARY), and the rebuild drops them when done.
 _SCRATCH = MetaData()
 #: The ledger's rows summed per quarter hour, campaign, currency, kind, frequency and
 #: channel: every group the four sums' roll-ups have is a union of these.
@@ -577,8 +538,8 @@ _DONORS = Table(
 )
 
 
-def _groups_select():
-    """_GROUPS' rows (its columns, by name) from the ledger."""
+def _insert_groups() -> None:
+    """_GROUPS from the ledger, then the four sums' roll-ups from _GROUPS."""
     grouped, quarter = _quarter_expressions()
     per_group = [
         LedgerEntry.campaign_id,
@@ -595,88 +556,61 @@ def _groups_select():
         func.coalesce(func.sum(settled), 0),
         func.sum(case((settled.is_(None), 1), else_=0)),
     ]
-    columns = [quarter, *per_group, *sums]
-    labelled = (value.label(c.name) for value, c in zip(columns, _GROUPS.c, strict=True))
-    return select(*labelled).group_by(grouped, *per_group)
-
-
-def _donors_select():
-    """_DONORS' rows (its columns, by name) from the ledger."""
-    per_donor = [LedgerEntry.campaign_id, LedgerEntry.currency, _DONOR_KEY]
-    paid = case((LedgerEntry.kind == EntryKind.PAYMENT.value, 1), else_=0)
-    columns = [*per_donor, func.sum(LedgerEntry.amount_minor), func.sum(paid)]
-    labelled = (value.label(c.name) for value, c in zip(columns, _DONORS.c, strict=True))
-    return select(*labelled).where(LedgerEntry.kind.in_(KEPT_KINDS)).group_by(*per_donor)
-
-
-def _rollup_inserts(groups, donors) -> list[tuple[type, object]]:
-    """(model, its INSERT … SELECT) for every roll-up but the supporter counts, reading the
-    sums from `groups` and `donors` (_GROUPS and _DONORS, or anything with their columns):
-    the four sums' roll-ups re-summed from the groups; LedgerDonor and LedgerDonorKey (each
-    donor with a payment, per currency and once under ANY_CURRENCY) and LedgerSupporter (as
-    erasure recounts it) from the donors; the gift amounts from the ledger."""
+    query = select(quarter, *per_group, *sums).group_by(grouped, *per_group)
+    db.session.execute(insert(_GROUPS).from_select([c.name for c in _GROUPS.c], query))
     settlement = ("settled_minor", "unsettled")
     per_campaign = ("campaign_id", "currency", "kind", "frequency")
-    resummed = (
-        (LedgerTotal, per_campaign, (*SUMS, *settlement)),
-        (LedgerQuarterHour, ("quarter", *per_campaign), SUMS),
-        (LedgerChannelTotal, ("campaign_id", "channel", "currency"), SUMS[:2]),
-        (
-            LedgerQuarterChannel,
-            ("quarter", "channel", "currency", "kind"),
-            (*SUMS[:2], *settlement),
-        ),
+    _resum(LedgerTotal, per_campaign, (*SUMS, *settlement))
+    _resum(LedgerQuarterHour, ("quarter", *per_campaign), SUMS)
+    _resum(LedgerChannelTotal, ("campaign_id", "channel", "currency"), SUMS[:2])
+    _resum(
+        LedgerQuarterChannel, ("quarter", "channel", "currency", "kind"), (*SUMS[:2], *settlement)
     )
-    inserts = [(model, _resum(model, names, sums, groups)) for model, names, sums in resummed]
-    names = ["campaign_id", "currency", "donor_key", "kept_minor"]
-    kept = select(*(donors.c[name] for name in names))
-    paying = donors.c.payments > 0
-    keys = (
-        select(donors.c.currency, donors.c.donor_key)
-        .where(paying)
-        .union(select(literal_column(f"'{ANY_CURRENCY}'"), donors.c.donor_key).where(paying))
-    )
-    amount = [LedgerEntry.campaign_id, LedgerEntry.currency, LedgerEntry.amount_minor]
-    gifts = (
-        select(*amount, func.count())
-        .where(LedgerEntry.kind == EntryKind.PAYMENT.value)
-        .group_by(*amount)
-    )
-    return [
-        *inserts,
-        (LedgerDonor, insert(LedgerDonor).from_select(names, kept)),
-        (LedgerDonorKey, insert(LedgerDonorKey).from_select(_key_of(LedgerDonorKey), keys)),
-        (
-            LedgerGiftAmount,
-            insert(LedgerGiftAmount).from_select(
-                ["campaign_id", "currency", "amount_minor", "payments"], gifts
-            ),
-        ),
-        (LedgerSupporter, _supporters_insert(donors, true())),
-    ]
 
 
-def _resum(model, names: tuple, sums: tuple, groups):
-    """The INSERT of a roll-up from `groups`: its `sums` added up per `names`, written in
-    key order.
+def _resum(model, names: tuple, sums: tuple) -> None:
+    """A roll-up from _GROUPS: its `sums` added up per `names`, written in key order.
 
     In key order because that is the order the books write them in (a quarter hour's rows
     follow the one before's): a period's quarter hours then sit together on disk as they do
     in a running database, instead of scattered by the hash that grouped them, which made
     the dashboard's period reads ~40% slower after a rebuild."""
-    keys = [groups.c[name] for name in names]
+    groups = [_GROUPS.c[name] for name in names]
     query = (
-        select(*keys, *(func.sum(groups.c[name]) for name in sums)).group_by(*keys).order_by(*keys)
+        select(*groups, *(func.sum(_GROUPS.c[name]) for name in sums))
+        .group_by(*groups)
+        .order_by(*groups)
     )
-    return insert(model).from_select([*names, *sums], query)
+    db.session.execute(insert(model).from_select([*names, *sums], query))
 
 
-def _supporter_counts_insert(supporters):
-    """The INSERT of the supporter counts from the supporter rows in `supporters` (anything
-    with a campaign_id column, one row per supporter row above 0)."""
-    campaign = supporters.c.campaign_id
-    query = select(campaign, func.count()).group_by(campaign)
-    return insert(LedgerSupporterCount).from_select(["campaign_id", "supporters"], query)
+def _insert_donor_rollups() -> None:
+    """_DONORS from the ledger, then from it LedgerDonor and LedgerDonorKey (each donor with
+    a payment, per currency and once under ANY_CURRENCY); from LedgerDonor, LedgerSupporter
+    (as erasure recounts it) and the counts."""
+    per_donor = [LedgerEntry.campaign_id, LedgerEntry.currency, _DONOR_KEY]
+    paid = case((LedgerEntry.kind == EntryKind.PAYMENT.value, 1), else_=0)
+    kept = (
+        select(*per_donor, func.sum(LedgerEntry.amount_minor), func.sum(paid))
+        .where(LedgerEntry.kind.in_(KEPT_KINDS))
+        .group_by(*per_donor)
+    )
+    db.session.execute(insert(_DONORS).from_select([c.name for c in _DONORS.c], kept))
+    donors = _DONORS.c
+    names = ["campaign_id", "currency", "donor_key", "kept_minor"]
+    db.session.execute(
+        insert(LedgerDonor).from_select(names, select(*(donors[name] for name in names)))
+    )
+    for currency in (donors.currency, literal_column(f"'{ANY_CURRENCY}'")):
+        keys = select(currency, donors.donor_key).where(donors.payments > 0).distinct()
+        db.session.execute(insert(LedgerDonorKey).from_select(_key_of(LedgerDonorKey), keys))
+    _insert_supporters(true())
+    db.session.execute(
+        insert(LedgerSupporterCount).from_select(
+            ["campaign_id", "supporters"],
+            select(LedgerSupporter.campaign_id, func.count()).group_by(LedgerSupporter.campaign_id),
+        )
+    )
 
 
 def announce_every_campaign(tx: Transaction) -> None:
