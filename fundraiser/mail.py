@@ -20,6 +20,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import idna
 from flask import current_app, render_template
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -184,11 +185,20 @@ def _header(value: str) -> str:
     return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
 
 
+#: validate_email's options for an address we will write to: no DNS lookup, and no
+#: non-ASCII before the @ (it needs SMTPUTF8, which our ASCII messages don't use; a
+#: non-ASCII domain is written as IDNA, see _address).
+MAILABLE = {"check_deliverability": False, "allow_smtputf8": False}
+
+
 def _address(value: str) -> str:
-    """An address header, its display name encoded if it isn't ASCII."""
+    """An address header, its display name encoded if it isn't ASCII, its domain as IDNA."""
     if value.isascii():
         return value
     name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if at and not domain.isascii():
+        address = f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
     return formataddr((name, address), charset="utf-8")
 
 

@@ -21,7 +21,7 @@ from fundraiser.accounts.tokens import (
 )
 from fundraiser.extensions import db
 from fundraiser.i18n import current_language
-from fundraiser.mail import external_url, send_mail
+from fundraiser.mail import MAILABLE, external_url, send_mail
 from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, needs_rehash, password_problem, verify_password
 
@@ -60,7 +60,7 @@ def refuse_staff_identity(supporter: Supporter) -> None:
 def normalize_email(text: str) -> str:
     """A syntactically valid address, lower-cased (our emails are compared lower-cased)."""
     try:
-        result = validate_email((text or "").strip(), check_deliverability=False)
+        result = validate_email((text or "").strip(), **MAILABLE)
     except EmailNotValidError as exc:
         raise AccountError(_("Please enter a valid email address, like name@example.org.")) from exc
     return result.normalized.lower()

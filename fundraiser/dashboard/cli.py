@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from fundraiser.dashboard import admin, audit
 from fundraiser.dashboard.auth import normalise_email, staff_by_email
 from fundraiser.extensions import db
+from fundraiser.mail import MAILABLE
 from fundraiser.models import Role, Supporter, utcnow
 from fundraiser.passwords import hash_password, password_problem
 from fundraiser.payments import ledger, rollups
@@ -52,7 +53,7 @@ def _read_password(password_file: str | None, email: str) -> str:
 def create(email: str, role: str, password_file: str | None) -> None:
     """Create a staff account, or give an existing account a staff role and a new password."""
     try:
-        email = normalise_email(validate_email(email, check_deliverability=False).normalized)
+        email = normalise_email(validate_email(email, **MAILABLE).normalized)
     except EmailNotValidError as exc:
         raise click.ClickException(f"{email!r} is not an email address: {exc}") from exc
     password = _read_password(password_file, email)

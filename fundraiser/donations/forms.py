@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from fundraiser.mail import MAILABLE
 from fundraiser.models import Frequency
 from fundraiser.money import (
     AmountError,
@@ -102,7 +103,7 @@ def validate_donation(
     email = None
     if raw_email := (form.get("email") or "").strip():
         try:
-            email = validate_email(raw_email, check_deliverability=False).normalized.lower()
+            email = validate_email(raw_email, **MAILABLE).normalized.lower()
         except EmailNotValidError:
             errors["email"] = _("Please check your email address, or leave it empty.")
     message = form.get("message") or ""

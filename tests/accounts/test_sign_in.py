@@ -289,3 +289,21 @@ def test_confirming_the_email_signs_the_supporter_in(client, mailbox):
     page = client.get("/account")
     assert page.status_code == 200
     assert "your email address is confirmed" in page.get_data(as_text=True)
+
+
+def test_an_address_we_cannot_write_to_is_refused_and_an_idn_domain_gets_its_mail(
+    client, mailbox, app
+):
+    # Non-ASCII before the @ needs SMTPUTF8, which our mail doesn't use: a form error, no row.
+    refused = submit(
+        client, "/account/register", {"email": "josé@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 422
+    assert "valid email address" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(Supporter).filter_by(email="josé@example.org")) is None
+    # A non-ASCII domain is fine: the mail goes to its IDNA form.
+    accepted = submit(client, "/account/register", {"email": "ana@bücher.de", "password": PASSWORD})
+    assert accepted.status_code == 302
+    mail = mailbox.last("ana@xn--bcher-kva.de")
+    assert mail["Subject"] == "Confirm your email address"
