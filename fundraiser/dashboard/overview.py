@@ -17,7 +17,14 @@ from fundraiser.campaigns.services import Totals
 from fundraiser.dashboard.channels import LABELS as CHANNEL_LABELS
 from fundraiser.dashboard.channels import channel_label, channel_names
 from fundraiser.dashboard.periods import local_midnight, reporting_zone
-from fundraiser.dashboard.reports import PeriodFigures, _add, shared_counts
+from fundraiser.dashboard.reports import (
+    PeriodFigures,
+    _add,
+    _tagged_sums,
+    monthly_value,
+    shared_counts,
+    sum_if,
+)
 from fundraiser.database import rows_of_all
 from fundraiser.extensions import db
 from fundraiser.models import (
@@ -200,11 +207,11 @@ def money_in(*windows: Window) -> list[dict[str, PeriodFigures]]:
     mid-quarter) from the ledger's time index."""
 
     def whole_quarters(number: int, first_quarter: int, end_quarter: int) -> Select:
-        return _window_sums(
-            number,
+        return _tagged_sums(
             LedgerQuarterHour,
             LedgerQuarterHour.entries,
             LedgerQuarterHour.fee_minor,
+            number,
             LedgerQuarterHour.quarter >= first_quarter,
             LedgerQuarterHour.quarter < end_quarter,
         )
@@ -242,24 +249,16 @@ def _ledger_sums(number: int, start: datetime, end: datetime) -> list[Select]:
     at = LedgerEntry.occurred_at
     # Every kind named, so PostgreSQL walks ix_ledger_kind_time once per kind (as reports does).
     return [
-        _window_sums(
-            number,
+        _tagged_sums(
             LedgerEntry,
             literal(1),
             func.coalesce(LedgerEntry.fee_minor, 0),
+            number,
             LedgerEntry.kind.in_(list(EntryKind)),
             at >= start,
             at < end,
         )
     ]
-
-
-def _window_sums(number: int, table, entries, fee, *where) -> Select:
-    """(currency, kind, frequency, number, entries, amount, fee) rows of a ledger-shaped table:
-    reports' grouped sums, marked with the window they belong to."""
-    groups = [table.currency, table.kind, table.frequency]
-    sums = [func.sum(entries), func.sum(table.amount_minor), func.sum(fee)]
-    return select(*groups, literal(number), *sums).where(*where).group_by(*groups)
 
 
 def people_in(window: Window, currencies: list[str]) -> tuple[int, dict[str, int]]:
@@ -416,10 +415,6 @@ def combined_overview(period: ChosenPeriod) -> CombinedOverview:
     )
 
 
-def _monthly_value():
-    return case((Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor)
-
-
 def pledges_in(*windows: Window) -> list[dict[str, tuple[int, int, int]]]:
     """[{currency: (new, lost, monthly recurring at the window's end)} for each window], from
     one pass over the pledges.
@@ -430,10 +425,6 @@ def pledges_in(*windows: Window) -> list[dict[str, tuple[int, int, int]]]:
     pledge paused today is left out of past moments too; at "now" this equals the headline's
     figure exactly.
     """
-
-    def total(condition, value=1):
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
     sums = []
     for window in windows:
         started = and_(Pledge.created_at >= window.start, Pledge.created_at < window.end)
@@ -450,9 +441,9 @@ def pledges_in(*windows: Window) -> list[dict[str, tuple[int, int, int]]]:
             ),
         )
         sums += [
-            total(and_(started, Pledge.status != PledgeStatus.INCOMPLETE.value)),
-            total(cancelled_in),
-            total(live_at_end, _monthly_value()),
+            sum_if(and_(started, Pledge.status != PledgeStatus.INCOMPLETE.value)),
+            sum_if(cancelled_in),
+            sum_if(live_at_end, monthly_value()),
         ]
     found: list[dict[str, tuple[int, int, int]]] = [{} for _ in windows]
     for currency, *values in db.session.execute(

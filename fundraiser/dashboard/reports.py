@@ -129,8 +129,16 @@ def combined_figure(campaign_id: int | None = None) -> Combined:
     return Combined(settlement, raised, rate_date)
 
 
-def _sum_if(condition, value):
+def sum_if(condition, value=1):
+    """SUM of `value` over the rows where `condition` holds (a count with the default), 0 when
+    none do."""
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def monthly_value():
+    """A pledge's monthly value: a yearly pledge counts a twelfth of its amount (rounded down,
+    as Pledge.monthly_minor does)."""
+    return case((Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor)
 
 
 # --- Headline figures from the roll-ups ----------------------------------------------------
@@ -218,7 +226,8 @@ FIRST_MINUTES = -2
 
 
 def _tagged_sums(table, entries, fee, tag: int, *where) -> Select:
-    """(currency, kind, frequency, tag, entries, amount, fee) rows of a ledger-shaped table."""
+    """(currency, kind, frequency, tag, entries, amount, fee) rows of a ledger-shaped table: the
+    tag, a number written into the SQL, says which period or window the row belongs to."""
     groups = [table.currency, table.kind, table.frequency]
     sums = [func.sum(entries), func.sum(table.amount_minor), func.sum(fee)]
     return select(*groups, literal_column(str(tag)), *sums).where(*where).group_by(*groups)
@@ -356,25 +365,17 @@ def pledge_figures(
     campaign_id: int | None = None, now: datetime | None = None
 ) -> tuple[dict[str, int], PledgeCounts]:
     """({currency: active pledges' monthly value}, the pledge counts), from one pass over the
-    pledges. A yearly pledge counts a twelfth of its amount (rounded down, as
-    Pledge.monthly_minor does)."""
+    pledges."""
     since = month_start(now)
     status = Pledge.status
-
-    def count_if(condition, value=1):
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
-    monthly = case(
-        (Pledge.interval == "year", Pledge.amount_minor // 12), else_=Pledge.amount_minor
-    )
     query = select(
         Pledge.currency,
-        count_if(status == PledgeStatus.ACTIVE.value, monthly),
-        count_if(status == PledgeStatus.ACTIVE.value),
-        count_if(status == PledgeStatus.PAUSED.value),
-        count_if(status == PledgeStatus.PAST_DUE.value),
-        count_if(and_(Pledge.created_at >= since, status != PledgeStatus.INCOMPLETE.value)),
-        count_if(and_(status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= since)),
+        sum_if(status == PledgeStatus.ACTIVE.value, monthly_value()),
+        sum_if(status == PledgeStatus.ACTIVE.value),
+        sum_if(status == PledgeStatus.PAUSED.value),
+        sum_if(status == PledgeStatus.PAST_DUE.value),
+        sum_if(and_(Pledge.created_at >= since, status != PledgeStatus.INCOMPLETE.value)),
+        sum_if(and_(status == PledgeStatus.CANCELLED.value, Pledge.cancelled_at >= since)),
     ).group_by(Pledge.currency)
     if campaign_id is not None:
         query = query.where(Pledge.campaign_id == campaign_id)
@@ -444,8 +445,8 @@ def daily_totals(
         select(
             LedgerQuarterHour.currency,
             day,
-            _sum_if(is_one_off, LedgerQuarterHour.amount_minor),
-            _sum_if(~is_one_off, LedgerQuarterHour.amount_minor),
+            sum_if(is_one_off, LedgerQuarterHour.amount_minor),
+            sum_if(~is_one_off, LedgerQuarterHour.amount_minor),
         )
         .where(
             LedgerQuarterHour.quarter >= starts[0],
@@ -537,10 +538,10 @@ def click_throughs(now: datetime | None = None) -> list[ClickRow]:
         select(
             Campaign.slug,
             Campaign.title,
-            _sum_if(channel == "paypal", OutboundClick.clicks),
-            _sum_if(channel == "patreon", OutboundClick.clicks),
-            _sum_if(and_(channel == "paypal", recent), OutboundClick.clicks),
-            _sum_if(and_(channel == "patreon", recent), OutboundClick.clicks),
+            sum_if(channel == "paypal", OutboundClick.clicks),
+            sum_if(channel == "patreon", OutboundClick.clicks),
+            sum_if(and_(channel == "paypal", recent), OutboundClick.clicks),
+            sum_if(and_(channel == "patreon", recent), OutboundClick.clicks),
         )
         .select_from(Campaign)
         .outerjoin(OutboundClick, OutboundClick.campaign_id == Campaign.id)

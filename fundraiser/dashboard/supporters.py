@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from fundraiser.dashboard.reports import DISPUTE_KINDS
+from fundraiser.dashboard.reports import DISPUTE_KINDS, sum_if
 from fundraiser.extensions import db
 from fundraiser.models import EntryKind, LedgerEntry, Pledge, PledgeStatus, Supporter
 
@@ -58,15 +58,12 @@ def _money_columns() -> list:
     kind = LedgerEntry.kind
     amount = LedgerEntry.amount_minor
 
-    def total(condition, value):
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
     return [
-        total(kind == EntryKind.PAYMENT.value, amount).label("gross_minor"),
-        total(kind == EntryKind.REFUND.value, -amount).label("refunds_minor"),
-        total(kind.in_(DISPUTE_KINDS), -amount).label("disputes_minor"),
+        sum_if(kind == EntryKind.PAYMENT.value, amount).label("gross_minor"),
+        sum_if(kind == EntryKind.REFUND.value, -amount).label("refunds_minor"),
+        sum_if(kind.in_(DISPUTE_KINDS), -amount).label("disputes_minor"),
         func.coalesce(func.sum(func.coalesce(LedgerEntry.fee_minor, 0)), 0).label("fees_minor"),
-        total(kind == EntryKind.PAYMENT.value, 1).label("gifts"),
+        sum_if(kind == EntryKind.PAYMENT.value, 1).label("gifts"),
         func.min(case((kind == EntryKind.PAYMENT.value, LedgerEntry.occurred_at))).label(
             "first_gift_at"
         ),
